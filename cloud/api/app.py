@@ -1,0 +1,71 @@
+"""The FastAPI application: routers, the error shape, and the service's state."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+import edgeward
+from edgeward.cloud.api import ingest, readings
+from edgeward.cloud.api.authz import public
+from edgeward.cloud.errors import CloudError
+from edgeward.cloud.settings import CloudSettings
+from edgeward.cloud.storage.database import Database
+
+
+def create_app(settings: CloudSettings, *, migrate: bool = True) -> FastAPI:
+    database = Database(settings.db_url)
+    if migrate:
+        database.migrate()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        database.dispose()
+
+    app = FastAPI(title="Edgeward cloud API", version=edgeward.__version__, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.database = database
+    app.include_router(ingest.router)
+    app.include_router(readings.router)
+
+    @app.get("/healthz", summary="Liveness", dependencies=[public()], tags=["health"])
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    _install_error_handlers(app)
+    return app
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    """One error shape for every failure: ``{"error": {"code", "message", "field"?}}``."""
+
+    @app.exception_handler(CloudError)
+    async def cloud_error(_request: Request, exc: CloudError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        return JSONResponse(exc.to_json(), status_code=exc.status_code, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        first: dict[str, Any] = exc.errors()[0] if exc.errors() else {}
+        location = ".".join(str(part) for part in first.get("loc", ()) if part != "query")
+        body = {
+            "error": {
+                "code": "invalid_request",
+                "message": str(first.get("msg", "invalid request")),
+                "field": location or None,
+            }
+        }
+        return JSONResponse(body, status_code=422)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        body = {"error": {"code": code, "message": str(exc.detail)}}
+        return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)

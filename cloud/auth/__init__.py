@@ -1,0 +1,1 @@
+"""Authentication of callers and authorization per API and HTTP verb."""

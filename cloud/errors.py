@@ -1,0 +1,67 @@
+"""Exceptions of the cloud package, each carrying its HTTP status and stable code.
+
+::
+
+    CloudError                 (500 internal_error)
+    ├── BadRequest             (400 bad_request)
+    │   └── InvalidBatch       (422 invalid_batch)  a batch breaks the wire contract
+    ├── Unauthenticated        (401 unauthenticated) missing or unknown credential
+    ├── Forbidden              (403 forbidden)       authenticated, not granted
+    ├── NotFound               (404 not_found)
+    ├── PayloadTooLarge        (413 payload_too_large)
+    └── ConfigurationError     the service can't start (bad --db URL, unreadable pepper)
+
+Every error reaches clients as ``{"error": {"code", "message", "field"?}}``.
+"""
+
+from __future__ import annotations
+
+
+class CloudError(Exception):
+    status_code = 500
+    code = "internal_error"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+    def to_json(self) -> dict[str, object]:
+        body: dict[str, object] = {"code": self.code, "message": self.message}
+        if self.field is not None:
+            body["field"] = self.field
+        return {"error": body}
+
+
+class BadRequest(CloudError):
+    status_code = 400
+    code = "bad_request"
+
+
+class InvalidBatch(BadRequest):
+    status_code = 422
+    code = "invalid_batch"
+
+
+class Unauthenticated(CloudError):
+    status_code = 401
+    code = "unauthenticated"
+
+
+class Forbidden(CloudError):
+    status_code = 403
+    code = "forbidden"
+
+
+class NotFound(CloudError):
+    status_code = 404
+    code = "not_found"
+
+
+class PayloadTooLarge(CloudError):
+    status_code = 413
+    code = "payload_too_large"
+
+
+class ConfigurationError(CloudError):
+    """The service cannot start as configured; the CLI exits with status 2."""

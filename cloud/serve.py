@@ -1,0 +1,36 @@
+"""Serving the cloud app with uvicorn on a socket we bind ourselves.
+
+Binding first lets ``--port 0`` pick a free port and report it through
+``--port-file`` before the first request, which tests and the demo rely on
+instead of guessing a port that might be taken.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from pathlib import Path
+
+import uvicorn
+
+from edgeward.cloud.api.app import create_app
+from edgeward.cloud.settings import CloudSettings
+
+log = logging.getLogger(__name__)
+
+
+def serve(settings: CloudSettings, host: str, port: int, port_file: Path | None = None) -> None:
+    app = create_app(settings)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((host, port))
+    bound_port = listener.getsockname()[1]
+    if port_file is not None:
+        temporary = port_file.with_suffix(".tmp")
+        temporary.write_text(f"{bound_port}\n")
+        os.replace(temporary, port_file)
+    log.info("Edgeward cloud listening on http://%s:%d", host, bound_port)
+    config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on")
+    uvicorn.Server(config).run(sockets=[listener])

@@ -1,0 +1,53 @@
+"""Where the cloud keeps its state, and the server pepper for keyed hashes."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from edgeward.cloud.errors import ConfigurationError
+
+DEFAULT_DATA_DIR = Path(os.environ.get("EDGEWARD_CLOUD_DATA_DIR", "/var/lib/edgeward-cloud"))
+PEPPER_BYTES = 32
+
+
+@dataclass(frozen=True, slots=True)
+class CloudSettings:
+    data_dir: Path
+    db_url: str
+    pepper: bytes
+
+    @classmethod
+    def load(cls, data_dir: Path | None = None, db_url: str | None = None) -> CloudSettings:
+        directory = (data_dir or DEFAULT_DATA_DIR).resolve()
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        url = db_url or f"sqlite:///{directory / 'cloud.db'}"
+        return cls(data_dir=directory, db_url=url, pepper=load_pepper(directory))
+
+
+def load_pepper(data_dir: Path) -> bytes:
+    """The server-wide HMAC key; ``EDGEWARD_CLOUD_PEPPER_FILE`` overrides its place.
+
+    Every API worker must use the same pepper, so at scale point them all at
+    one file (a mounted secret). Created mode 0600 on first start.
+    """
+    path = Path(os.environ.get("EDGEWARD_CLOUD_PEPPER_FILE", data_dir / "pepper"))
+    if not path.exists():
+        try:
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # another worker created it first; read theirs
+        else:
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(secrets.token_bytes(PEPPER_BYTES))
+    try:
+        pepper = path.read_bytes()
+    except OSError as exc:
+        raise ConfigurationError(f"pepper file {path}: cannot read: {exc.strerror}") from exc
+    if len(pepper) < PEPPER_BYTES:
+        raise ConfigurationError(
+            f"pepper file {path}: holds {len(pepper)} bytes, expected at least {PEPPER_BYTES}"
+        )
+    return pepper

@@ -1,0 +1,62 @@
+"""The one driver contract every transport implements."""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """What a driver hands upward: raw bytes from one source at one time.
+
+    ``origin`` says where the bytes came from (``modbus-tcp://host:port/unit``)
+    so that admission can check a bound source against where the installer
+    registered it; ``raw`` is undecoded, because decoding belongs to the
+    source's data-source type, not to the transport.
+    """
+
+    source: str
+    raw: bytes
+    time: datetime
+    origin: str
+
+
+@dataclass(slots=True)
+class DeviceHealth:
+    """Availability of one device as its coordinator sees it."""
+
+    available: bool = False
+    reads: int = 0
+    failures: int = 0
+    consecutive_failures: int = 0
+    last_error: str | None = None
+    last_success: datetime | None = None
+
+
+class PollingDriver(abc.ABC):
+    """A transport whose devices answer when asked (Modbus, request/response serial).
+
+    The gateway's coordinator decides when to poll; the driver only knows how.
+    ``poll`` raises :class:`~edgeward.drivers.errors.DeviceUnavailable` or
+    :class:`~edgeward.drivers.errors.DeviceProtocolError` and stays usable after
+    either: the next ``poll`` reconnects if it must.
+    """
+
+    @abc.abstractmethod
+    async def open(self) -> None:
+        """Connect; raise DeviceUnavailable if the transport can't be reached yet."""
+
+    @abc.abstractmethod
+    async def poll(self, source: str) -> Reading:
+        """Read one device now and return its frame."""
+
+    @abc.abstractmethod
+    async def close(self) -> None:
+        """Release the transport; safe to call twice."""
+
+    @property
+    @abc.abstractmethod
+    def sources(self) -> tuple[str, ...]:
+        """The data sources this driver reads."""

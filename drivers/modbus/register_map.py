@@ -1,0 +1,210 @@
+"""Register maps: which registers a Modbus device is read at, and how to decode them.
+
+A map is planned once into :class:`Block` reads (contiguous registers of one
+table, at most 125 per request as the Modbus application protocol v1.1b3
+§6.3 allows). A poll returns the blocks' register words concatenated,
+big-endian as on the wire; :meth:`RegisterMap.decode` turns those bytes into
+named values. Both sides use the same plan, so the frame needs no header.
+"""
+
+from __future__ import annotations
+
+import decimal
+import enum
+import itertools
+import math
+import struct
+from dataclasses import dataclass
+from functools import cached_property
+
+from edgeward.drivers.errors import DeviceProtocolError, DriverConfigError
+
+MAX_REGISTERS_PER_READ = 125
+# Registers between two fields that are still worth reading in one request
+# rather than paying for a second round trip.
+MAX_GAP = 8
+
+
+class Table(enum.StrEnum):
+    HOLDING = "holding"
+    INPUT = "input"
+
+
+class ValueType(enum.StrEnum):
+    INT16 = "int16"
+    UINT16 = "uint16"
+    INT32 = "int32"
+    UINT32 = "uint32"
+    FLOAT32 = "float32"
+    FLOAT64 = "float64"
+
+    @property
+    def registers(self) -> int:
+        return _STRUCT[self][1] // 2
+
+    @property
+    def is_integer(self) -> bool:
+        return self not in (ValueType.FLOAT32, ValueType.FLOAT64)
+
+
+_STRUCT: dict[ValueType, tuple[str, int]] = {
+    ValueType.INT16: ("h", 2),
+    ValueType.UINT16: ("H", 2),
+    ValueType.INT32: ("i", 4),
+    ValueType.UINT32: ("I", 4),
+    ValueType.FLOAT32: ("f", 4),
+    ValueType.FLOAT64: ("d", 8),
+}
+
+
+class Order(enum.StrEnum):
+    BIG = "big"
+    LITTLE = "little"
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterField:
+    """One named value: where it lives and how its registers become a number.
+
+    ``word_order`` orders the 16-bit registers of a multi-register value
+    (many meters put the low word first); ``byte_order`` orders the two bytes
+    inside each register. ``value = raw * scale + offset``.
+    """
+
+    name: str
+    address: int
+    type: ValueType
+    table: Table = Table.HOLDING
+    word_order: Order = Order.BIG
+    byte_order: Order = Order.BIG
+    scale: float = 1.0
+    offset: float = 0.0
+
+    @property
+    def end(self) -> int:
+        return self.address + self.type.registers
+
+    def decode(self, words: bytes) -> int | float:
+        """Decode this field's registers (2 bytes each, as on the wire)."""
+        registers = [words[i : i + 2] for i in range(0, len(words), 2)]
+        if self.byte_order is Order.LITTLE:
+            registers = [register[::-1] for register in registers]
+        if self.word_order is Order.LITTLE:
+            registers.reverse()
+        code, _ = _STRUCT[self.type]
+        (value,) = struct.unpack(">" + code, b"".join(registers))
+        if isinstance(value, float) and not math.isfinite(value):
+            raise DeviceProtocolError(f"field {self.name!r} holds {value}, not a number")
+        if self.scale == 1.0 and self.offset == 0.0:
+            return value  # type: ignore[no-any-return]
+        scaled = float(value * self.scale + self.offset)
+        if self.type.is_integer:
+            # A scaled integer register is fixed-point: 4998 * 0.01 is 49.98, not
+            # 49.980000000000004, so round to the decimals the scale and offset carry.
+            return round(scaled, _decimals(self.scale, self.offset))
+        return scaled
+
+
+def _decimals(*numbers: float) -> int:
+    places = 0
+    for number in numbers:
+        exponent = decimal.Decimal(repr(number)).as_tuple().exponent
+        if isinstance(exponent, int):
+            places = max(places, -exponent)
+    return min(places, 12)
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """One read request: ``count`` registers of ``table`` from ``address``."""
+
+    table: Table
+    address: int
+    count: int
+
+
+class RegisterMap:
+    """A device's fields, planned into as few reads as the protocol allows."""
+
+    def __init__(self, fields: list[RegisterField] | tuple[RegisterField, ...]) -> None:
+        if not fields:
+            raise DriverConfigError("a register map needs at least one field")
+        self.fields = tuple(fields)
+        self._check()
+
+    def _check(self) -> None:
+        names: set[str] = set()
+        for register_field in self.fields:
+            if register_field.name in names:
+                raise DriverConfigError(f"field {register_field.name!r} is defined twice")
+            names.add(register_field.name)
+            if not register_field.address >= 0 or register_field.end > 65536:
+                raise DriverConfigError(
+                    f"field {register_field.name!r}: registers must lie in 0..65535"
+                )
+        for table in Table:
+            ordered = sorted((f for f in self.fields if f.table is table), key=lambda f: f.address)
+            for before, after in itertools.pairwise(ordered):
+                if after.address < before.end:
+                    raise DriverConfigError(
+                        f"fields {before.name!r} and {after.name!r} overlap in {table} registers"
+                    )
+
+    @cached_property
+    def blocks(self) -> tuple[Block, ...]:
+        planned: list[Block] = []
+        for table in Table:
+            ordered = sorted((f for f in self.fields if f.table is table), key=lambda f: f.address)
+            start = end = -1
+            for register_field in ordered:
+                joins = (
+                    start >= 0
+                    and register_field.address - end <= MAX_GAP
+                    and register_field.end - start <= MAX_REGISTERS_PER_READ
+                )
+                if joins:
+                    end = max(end, register_field.end)
+                    continue
+                if start >= 0:
+                    planned.append(Block(table, start, end - start))
+                start, end = register_field.address, register_field.end
+            if start >= 0:
+                planned.append(Block(table, start, end - start))
+        return tuple(planned)
+
+    @cached_property
+    def frame_size(self) -> int:
+        return sum(block.count for block in self.blocks) * 2
+
+    @cached_property
+    def _offsets(self) -> tuple[tuple[RegisterField, int], ...]:
+        """Each field with the byte offset of its first register in a frame."""
+        located: list[tuple[RegisterField, int]] = []
+        block_offset = 0
+        for block in self.blocks:
+            for register_field in self.fields:
+                inside = (
+                    register_field.table is block.table
+                    and block.address <= register_field.address
+                    and register_field.end <= block.address + block.count
+                )
+                if inside:
+                    located.append(
+                        (
+                            register_field,
+                            block_offset + (register_field.address - block.address) * 2,
+                        )
+                    )
+            block_offset += block.count * 2
+        return tuple(located)
+
+    def decode(self, frame: bytes) -> dict[str, int | float]:
+        """Named values from a frame that :meth:`blocks` reads produced."""
+        if len(frame) != self.frame_size:
+            raise DeviceProtocolError(
+                f"frame has {len(frame)} bytes, the register map needs {self.frame_size}"
+            )
+        return {
+            f.name: f.decode(frame[offset : offset + f.type.registers * 2])
+            for f, offset in self._offsets
+        }

@@ -1,0 +1,1 @@
+"""Device simulators for the demo and the tests, shipped with Edgeward."""

@@ -1,0 +1,3 @@
+from edgeward.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,73 @@
+"""The ``edgeward`` command: one entry point, a subcommand per part."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+import edgeward
+from edgeward.cloud import cli as cloud_cli
+from edgeward.cloud.errors import ConfigurationError
+from edgeward.gateway import cli as gateway_cli
+from edgeward.gateway.errors import ConfigError
+
+EXIT_CONFIG_ERROR = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="edgeward", description=edgeward.__doc__)
+    parser.add_argument("--version", action="version", version=f"edgeward {edgeward.__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log at debug level")
+    subcommands = parser.add_subparsers(dest="command", required=True)
+    cloud_cli.add_parser(subcommands)
+    gateway_cli.add_parser(subcommands)
+    demo = subcommands.add_parser("demo", help="cloud, simulated meters and a gateway, live")
+    demo.add_argument("--seconds", type=float, help="stop after this long (default: Ctrl-C)")
+    demo.set_defaults(handler=_demo)
+    simulate = subcommands.add_parser("simulate", help="run a device simulator")
+    simulate_kinds = simulate.add_subparsers(dest="simulator", required=True)
+    meters = simulate_kinds.add_parser("modbus-meters", help="power meters on Modbus TCP")
+    meters.add_argument("--host", default="127.0.0.1")
+    meters.add_argument("--port", type=int, default=5020, help="0 picks a free port")
+    meters.add_argument("--units", type=int, nargs="+", default=[1, 2])
+    meters.add_argument("--port-file", help="write the bound port here once listening")
+    meters.set_defaults(handler=_simulate_meters)
+    return parser
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from edgeward.demo import run_demo
+
+    return run_demo(args.seconds)
+
+
+def _simulate_meters(args: argparse.Namespace) -> int:
+    from edgeward.drivers.simulators.power_meters import run_power_meters
+
+    return run_power_meters(args.host, args.port, args.units, args.port_file)
+
+
+def configure_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    # pymodbus logs every frame and each failed connect at INFO/WARNING; the
+    # coordinator reports availability changes once, which is what operators need.
+    logging.getLogger("pymodbus").setLevel(logging.ERROR)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    configure_logging(args.verbose)
+    try:
+        return int(args.handler(args))
+    except (ConfigError, ConfigurationError) as exc:
+        print(f"edgeward: {exc}", file=sys.stderr)
+        return EXIT_CONFIG_ERROR
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,1 @@
+"""The edge runtime: config, decoding, the durable outbox, uplink and supervision."""

@@ -1,0 +1,46 @@
+"""``edgeward gateway ...``: run the gateway and check its config."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+from pathlib import Path
+
+from edgeward.gateway.config import load_config
+
+DEFAULT_CONFIG = Path("/etc/edgeward/gateway.toml")
+
+
+def add_parser(subcommands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    gateway = subcommands.add_parser("gateway", help="the edge runtime")
+    actions = gateway.add_subparsers(dest="gateway_command", required=True)
+    run = actions.add_parser("run", help="run the gateway until SIGTERM or Ctrl-C")
+    run.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    run.set_defaults(handler=_run)
+    check = actions.add_parser("check-config", help="validate gateway.toml and exit")
+    check.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    check.set_defaults(handler=_check)
+
+
+def _check(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    sources = sum(len(endpoint.devices) for endpoint in config.modbus_tcp)
+    print(f"{args.config}: OK (gateway {config.gateway_id}, {sources} data sources)")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from edgeward.gateway.runtime import GatewayRuntime
+
+    config = load_config(args.config)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await GatewayRuntime(config).run(stop)
+
+    asyncio.run(main())
+    return 0

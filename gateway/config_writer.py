@@ -1,0 +1,76 @@
+"""Writing gateway.toml, for the demo now and for provisioning later.
+
+A small TOML emitter for what gateway.toml holds: tables, arrays of tables,
+strings, numbers, booleans and arrays of inline tables. The round trip
+through :mod:`tomllib` is tested, so what this writes the loader reads.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+
+def dump_toml(document: Mapping[str, Any]) -> str:
+    lines: list[str] = []
+    _table(lines, [], document)
+    return "\n".join(lines).strip() + "\n"
+
+
+def _table(lines: list[str], path: list[str], table: Mapping[str, Any]) -> None:
+    nested: list[tuple[str, Any]] = []
+    for key, value in table.items():
+        if isinstance(value, Mapping) or _is_table_array(value):
+            nested.append((key, value))
+        else:
+            lines.append(f"{_key(key)} = {_value(value)}")
+    for key, value in nested:
+        child = [*path, key]
+        if isinstance(value, Mapping):
+            lines += ["", f"[{'.'.join(map(_key, child))}]"]
+            _table(lines, child, value)
+        else:
+            for item in value:
+                lines += ["", f"[[{'.'.join(map(_key, child))}]]"]
+                _table(lines, child, item)
+
+
+def _is_table_array(value: object) -> bool:
+    # Arrays of tables whose items hold tables themselves need [[...]] headers.
+    return (
+        isinstance(value, list)
+        and bool(value)
+        and all(isinstance(item, Mapping) for item in value)
+        and any(isinstance(v, Mapping | list) for item in value for v in item.values())
+    )
+
+
+def _key(key: str) -> str:
+    bare = key.replace("_", "").replace("-", "").isalnum() and key.isascii()
+    return key if bare else json.dumps(key)
+
+
+def _value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str | Path):
+        return json.dumps(str(value))
+    if isinstance(value, Mapping):
+        return "{ " + ", ".join(f"{_key(k)} = {_value(v)}" for k, v in value.items()) + " }"
+    if isinstance(value, list):
+        return "[" + ", ".join(_value(item) for item in value) + "]"
+    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+
+
+def write_secret(path: Path, secret: str) -> None:
+    """Write a secret file mode 0600 from its first byte on."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(secret + "\n")
+    os.chmod(path, 0o600)  # an existing file keeps its old mode through O_CREAT

@@ -1,0 +1,91 @@
+"""One place that polls devices and knows whether they are available.
+
+Each device is polled on its own period by its own loop, so a slow or dead
+device never delays the others' schedule. A device that starts failing is
+logged once, and once again when it recovers; it is marked unavailable in
+its :class:`DeviceHealth` rather than raising through the runtime. The next
+poll is always scheduled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from typing import Protocol
+
+from edgeward.drivers.base import DeviceHealth, PollingDriver
+from edgeward.drivers.errors import DeviceProtocolError, DeviceUnavailable
+from edgeward.gateway.outbox import NewReading
+from edgeward.sync.clock import to_us
+
+log = logging.getLogger(__name__)
+
+
+class Decoder(Protocol):
+    def decode(self, frame: bytes) -> Mapping[str, int | float]: ...
+
+
+class PollCoordinator:
+    def __init__(
+        self,
+        driver: PollingDriver,
+        intervals: Mapping[str, float],
+        decoders: Mapping[str, Decoder],
+        sink: asyncio.Queue[NewReading],
+    ) -> None:
+        self.driver = driver
+        self.intervals = dict(intervals)
+        self.decoders = dict(decoders)
+        self.sink = sink
+        self.health = {source: DeviceHealth() for source in driver.sources}
+        self.malformed = 0
+
+    async def run(self) -> None:
+        try:
+            async with asyncio.TaskGroup() as group:
+                for source in self.driver.sources:
+                    group.create_task(self._poll_forever(source), name=f"poll {source}")
+        finally:
+            await self.driver.close()
+
+    async def _poll_forever(self, source: str) -> None:
+        loop = asyncio.get_running_loop()
+        interval = self.intervals[source]
+        due = loop.time()
+        while True:
+            await self.poll_once(source)
+            due += interval
+            now = loop.time()
+            if due < now:
+                due = now  # a late poll skips the missed ticks instead of bursting
+            await asyncio.sleep(due - now)
+
+    async def poll_once(self, source: str) -> None:
+        health = self.health[source]
+        try:
+            reading = await self.driver.poll(source)
+            values = dict(self.decoders[source].decode(reading.raw))
+        except DeviceUnavailable as exc:
+            self._failed(source, health, exc)
+            return
+        except DeviceProtocolError as exc:
+            self.malformed += 1
+            self._failed(source, health, exc)
+            return
+        if not health.available:
+            log.info("%s is available", source)
+        health.available = True
+        health.reads += 1
+        health.consecutive_failures = 0
+        health.last_success = reading.time
+        await self.sink.put(NewReading(source=source, time_us=to_us(reading.time), values=values))
+
+    def _failed(self, source: str, health: DeviceHealth, exc: Exception) -> None:
+        was_available = health.available or health.reads == health.failures == 0
+        health.available = False
+        health.failures += 1
+        health.consecutive_failures += 1
+        health.last_error = str(exc)
+        if was_available:
+            log.warning("%s is unavailable: %s", source, exc)

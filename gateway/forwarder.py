@@ -1,0 +1,181 @@
+"""From decoded readings to the cloud: group commit into the outbox, then uplink.
+
+:class:`OutboxWriter` drains the in-memory queue into the outbox, as many
+readings per transaction as are waiting. A failed commit is retried with the
+same readings (they were never taken), and meanwhile the bounded queue
+pushes back on the pollers.
+
+:class:`Uplink` sends the oldest unacknowledged readings and deletes them
+only after the cloud's ack. It retries forever with jittered backoff: no
+outage, however long, needs a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+
+from edgeward.gateway.backoff import Backoff
+from edgeward.gateway.errors import OutboxError
+from edgeward.gateway.outbox import NewReading, Outbox, StoredReading
+from edgeward.sync.batch import Batch, WireReading
+from edgeward.sync.clock import from_us, now_us
+from edgeward.sync.errors import UplinkRejected, UplinkUnavailable
+from edgeward.sync.uplink import UplinkClient
+
+log = logging.getLogger(__name__)
+
+# Readings committed per transaction at most; more wait for the next one.
+MAX_GROUP_COMMIT = 2000
+# 4xx answers that condemn the batch itself: sending the same bytes again
+# cannot succeed, so the readings are set aside instead of blocking the queue.
+BATCH_REFUSALS = frozenset({400, 413, 422})
+
+
+class OutboxWriter:
+    def __init__(self, outbox: Outbox, queue: asyncio.Queue[NewReading]) -> None:
+        self.outbox = outbox
+        self.queue = queue
+        self.committed = asyncio.Event()
+        self.readings_committed = 0
+
+    async def run(self) -> None:
+        backoff = Backoff(0.05, 5.0)
+        while True:
+            group = [await self.queue.get()]
+            while len(group) < MAX_GROUP_COMMIT and not self.queue.empty():
+                group.append(self.queue.get_nowait())
+            while True:
+                try:
+                    await self.outbox.append(group)
+                    break
+                except OutboxError as exc:
+                    delay = backoff.next()
+                    log.error("%s; retrying in %.2fs", exc, delay)
+                    await asyncio.sleep(delay)
+            backoff.reset()
+            self.readings_committed += len(group)
+            for _ in group:
+                self.queue.task_done()
+            self.committed.set()
+
+
+@dataclass(slots=True)
+class UplinkStats:
+    batches_sent: int = 0
+    readings_sent: int = 0
+    readings_rejected: int = 0
+    last_success_us: int | None = None
+    last_error: str | None = None
+
+
+class Uplink:
+    def __init__(
+        self,
+        gateway_id: str,
+        client: UplinkClient,
+        outbox: Outbox,
+        new_data: asyncio.Event,
+        *,
+        batch_max_readings: int,
+        idle_interval: float,
+        backoff_max: float,
+    ) -> None:
+        self.gateway_id = gateway_id
+        self.client = client
+        self.outbox = outbox
+        self.new_data = new_data
+        self.batch_max_readings = batch_max_readings
+        self.idle_interval = idle_interval
+        self.backoff = Backoff(0.5, backoff_max)
+        self.stats = UplinkStats()
+        self._failing = False
+
+    async def run(self) -> None:
+        while True:
+            pending = await self._next_pending()
+            if pending:
+                await self.send(pending)
+
+    async def flush(self, deadline: float) -> None:
+        """Send what waits until the outbox is empty, a send fails, or ``deadline`` passes.
+
+        Used at a clean stop, so that ``systemctl stop`` after a site visit
+        leaves the readings in the cloud rather than on the box.
+        """
+        loop = asyncio.get_running_loop()
+        while loop.time() < deadline:
+            pending = await self.outbox.pending(self.batch_max_readings)
+            if not pending:
+                return
+            try:
+                async with asyncio.timeout_at(deadline):
+                    await self.client.send(self._batch(pending))
+            except (UplinkUnavailable, UplinkRejected, TimeoutError) as exc:
+                log.warning(
+                    "%d+ readings stay in the outbox for the next start: %s", len(pending), exc
+                )
+                return
+            await self._acknowledged(pending)
+
+    async def _next_pending(self) -> list[StoredReading]:
+        pending = await self.outbox.pending(self.batch_max_readings)
+        if pending:
+            return pending
+        # Clear before looking again, so a commit in between is never missed.
+        self.new_data.clear()
+        pending = await self.outbox.pending(self.batch_max_readings)
+        if not pending:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.new_data.wait(), self.idle_interval)
+        return pending
+
+    def _batch(self, pending: list[StoredReading]) -> Batch:
+        return Batch(
+            gateway_id=self.gateway_id,
+            readings=tuple(
+                WireReading(seq=r.seq, source=r.source, time=from_us(r.time_us), values=r.values)
+                for r in pending
+            ),
+        )
+
+    async def send(self, pending: list[StoredReading]) -> None:
+        try:
+            await self.client.send(self._batch(pending))
+        except UplinkUnavailable as exc:
+            await self._wait_after_failure(str(exc), exc.retry_after)
+            return
+        except UplinkRejected as exc:
+            if exc.status_code in BATCH_REFUSALS:
+                await self._set_aside(pending, str(exc))
+                return
+            await self._wait_after_failure(str(exc), None)
+            return
+        await self._acknowledged(pending)
+
+    async def _acknowledged(self, pending: list[StoredReading]) -> None:
+        await self.outbox.remove_through(pending[0].seq, pending[-1].seq)
+        if self._failing:
+            log.info("cloud reachable again; sending the backlog")
+            self._failing = False
+        self.backoff.reset()
+        self.stats.batches_sent += 1
+        self.stats.readings_sent += len(pending)
+        self.stats.last_success_us = now_us()
+
+    async def _set_aside(self, pending: list[StoredReading], reason: str) -> None:
+        first, last = pending[0].seq, pending[-1].seq
+        moved = await self.outbox.reject(first, last, reason, now_us())
+        self.stats.readings_rejected += moved
+        log.error("set aside %d readings (seq %d-%d): %s", moved, first, last, reason)
+
+    async def _wait_after_failure(self, error: str, retry_after: float | None) -> None:
+        delay = retry_after if retry_after is not None else self.backoff.next()
+        if not self._failing:
+            log.warning("uplink failing, readings stay in the outbox: %s", error)
+            self._failing = True
+        self.stats.last_error = error
+        log.debug("next uplink attempt in %.1fs", delay)
+        await asyncio.sleep(delay)

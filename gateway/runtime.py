@@ -1,0 +1,91 @@
+"""The gateway runtime: builds the pipeline from config and supervises it.
+
+Shutdown runs in the pipeline's order: pollers stop first, the writer then
+commits what they already queued, and only then do the writer and the uplink
+stop, so a clean stop loses nothing that a device handed over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from edgeward.drivers.modbus.tcp import ModbusDevice, ModbusTcpDriver
+from edgeward.gateway.config import GatewayConfig, ModbusTcpConfig
+from edgeward.gateway.coordinator import Decoder, PollCoordinator
+from edgeward.gateway.forwarder import OutboxWriter, Uplink
+from edgeward.gateway.outbox import NewReading, Outbox
+from edgeward.gateway.supervisor import Supervisor
+from edgeward.sync.uplink import UplinkClient
+
+log = logging.getLogger(__name__)
+
+QUEUE_SIZE = 10_000
+DRAIN_TIMEOUT = 10.0
+# How long a clean stop keeps sending before it leaves the rest for the next start.
+FLUSH_TIMEOUT = 5.0
+
+
+class GatewayRuntime:
+    def __init__(self, config: GatewayConfig) -> None:
+        self.config = config
+        self.queue: asyncio.Queue[NewReading] = asyncio.Queue(maxsize=QUEUE_SIZE)
+        self.outbox = Outbox(config.outbox_path, synchronous=config.outbox.synchronous)
+        self.writer = OutboxWriter(self.outbox, self.queue)
+        self.client = UplinkClient(
+            config.cloud.url, config.cloud.credential, timeout=config.uplink.timeout
+        )
+        self.uplink = Uplink(
+            config.gateway_id,
+            self.client,
+            self.outbox,
+            self.writer.committed,
+            batch_max_readings=config.uplink.batch_max_readings,
+            idle_interval=config.uplink.idle_interval,
+            backoff_max=config.uplink.backoff_max,
+        )
+        self.coordinators = [self._coordinator(endpoint) for endpoint in config.modbus_tcp]
+        self.pollers = Supervisor()
+        self.pipeline = Supervisor()
+
+    def _coordinator(self, endpoint: ModbusTcpConfig) -> PollCoordinator:
+        driver = ModbusTcpDriver(
+            endpoint.host,
+            endpoint.port,
+            [ModbusDevice(d.source, d.unit, d.register_map) for d in endpoint.devices],
+            timeout=endpoint.timeout,
+        )
+        decoders: dict[str, Decoder] = {d.source: d.register_map for d in endpoint.devices}
+        intervals = {d.source: d.poll_interval for d in endpoint.devices}
+        return PollCoordinator(driver, intervals, decoders, self.queue)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await self.outbox.open()
+        log.info(
+            "gateway %s started: %d readings waiting in %s",
+            self.config.gateway_id,
+            await self.outbox.depth(),
+            self.config.outbox_path,
+        )
+        try:
+            self.pipeline.start("outbox-writer", self.writer.run)
+            self.pipeline.start("uplink", self.uplink.run)
+            for coordinator in self.coordinators:
+                name = f"poll {coordinator.driver.__class__.__name__} {coordinator.driver.sources}"
+                self.pollers.start(name, coordinator.run)
+            await stop.wait()
+        finally:
+            await self._shutdown()
+
+    async def _shutdown(self) -> None:
+        await self.pollers.stop()
+        try:
+            await asyncio.wait_for(self.queue.join(), DRAIN_TIMEOUT)
+        except TimeoutError:
+            log.error("%d queued readings not committed at shutdown", self.queue.qsize())
+        await self.pipeline.stop()
+        loop = asyncio.get_running_loop()
+        await self.uplink.flush(loop.time() + FLUSH_TIMEOUT)
+        await self.client.aclose()
+        await self.outbox.close()
+        log.info("gateway %s stopped", self.config.gateway_id)

@@ -1,0 +1,58 @@
+"""Supervision: a crashed task is logged and restarted with backoff, never silently dead."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from edgeward.gateway.backoff import Backoff
+
+log = logging.getLogger(__name__)
+
+TaskFactory = Callable[[], Awaitable[None]]
+
+# A task that ran this long before failing is considered to have recovered in
+# between, so its next failure starts the backoff from the beginning again.
+HEALTHY_RUN_SECONDS = 60.0
+
+
+class Supervisor:
+    def __init__(self, *, backoff_initial: float = 0.5, backoff_max: float = 30.0) -> None:
+        self.backoff_initial = backoff_initial
+        self.backoff_max = backoff_max
+        self.restarts: dict[str, int] = {}
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+
+    def start(self, name: str, factory: TaskFactory) -> None:
+        if name in self._tasks:
+            raise ValueError(f"task {name!r} is already supervised")
+        self.restarts[name] = 0
+        self._tasks[name] = asyncio.create_task(self._keep_running(name, factory), name=name)
+
+    async def _keep_running(self, name: str, factory: TaskFactory) -> None:
+        backoff = Backoff(self.backoff_initial, self.backoff_max)
+        loop = asyncio.get_running_loop()
+        while True:
+            started = loop.time()
+            outcome = "returned unexpectedly"
+            try:
+                await factory()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                outcome = "crashed"
+                log.exception("task %s crashed", name)
+            if loop.time() - started > HEALTHY_RUN_SECONDS:
+                backoff.reset()
+            delay = backoff.next()
+            self.restarts[name] += 1
+            log.error("task %s %s; restart %d in %.1fs", name, outcome, self.restarts[name], delay)
+            await asyncio.sleep(delay)
+
+    async def stop(self) -> None:
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._tasks.clear()

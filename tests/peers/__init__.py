@@ -1,0 +1,33 @@
+"""Starting the real peers the tests talk to, and failing loudly when one is missing.
+
+Outside CI a missing peer skips its tests with the package to install; with
+CI=true it fails them, because a suite that silently skipped its peers
+would pass on a stub.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def missing_peer(what: str, install_hint: str) -> None:
+    """Fail in CI, skip elsewhere; always name what to install."""
+    message = f"{what} is not available; install it with: {install_hint}"
+    if in_ci():
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def require_program(program: str, package: str) -> str:
+    path = shutil.which(program) or shutil.which(program, path="/usr/sbin:/sbin")
+    if path is None:
+        missing_peer(f"program {program!r}", f"apt-get install {package}")
+    assert path is not None
+    return path

@@ -1,0 +1,49 @@
+"""The real gateway program, configured for a test's cloud and Modbus devices."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from edgeward.gateway.config_writer import dump_toml, write_secret
+from edgeward.processes import ChildProcess
+from tests.peers.cloud import CloudServer, RegisteredGateway
+
+
+def write_gateway_config(
+    root: Path,
+    cloud_url: str,
+    gateway: RegisteredGateway,
+    modbus_port: int,
+    devices: list[dict[str, Any]],
+    **uplink: Any,
+) -> Path:
+    gateway_dir = root / "gateway"
+    write_secret(gateway_dir / "credential", gateway.credential)
+    document = {
+        "gateway": {"id": gateway.id, "data_dir": "data"},
+        "cloud": {"url": cloud_url, "credential_file": "credential"},
+        "uplink": {"idle_interval": 0.05, "backoff_max": 1.0, **uplink},
+        "modbus_tcp": [{"host": "127.0.0.1", "port": modbus_port, "devices": devices}],
+    }
+    path = gateway_dir / "gateway.toml"
+    path.write_text(dump_toml(document))
+    return path
+
+
+def gateway_process(config: Path, log_name: str = "gateway.log") -> ChildProcess:
+    return ChildProcess(
+        "gateway", ["gateway", "run", "--config", str(config)], config.parent / log_name
+    )
+
+
+def outbox_state(config: Path) -> tuple[int, int]:
+    """(highest sequence ever committed, readings still waiting) of a stopped gateway."""
+    with sqlite3.connect(config.parent / "data" / "outbox.db") as db:
+        row = db.execute("SELECT seq FROM sqlite_sequence WHERE name='readings'").fetchone()
+        (waiting,) = db.execute("SELECT count(*) FROM readings").fetchone()
+    return (row[0] if row else 0), waiting
+
+
+__all__ = ["CloudServer", "gateway_process", "outbox_state", "write_gateway_config"]
