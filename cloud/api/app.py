@@ -9,7 +9,9 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
+from starlette.routing import BaseRoute
 
 import edgeward
 from edgeward.cloud.api import ingest, readings
@@ -41,6 +43,25 @@ def create_app(settings: CloudSettings, *, migrate: bool = True) -> FastAPI:
 
     _install_error_handlers(app)
     return app
+
+
+def api_routes(app: FastAPI) -> list[APIRoute]:
+    """Every API route of ``app``, including those of included routers.
+
+    FastAPI 0.120+ keeps included routers as ``_IncludedRouter`` entries that
+    point at the original router instead of copying its routes; older
+    versions copied them. Both shapes are walked, so the route audit cannot
+    miss a route. Routers are included without a prefix, so paths are final.
+    """
+    found: list[APIRoute] = []
+    pending: list[BaseRoute] = list(app.routes)
+    while pending:
+        route = pending.pop(0)
+        if isinstance(route, APIRoute):
+            found.append(route)
+        elif (included := getattr(route, "original_router", None)) is not None:
+            pending.extend(included.routes)
+    return found
 
 
 def _install_error_handlers(app: FastAPI) -> None:

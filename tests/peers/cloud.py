@@ -10,6 +10,10 @@ from pathlib import Path
 
 import httpx
 
+from edgeward.cloud.gateways import add_gateway
+from edgeward.cloud.settings import CloudSettings
+from edgeward.cloud.storage.database import Database
+from edgeward.cloud.tokens import create_token, parse_grants
 from edgeward.processes import ChildProcess
 
 
@@ -41,6 +45,8 @@ class CloudServer:
             root / "cloud.log",
         )
         self.url = ""
+        self._settings: CloudSettings | None = None
+        self._database: Database | None = None
 
     def start(self) -> CloudServer:
         self.process.start()
@@ -51,6 +57,8 @@ class CloudServer:
 
     def stop(self) -> None:
         self.process.stop()
+        if self._database is not None:
+            self._database.dispose()
 
     def _healthy(self) -> bool:
         try:
@@ -79,15 +87,24 @@ class CloudServer:
         )
         return dict(re.findall(r"^(\w+) = (\S+)$", result.stdout, flags=re.MULTILINE))
 
+    def _storage(self) -> tuple[CloudSettings, Database]:
+        # Same data directory and database as the server, so the same pepper.
+        if self._database is None:
+            self._settings = CloudSettings.load(self.data_dir, self.db_url)
+            self._database = Database(self.db_url)
+        assert self._settings is not None
+        return self._settings, self._database
+
     def add_gateway(self, name: str = "test-gateway") -> RegisteredGateway:
-        created = self.admin("add-gateway", "--name", name)
-        return RegisteredGateway(created["gateway_id"], created["credential"])
+        settings, database = self._storage()
+        created = add_gateway(database.engine, settings.pepper, name)
+        return RegisteredGateway(created.id, created.credential)
 
     def create_token(self, *grants: str) -> str:
-        args = ["create-token", "--name", "test-app"]
-        for grant in grants:
-            args += ["--grant", grant]
-        return self.admin(*args)["token"]
+        settings, database = self._storage()
+        return create_token(
+            database.engine, settings.pepper, "test-app", parse_grants(list(grants))
+        ).secret
 
     def client(self, token: str | None = None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {token}"} if token else {}

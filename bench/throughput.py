@@ -1,0 +1,511 @@
+"""Readings per second through the gateway's outbox and uplink into the real cloud.
+
+The machine this runs on is shared and noisy, and the number that matters
+here is bounded by the disk: every group commit of the outbox is an fsync
+(``synchronous=FULL``), and so is every batch the cloud stores. A readings/s
+figure on its own would mostly measure the machine of the day. So each run
+also measures a baseline on the same disk, in the same process, at the same
+time: a raw ``sqlite3`` insert of the same rows (source, time_us, JSON
+payload) into a WAL database with ``synchronous=FULL``, one transaction per
+group of the same size. That is the floor of durably taking the readings on
+this machine, with nothing of Edgeward in it; the ratio of Edgeward's rate to
+it is what is comparable between runs and machines.
+
+Paths measured, each ``--repeat`` times (interleaved, best run reported):
+
+* raw sqlite insert: the baseline above (JSON encoding included, as the
+  outbox encodes too);
+* outbox append only (stage): ``Outbox.append`` in groups, no uplink;
+* uplink drain only (stage): a pre-filled outbox drained into the cloud;
+* edgeward end-to-end: appends in groups while the ``Uplink`` drains
+  concurrently, from the first append until the outbox is empty and the
+  cloud has acknowledged every reading.
+
+The cloud is the real program (``edgeward cloud serve``, SQLite in a
+temporary data directory) in a child process. What the cloud stored is
+verified through ``GET /v1/readings`` after each timed run, outside the
+timing. Every process and file the benchmark starts or writes is stopped or
+removed on exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import random
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from edgeward.gateway.forwarder import Uplink
+from edgeward.gateway.outbox import NewReading, Outbox
+from edgeward.processes import ChildProcess
+from edgeward.sync.batch import MAX_READINGS_PER_BATCH
+from edgeward.sync.clock import now_us
+from edgeward.sync.uplink import UplinkClient
+
+# How often the drain is checked for completion once every reading was sent.
+POLL_INTERVAL = 0.005
+PAGE_LIMIT = 1000
+STARTUP_TIMEOUT = 60.0
+
+# The baseline table: the outbox's columns, nothing else (a plain rowid table).
+BASELINE_SCHEMA = """
+CREATE TABLE readings (
+    source TEXT NOT NULL,
+    time_us INTEGER NOT NULL,
+    payload BLOB NOT NULL
+)
+"""
+
+Groups = list[list[NewReading]]
+
+
+class BenchError(RuntimeError):
+    """The benchmark could not measure what it set out to (a stall, a wrong count)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Gateway:
+    id: str
+    credential: str
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    seconds: float
+    # Seconds from the first append until the last append returned (end-to-end only).
+    appends_seconds: float | None = None
+
+
+@dataclass(slots=True)
+class PathResult:
+    name: str
+    batch: int | None
+    timings: list[Timing] = field(default_factory=list)
+
+    @property
+    def best(self) -> Timing:
+        return min(self.timings, key=lambda timing: timing.seconds)
+
+
+class Cloud:
+    """The real cloud (uvicorn, SQLite) as a child process on a free port."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.data_dir = root / "cloud-data"
+        self.port_file = root / "cloud.port"
+        self.process = ChildProcess(
+            "cloud",
+            [
+                "cloud",
+                "serve",
+                "--data-dir",
+                str(self.data_dir),
+                "--port",
+                "0",
+                "--port-file",
+                str(self.port_file),
+            ],
+            root / "cloud.log",
+        )
+        self.url = ""
+
+    def start(self) -> None:
+        self.process.start()
+        port = self.process.wait_for_port_file(self.port_file, timeout=STARTUP_TIMEOUT)
+        self.url = f"http://127.0.0.1:{port}"
+        self.process.wait_for(self._healthy, "answer on /healthz", timeout=STARTUP_TIMEOUT)
+
+    def stop(self) -> None:
+        self.process.stop()
+
+    def _healthy(self) -> bool:
+        try:
+            return httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def admin(self, *args: str) -> dict[str, str]:
+        """Run ``edgeward cloud admin ...`` on this cloud's data; parse ``key = value`` lines."""
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "edgeward",
+                "cloud",
+                "admin",
+                *args,
+                "--data-dir",
+                str(self.data_dir),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise BenchError(f"cloud admin {args[0]} failed:\n{result.stdout}{result.stderr}")
+        return dict(re.findall(r"^(\w+) = (\S+)$", result.stdout, flags=re.MULTILINE))
+
+    def add_gateway(self, name: str) -> Gateway:
+        created = self.admin("add-gateway", "--name", name)
+        return Gateway(created["gateway_id"], created["credential"])
+
+    def create_token(self, name: str, grant: str) -> str:
+        return self.admin("create-token", "--name", name, "--grant", grant)["token"]
+
+    def verify(self, token: str, source: str, gateway: Gateway, expected: int) -> None:
+        """Page through ``source`` and check the cloud holds each reading exactly once."""
+        seqs: list[int] = []
+        cursor: str | None = None
+        headers = {"Authorization": f"Bearer {token}"}
+        with httpx.Client(base_url=self.url, headers=headers, timeout=30) as client:
+            while True:
+                params: dict[str, str | int] = {"source": source, "limit": PAGE_LIMIT}
+                if cursor is not None:
+                    params["cursor"] = cursor
+                page = client.get("/v1/readings", params=params).raise_for_status().json()
+                for item in page["items"]:
+                    if item["gateway_id"] != gateway.id:
+                        raise BenchError(f"{source}: reading from {item['gateway_id']!r}")
+                    seqs.append(item["seq"])
+                cursor = page["next_cursor"]
+                if not page["has_more"]:
+                    break
+        if len(seqs) != expected or len(set(seqs)) != expected:
+            raise BenchError(
+                f"{source}: the cloud holds {len(seqs)} readings "
+                f"({len(set(seqs))} distinct), expected {expected}"
+            )
+
+
+def make_groups(source: str, readings: int, group: int, seed: int = 7) -> Groups:
+    """``readings`` readings of one meter, 5 numeric values each, cut into commit groups."""
+    rng = random.Random(seed)
+    start_us = now_us()
+    energy = 1_000_000
+    rows: list[NewReading] = []
+    for index in range(readings):
+        energy += rng.randint(0, 40)
+        voltage = round(230 + rng.uniform(-3, 3), 2)
+        current = round(rng.uniform(4, 16), 3)
+        values: dict[str, int | float] = {
+            "voltage": voltage,
+            "current": current,
+            "power": round(voltage * current, 1),
+            "energy": energy,
+            "frequency": round(50 + rng.uniform(-0.05, 0.05), 3),
+        }
+        rows.append(NewReading(source=source, time_us=start_us + index * 1000, values=values))
+    return [rows[i : i + group] for i in range(0, len(rows), group)]
+
+
+def count(groups: Groups) -> int:
+    return sum(len(group) for group in groups)
+
+
+# --- the baseline ---------------------------------------------------------------------------
+
+
+def raw_sqlite_insert(path: Path, groups: Groups) -> Timing:
+    """The same rows, one transaction per group, straight into SQLite (WAL, FULL)."""
+    connection = sqlite3.connect(path)
+    try:
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=FULL")
+        connection.execute(BASELINE_SCHEMA)
+        connection.commit()
+        start = time.perf_counter()
+        for group in groups:
+            connection.executemany(
+                "INSERT INTO readings (source, time_us, payload) VALUES (?, ?, ?)",
+                [
+                    (r.source, r.time_us, json.dumps(r.values, allow_nan=False).encode())
+                    for r in group
+                ],
+            )
+            connection.commit()
+        seconds = time.perf_counter() - start
+        (stored,) = connection.execute("SELECT count(*) FROM readings").fetchone()
+    finally:
+        connection.close()
+    if stored != count(groups):
+        raise BenchError(f"baseline stored {stored} rows, expected {count(groups)}")
+    return Timing(seconds)
+
+
+# --- Edgeward's paths -----------------------------------------------------------------------
+
+
+async def outbox_append_only(path: Path, groups: Groups) -> Timing:
+    outbox = Outbox(path, synchronous="full")
+    await outbox.open()
+    try:
+        start = time.perf_counter()
+        for group in groups:
+            await outbox.append(group)
+        seconds = time.perf_counter() - start
+        depth = await outbox.depth()
+    finally:
+        await outbox.close()
+    if depth != count(groups):
+        raise BenchError(f"outbox holds {depth} readings, expected {count(groups)}")
+    return Timing(seconds)
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where and how the uplink sends: the cloud, as which gateway, in what batches."""
+
+    cloud_url: str
+    gateway: Gateway
+    batch: int
+    # How long one drain may take before the benchmark gives up on it.
+    drain_limit: float
+
+
+async def uplink_drain_only(path: Path, target: Target, groups: Groups) -> Timing:
+    outbox = Outbox(path, synchronous="full")
+    await outbox.open()
+    try:
+        for group in groups:  # untimed: fill the outbox first
+            await outbox.append(group)
+        start = time.perf_counter()
+        await _drain(outbox, target, count(groups), None)
+        return Timing(time.perf_counter() - start)
+    finally:
+        await outbox.close()
+
+
+async def end_to_end(path: Path, target: Target, groups: Groups) -> Timing:
+    outbox = Outbox(path, synchronous="full")
+    await outbox.open()
+    marks: dict[str, float] = {}
+
+    async def produce(new_data: asyncio.Event) -> None:
+        marks["start"] = time.perf_counter()
+        for group in groups:
+            await outbox.append(group)
+            new_data.set()  # as the gateway's OutboxWriter does after each commit
+        marks["appended"] = time.perf_counter()
+
+    try:
+        await _drain(outbox, target, count(groups), produce)
+        seconds = time.perf_counter() - marks["start"]
+    finally:
+        await outbox.close()
+    return Timing(seconds, appends_seconds=marks["appended"] - marks["start"])
+
+
+async def _drain(
+    outbox: Outbox,
+    target: Target,
+    expected: int,
+    produce: Callable[[asyncio.Event], Awaitable[None]] | None,
+) -> None:
+    """Run the Uplink until the cloud acked ``expected`` readings and the outbox is empty.
+
+    With ``produce``, the readings are appended (by it) while the uplink runs.
+    """
+    new_data = asyncio.Event()
+    client = UplinkClient(target.cloud_url, target.gateway.credential)
+    uplink = Uplink(
+        target.gateway.id,
+        client,
+        outbox,
+        new_data,
+        batch_max_readings=target.batch,
+        idle_interval=0.01,
+        backoff_max=1.0,
+    )
+    task = asyncio.create_task(uplink.run(), name="uplink")
+    try:
+        async with asyncio.timeout(target.drain_limit):
+            if produce is not None:
+                await produce(new_data)
+            while True:
+                if task.done():
+                    task.result()  # raises what killed the uplink
+                    raise BenchError("the uplink stopped by itself")
+                if uplink.stats.readings_rejected:
+                    raise BenchError(f"the cloud refused readings: {uplink.stats.last_error}")
+                # The depth query goes through the outbox's one thread, which the uplink
+                # needs too; ask only once the acks say everything has arrived.
+                if uplink.stats.readings_sent >= expected and await outbox.depth() == 0:
+                    break
+                await asyncio.sleep(POLL_INTERVAL)
+    except TimeoutError as exc:
+        raise BenchError(
+            f"timed out after {target.drain_limit}s: {uplink.stats.readings_sent} of "
+            f"{expected} readings acked; last uplink error: {uplink.stats.last_error}"
+        ) from exc
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await client.aclose()
+    if uplink.stats.readings_sent != expected:
+        raise BenchError(
+            f"the uplink counted {uplink.stats.readings_sent} readings acked, expected "
+            f"{expected} (a batch was resent)"
+        )
+
+
+# --- running and reporting ------------------------------------------------------------------
+
+
+def rate(readings: int, seconds: float) -> float:
+    return readings / seconds if seconds > 0 else float("inf")
+
+
+def report(args: argparse.Namespace, results: Sequence[PathResult], baseline: PathResult) -> None:
+    n = args.readings
+    base_rate = rate(n, baseline.best.seconds)
+    print()
+    print(
+        f"Edgeward throughput: {n} readings of 1 source, 5 values each; "
+        f"best of {args.repeat} run(s)"
+    )
+    header = (
+        f"{'path':<30} {'readings':>8} {'group':>6} {'batch':>6} "
+        f"{'seconds':>8} {'readings/s':>11} {'vs raw':>7}  runs (s)"
+    )
+    print(header)
+    print("-" * len(header))
+    for result in results:
+        best = result.best
+        runs = " ".join(f"{timing.seconds:.3f}" for timing in result.timings)
+        batch = str(result.batch) if result.batch is not None else "-"
+        print(
+            f"{result.name:<30} {n:>8} {args.group:>6} {batch:>6} {best.seconds:>8.3f} "
+            f"{rate(n, best.seconds):>11,.0f} {rate(n, best.seconds) / base_rate:>6.2f}x  {runs}"
+        )
+        if best.appends_seconds is not None:
+            tail = best.seconds - best.appends_seconds
+            print(
+                f"{'  of which appends':<30} {n:>8} {args.group:>6} {batch:>6} "
+                f"{best.appends_seconds:>8.3f} {rate(n, best.appends_seconds):>11,.0f} "
+                f"{rate(n, best.appends_seconds) / base_rate:>6.2f}x  "
+                f"(then {tail:.3f}s until the last ack)"
+            )
+    end_to_end_result = results[-1]
+    ratio = rate(n, end_to_end_result.best.seconds) / base_rate
+    print()
+    print(f"edgeward end-to-end is {ratio:.2f}x the raw SQLite insert rate")
+
+
+def run(args: argparse.Namespace) -> None:
+    root = Path(tempfile.mkdtemp(prefix="edgeward-bench-", dir=args.tmp_dir))
+    cloud = Cloud(root)
+    try:
+        cloud.start()
+        token = cloud.create_token("bench", "readings:GET")
+        baseline = PathResult("raw sqlite insert (baseline)", None)
+        append_only = PathResult("outbox append only (stage)", None)
+        drain_only = PathResult("uplink drain only (stage)", args.batch)
+        whole = PathResult("edgeward end-to-end", args.batch)
+        for repetition in range(1, args.repeat + 1):
+            label = f"{repetition}/{args.repeat}"
+
+            groups = make_groups("bench-raw", args.readings, args.group)
+            baseline.timings.append(raw_sqlite_insert(root / f"raw-{repetition}.db", groups))
+            _progress(label, baseline)
+
+            if args.stages:
+                groups = make_groups("bench-append", args.readings, args.group)
+                path = root / f"append-{repetition}.db"
+                append_only.timings.append(asyncio.run(outbox_append_only(path, groups)))
+                _progress(label, append_only)
+
+                source = f"bench-drain-{repetition}"
+                gateway = cloud.add_gateway(source)
+                groups = make_groups(source, args.readings, args.group)
+                target = Target(cloud.url, gateway, args.batch, args.timeout)
+                path = root / f"drain-{repetition}.db"
+                timing = asyncio.run(uplink_drain_only(path, target, groups))
+                cloud.verify(token, source, gateway, args.readings)
+                drain_only.timings.append(timing)
+                _progress(label, drain_only)
+
+            source = f"bench-e2e-{repetition}"
+            gateway = cloud.add_gateway(source)
+            groups = make_groups(source, args.readings, args.group)
+            target = Target(cloud.url, gateway, args.batch, args.timeout)
+            path = root / f"e2e-{repetition}.db"
+            timing = asyncio.run(end_to_end(path, target, groups))
+            cloud.verify(token, source, gateway, args.readings)
+            whole.timings.append(timing)
+            _progress(label, whole)
+
+            if not cloud.process.alive():
+                raise BenchError(f"the cloud died:\n{cloud.process.log_tail()}")
+        stages = [append_only, drain_only] if args.stages else []
+        report(args, [baseline, *stages, whole], baseline)
+    finally:
+        cloud.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _progress(label: str, result: PathResult) -> None:
+    seconds = result.timings[-1].seconds
+    print(f"[{label}] {result.name}: {seconds:.3f}s", file=sys.stderr, flush=True)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--readings", type=int, default=20_000, help="readings per run")
+    parser.add_argument("--group", type=int, default=100, help="readings per outbox commit")
+    parser.add_argument("--batch", type=int, default=500, help="uplink batch_max_readings")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each path; best counts")
+    parser.add_argument(
+        "--timeout", type=float, default=300.0, help="seconds one drain may take before failing"
+    )
+    parser.add_argument(
+        "--stages",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also time the outbox appends and the uplink drain on their own",
+    )
+    parser.add_argument(
+        "--tmp-dir",
+        type=Path,
+        default=None,
+        help="where the databases go (the disk under test); default: the system's temp dir",
+    )
+    args = parser.parse_args(argv)
+    for name in ("readings", "group", "repeat"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name} must be at least 1")
+    if not 1 <= args.batch <= MAX_READINGS_PER_BATCH:
+        parser.error(f"--batch must be between 1 and {MAX_READINGS_PER_BATCH}")
+    if args.timeout <= 0:
+        parser.error("--timeout must be positive")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        run(args)
+    except BenchError as exc:
+        print(f"bench failed: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,151 @@
+"""POST /v1/ingest/batches against the real cloud, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import secrets
+
+import httpx
+import pytest
+
+from edgeward.cloud.api.ingest import MAX_BATCH_BYTES
+from tests.cloud.conftest import batch_body
+from tests.peers.cloud import CloudServer, RegisteredGateway
+
+INGEST = "/v1/ingest/batches"
+
+
+def post(cloud: CloudServer, credential: str | None, body: bytes) -> httpx.Response:
+    headers = {"Content-Type": "application/json"}
+    if credential is not None:
+        headers["Authorization"] = f"Bearer {credential}"
+    with cloud.client() as client:
+        return client.post(INGEST, content=body, headers=headers)
+
+
+def stored(cloud: CloudServer, source: str) -> list[int]:
+    token = cloud.create_token("readings:GET")
+    return [int(r["seq"]) for r in cloud.all_readings(token, source)]  # type: ignore[call-overload]
+
+
+def new_source() -> str:
+    return f"src-{secrets.token_hex(4)}"
+
+
+@pytest.fixture
+def gateway(api_cloud: CloudServer) -> RegisteredGateway:
+    return api_cloud.add_gateway()
+
+
+def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, object]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    error = response.json()["error"]
+    assert error["code"] == code
+    assert isinstance(error["message"], str) and error["message"]
+    return error  # type: ignore[no-any-return]
+
+
+def test_batch_is_stored_and_acknowledged(
+    api_cloud: CloudServer, gateway: RegisteredGateway
+) -> None:
+    source = new_source()
+    response = post(api_cloud, gateway.credential, batch_body(gateway.id, source, range(1, 11)))
+    assert response.status_code == 200, response.text
+    ack = response.json()
+    assert ack == {
+        "format": "edgeward.ack",
+        "version": 1,
+        "gateway_id": gateway.id,
+        "stored": 10,
+        "duplicates": 0,
+        "highest_seq": 10,
+    }
+    assert stored(api_cloud, source) == list(range(1, 11))
+
+
+def test_resent_and_overlapping_batches_store_each_reading_once(
+    api_cloud: CloudServer, gateway: RegisteredGateway
+) -> None:
+    source = new_source()
+    post(api_cloud, gateway.credential, batch_body(gateway.id, source, range(1, 6)))
+    again = post(api_cloud, gateway.credential, batch_body(gateway.id, source, range(1, 6)))
+    assert (again.json()["stored"], again.json()["duplicates"]) == (0, 5)
+    overlap = post(api_cloud, gateway.credential, batch_body(gateway.id, source, range(3, 9)))
+    assert (overlap.json()["stored"], overlap.json()["duplicates"]) == (3, 3)
+    assert stored(api_cloud, source) == list(range(1, 9))
+
+
+def test_same_sequence_from_two_gateways_is_two_readings(api_cloud: CloudServer) -> None:
+    source = new_source()
+    first, second = api_cloud.add_gateway(), api_cloud.add_gateway()
+    for gateway in (first, second):
+        response = post(api_cloud, gateway.credential, batch_body(gateway.id, source, [1]))
+        assert response.json()["stored"] == 1
+    assert stored(api_cloud, source) == [1, 1]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (b"{not json", None),
+        (b"[]", None),
+        (b'{"format": "edgeward.batch", "version": 2}', "version"),
+        (None, "readings[1].seq"),  # sequence goes backwards
+        (None, "readings[0].values.power"),  # NaN
+        (None, "readings[0].time"),  # no UTC offset
+    ],
+)
+def test_malformed_batch_is_refused_whole(
+    api_cloud: CloudServer, gateway: RegisteredGateway, body: bytes | None, field: str | None
+) -> None:
+    source = new_source()
+    if body is None:
+        good = batch_body(gateway.id, source, [5, 6])
+        body = {
+            "readings[1].seq": good.replace(b'"seq": 6', b'"seq": 4'),
+            "readings[0].values.power": good.replace(b'"power": 7.5', b'"power": NaN'),
+            "readings[0].time": good.replace(b'05.000000Z"', b'05.000000"'),
+        }[field or ""]
+        assert body != good
+    error = assert_error(post(api_cloud, gateway.credential, body), 422, "invalid_batch")
+    if field is not None:
+        assert error["field"] == field
+    assert stored(api_cloud, source) == []
+
+
+def test_unknown_or_missing_credential_is_401_and_stores_nothing(
+    api_cloud: CloudServer, gateway: RegisteredGateway
+) -> None:
+    source = new_source()
+    body = batch_body(gateway.id, source, [1])
+    other = api_cloud.add_gateway().credential
+    forged = other[:-1] + ("A" if other[-1] != "A" else "B")  # checksum no longer matches
+    for credential in (
+        None,
+        "not-a-credential",
+        forged,
+        gateway.credential.replace("ewg_", "ewt_"),
+    ):
+        response = post(api_cloud, credential, body)
+        assert_error(response, 401, "unauthenticated")
+        assert response.headers["www-authenticate"] == "Bearer"
+    assert stored(api_cloud, source) == []
+
+
+def test_gateway_cannot_send_for_another_gateway(api_cloud: CloudServer) -> None:
+    source = new_source()
+    mine, theirs = api_cloud.add_gateway(), api_cloud.add_gateway()
+    response = post(api_cloud, mine.credential, batch_body(theirs.id, source, [1]))
+    assert_error(response, 403, "forbidden")
+    assert stored(api_cloud, source) == []
+
+
+def test_api_token_cannot_ingest(api_cloud: CloudServer, gateway: RegisteredGateway) -> None:
+    token = api_cloud.create_token("readings:GET")
+    response = post(api_cloud, token, batch_body(gateway.id, new_source(), [1]))
+    assert_error(response, 403, "forbidden")
+
+
+def test_oversized_batch_is_413(api_cloud: CloudServer, gateway: RegisteredGateway) -> None:
+    response = post(api_cloud, gateway.credential, b" " * (MAX_BATCH_BYTES + 1))
+    assert_error(response, 413, "payload_too_large")
