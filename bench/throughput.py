@@ -38,7 +38,9 @@ import logging
 import random
 import re
 import shutil
+import signal
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -46,6 +48,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 
 import httpx
 
@@ -166,6 +169,17 @@ class Cloud:
 
     def create_token(self, name: str, grant: str) -> str:
         return self.admin("create-token", "--name", name, "--grant", grant)["token"]
+
+    def round_trip(self, requests: int = 21) -> float:
+        """Median seconds of ``GET /healthz`` on one kept-alive connection: a request's floor."""
+        times: list[float] = []
+        with httpx.Client(base_url=self.url, timeout=10) as client:
+            client.get("/healthz").raise_for_status()  # connect outside the timing
+            for _ in range(requests):
+                start = time.perf_counter()
+                client.get("/healthz").raise_for_status()
+                times.append(time.perf_counter() - start)
+        return statistics.median(times)
 
     def verify(self, token: str, source: str, gateway: Gateway, expected: int) -> None:
         """Page through ``source`` and check the cloud holds each reading exactly once."""
@@ -371,7 +385,12 @@ def rate(readings: int, seconds: float) -> float:
     return readings / seconds if seconds > 0 else float("inf")
 
 
-def report(args: argparse.Namespace, results: Sequence[PathResult], baseline: PathResult) -> None:
+def report(
+    args: argparse.Namespace,
+    results: Sequence[PathResult],
+    baseline: PathResult,
+    round_trip: float,
+) -> None:
     n = args.readings
     base_rate = rate(n, baseline.best.seconds)
     print()
@@ -405,6 +424,12 @@ def report(args: argparse.Namespace, results: Sequence[PathResult], baseline: Pa
     ratio = rate(n, end_to_end_result.best.seconds) / base_rate
     print()
     print(f"edgeward end-to-end is {ratio:.2f}x the raw SQLite insert rate")
+    batches = -(-n // args.batch)
+    print(
+        f"cloud round trip (GET /healthz, kept-alive connection): {round_trip * 1000:.1f} ms "
+        f"median; the uplink sends {batches} batches one at a time, so at least "
+        f"{batches * round_trip:.3f}s of a drain is that floor"
+    )
 
 
 def run(args: argparse.Namespace) -> None:
@@ -417,6 +442,11 @@ def run(args: argparse.Namespace) -> None:
         append_only = PathResult("outbox append only (stage)", None)
         drain_only = PathResult("uplink drain only (stage)", args.batch)
         whole = PathResult("edgeward end-to-end", args.batch)
+        # Untimed warm-up of the local paths (imports, first SQLite file on this disk), so
+        # that the first timed baseline is not the cold one.
+        warm_up = make_groups("bench-warm-up", min(args.readings, 10 * args.group), args.group)
+        raw_sqlite_insert(root / "warm-up-raw.db", warm_up)
+        asyncio.run(outbox_append_only(root / "warm-up-outbox.db", warm_up))
         for repetition in range(1, args.repeat + 1):
             label = f"{repetition}/{args.repeat}"
 
@@ -453,7 +483,7 @@ def run(args: argparse.Namespace) -> None:
             if not cloud.process.alive():
                 raise BenchError(f"the cloud died:\n{cloud.process.log_tail()}")
         stages = [append_only, drain_only] if args.stages else []
-        report(args, [baseline, *stages, whole], baseline)
+        report(args, [baseline, *stages, whole], baseline, cloud.round_trip())
     finally:
         cloud.stop()
         shutil.rmtree(root, ignore_errors=True)
@@ -499,12 +529,21 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # SIGTERM (a CI timeout, `kill`) unwinds like Ctrl-C, so the cloud child is stopped too.
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         run(args)
     except BenchError as exc:
         print(f"bench failed: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("bench interrupted", file=sys.stderr)
+        return 130
     return 0
+
+
+def _terminate(signum: int, _frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ from edgeward.drivers.modbus.register_map import (
     ValueType,
 )
 from edgeward.gateway.errors import ConfigError
+from edgeward.sync.batch import IDENTIFIER_RULE, is_identifier
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +109,7 @@ def _parse(path: Path, root: _Section) -> GatewayConfig:
     _check_sources_unique(root, modbus_tcp)
     return GatewayConfig(
         path=path,
-        gateway_id=gateway.string("id"),
+        gateway_id=gateway.identifier("id"),
         data_dir=gateway.path("data_dir"),
         cloud=CloudConfig(url=url, credential=_read_credential(cloud)),
         uplink=UplinkConfig(
@@ -177,7 +178,7 @@ def _modbus_device(device: _Section) -> ModbusDeviceConfig:
         )
         fields.append(
             RegisterField(
-                name=register.string("name"),
+                name=register.identifier("name"),
                 address=register.integer("address", 0, 65535),
                 type=ValueType(register.choice("type", tuple(ValueType))),
                 table=Table(register.choice("table", tuple(Table), Table.HOLDING)),
@@ -192,7 +193,7 @@ def _modbus_device(device: _Section) -> ModbusDeviceConfig:
     except DriverConfigError as exc:
         raise device.error("registers", "a register map without clashes", str(exc)) from exc
     return ModbusDeviceConfig(
-        source=device.string("source"),
+        source=device.identifier("source"),
         unit=device.integer("unit", 0, 255),
         poll_interval=device.number("poll_interval", 0.01, 86_400, 1.0),
         register_map=register_map,
@@ -243,6 +244,12 @@ class _Section:
         value = self._get(name, _MISSING, "a non-empty string")
         if not isinstance(value, str) or not value.strip():
             raise self.error(name, "a non-empty string", repr(value))
+        return value
+
+    def identifier(self, name: str) -> str:
+        value = self.string(name)
+        if not is_identifier(value):
+            raise self.error(name, IDENTIFIER_RULE, repr(value))
         return value
 
     def path(self, name: str) -> Path:

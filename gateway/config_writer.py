@@ -7,7 +7,6 @@ through :mod:`tomllib` is tested, so what this writes the loader reads.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -50,7 +49,27 @@ def _is_table_array(value: object) -> bool:
 
 def _key(key: str) -> str:
     bare = key.replace("_", "").replace("-", "").isalnum() and key.isascii()
-    return key if bare else json.dumps(key)
+    return key if bare else _basic_string(key)
+
+
+def _basic_string(text: str) -> str:
+    """A TOML basic string: escape what TOML forbids raw, keep other characters as they are.
+
+    (JSON escaping is not enough: it writes astral characters as surrogate
+    pairs, which TOML rejects.)
+    """
+    escaped = []
+    for character in text:
+        if character in _ESCAPES:
+            escaped.append(_ESCAPES[character])
+        elif ord(character) < 0x20 or ord(character) == 0x7F:
+            escaped.append(f"\\u{ord(character):04X}")
+        else:
+            escaped.append(character)
+    return '"' + "".join(escaped) + '"'
+
+
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r"}
 
 
 def _value(value: object) -> str:
@@ -59,7 +78,7 @@ def _value(value: object) -> str:
     if isinstance(value, int | float):
         return repr(value)
     if isinstance(value, str | Path):
-        return json.dumps(str(value))
+        return _basic_string(str(value))
     if isinstance(value, Mapping):
         return "{ " + ", ".join(f"{_key(k)} = {_value(v)}" for k, v in value.items()) + " }"
     if isinstance(value, list):
@@ -71,6 +90,7 @@ def write_secret(path: Path, secret: str) -> None:
     """Write a secret file mode 0600 from its first byte on."""
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    # An existing file keeps its old mode through O_CREAT: narrow it before writing.
+    os.fchmod(descriptor, 0o600)
     with os.fdopen(descriptor, "w") as handle:
         handle.write(secret + "\n")
-    os.chmod(path, 0o600)  # an existing file keeps its old mode through O_CREAT

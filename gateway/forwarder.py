@@ -172,7 +172,11 @@ class Uplink:
         log.error("set aside %d readings (seq %d-%d): %s", moved, first, last, reason)
 
     async def _wait_after_failure(self, error: str, retry_after: float | None) -> None:
-        delay = retry_after if retry_after is not None else self.backoff.next()
+        # The cloud's Retry-After is honoured, but never beyond our own ceiling:
+        # a wrong header must not park the uplink for days.
+        delay = (
+            self.backoff.next() if retry_after is None else min(retry_after, self.backoff.maximum)
+        )
         if not self._failing:
             log.warning("uplink failing, readings stay in the outbox: %s", error)
             self._failing = True

@@ -127,6 +127,8 @@ class Outbox:
 
     def _append(self, readings: Sequence[NewReading]) -> int:
         db = self._db()
+        if not readings:
+            return self._last_seq()
         rows = [
             (reading.source, reading.time_us, json.dumps(reading.values, allow_nan=False).encode())
             for reading in readings
@@ -137,9 +139,10 @@ class Outbox:
             (last,) = db.execute("SELECT seq FROM sqlite_sequence WHERE name='readings'").fetchone()
             db.execute("COMMIT")
         except sqlite3.Error as exc:
+            raise OutboxError(f"{self.path}: cannot commit readings: {exc}") from exc
+        finally:
             if db.in_transaction:
                 db.execute("ROLLBACK")
-            raise OutboxError(f"{self.path}: cannot commit readings: {exc}") from exc
         return int(last)
 
     def _pending(self, limit: int) -> list[StoredReading]:

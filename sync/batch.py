@@ -38,7 +38,16 @@ MAX_STRING_VALUE_LENGTH = 1024
 
 Value = bool | int | float | str
 
-_IDENTIFIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
+_IDENTIFIER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
+IDENTIFIER_RULE = "an identifier of 1-128 chars (A-Z a-z 0-9 . _ : -, starting alphanumeric)"
+# RFC 3339 §5.6 date-time; datetime.fromisoformat alone also takes other ISO 8601
+# forms (basic format, week dates) that are not on the wire.
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([Zz]|[+-]\d{2}:\d{2})")
+
+
+def is_identifier(text: str) -> bool:
+    """Source ids, gateway ids and value names all follow this one rule."""
+    return _IDENTIFIER.fullmatch(text) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,7 +183,9 @@ def _decode_reading(raw: object, path: str) -> WireReading:
     if not isinstance(time_text, str):
         raise BatchFormatError(f"{path}.time", "expected an RFC 3339 time string")
     try:
-        moment = datetime.fromisoformat(time_text)
+        if not _RFC3339.fullmatch(time_text):
+            raise ValueError(time_text)
+        moment = datetime.fromisoformat(time_text.upper())
     except ValueError as exc:
         raise BatchFormatError(f"{path}.time", f"not an RFC 3339 time: {time_text!r}") from exc
     if moment.tzinfo is None:
@@ -192,10 +203,8 @@ def _decode_reading(raw: object, path: str) -> WireReading:
 
 
 def _check_value(name: str, value: object, path: str) -> None:
-    if not _IDENTIFIER.match(name):
-        raise BatchFormatError(
-            f"{path}.{name}", "value names are identifiers (A-Z a-z 0-9 . _ : -)"
-        )
+    if not is_identifier(name):
+        raise BatchFormatError(f"{path}.{name}", f"expected {IDENTIFIER_RULE}")
     if isinstance(value, float) and not math.isfinite(value):
         raise BatchFormatError(f"{path}.{name}", "numbers must be finite")
     if isinstance(value, str) and len(value) > MAX_STRING_VALUE_LENGTH:
@@ -209,8 +218,8 @@ def _check_value(name: str, value: object, path: str) -> None:
 def _identifier(document: Mapping[str, Any], key: str, path: str) -> str:
     value = document.get(key)
     where = f"{path}.{key}" if path else key
-    if not isinstance(value, str) or not _IDENTIFIER.match(value):
-        raise BatchFormatError(where, "expected an identifier of 1-128 chars (A-Z a-z 0-9 . _ : -)")
+    if not isinstance(value, str) or not is_identifier(value):
+        raise BatchFormatError(where, f"expected {IDENTIFIER_RULE}")
     return value
 
 

@@ -9,6 +9,7 @@ here into :class:`UplinkUnavailable` (retry later) or :class:`UplinkRejected`
 from __future__ import annotations
 
 import json
+import math
 from types import TracebackType
 
 import httpx
@@ -90,7 +91,7 @@ def parse_retry_after(value: str | None) -> float | None:
         seconds = float(value)
     except ValueError:
         return None
-    return seconds if seconds >= 0 else None
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None
 
 
 def _error_fields(response: httpx.Response) -> tuple[str, str]:

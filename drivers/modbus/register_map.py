@@ -93,16 +93,17 @@ class RegisterField:
             registers.reverse()
         code, _ = _STRUCT[self.type]
         (value,) = struct.unpack(">" + code, b"".join(registers))
-        if isinstance(value, float) and not math.isfinite(value):
-            raise DeviceProtocolError(f"field {self.name!r} holds {value}, not a number")
         if self.scale == 1.0 and self.offset == 0.0:
-            return value  # type: ignore[no-any-return]
-        scaled = float(value * self.scale + self.offset)
-        if self.type.is_integer:
+            result = value
+        elif self.type.is_integer:
             # A scaled integer register is fixed-point: 4998 * 0.01 is 49.98, not
             # 49.980000000000004, so round to the decimals the scale and offset carry.
-            return round(scaled, _decimals(self.scale, self.offset))
-        return scaled
+            result = round(value * self.scale + self.offset, _decimals(self.scale, self.offset))
+        else:
+            result = value * self.scale + self.offset
+        if isinstance(result, float) and not math.isfinite(result):
+            raise DeviceProtocolError(f"field {self.name!r} decodes to {result}, not a number")
+        return result  # type: ignore[no-any-return]
 
 
 def _decimals(*numbers: float) -> int:

@@ -24,7 +24,7 @@ class RegisteredGateway:
 
 
 class CloudServer:
-    def __init__(self, root: Path, db_url: str) -> None:
+    def __init__(self, root: Path, db_url: str, port: int = 0) -> None:
         self.root = root
         self.data_dir = root / "cloud-data"
         self.db_url = db_url
@@ -38,7 +38,7 @@ class CloudServer:
                 "--db",
                 db_url,
                 "--port",
-                "0",
+                str(port),
                 "--port-file",
                 str(root / "cloud.port"),
             ],
@@ -49,6 +49,7 @@ class CloudServer:
         self._database: Database | None = None
 
     def start(self) -> CloudServer:
+        (self.root / "cloud.port").unlink(missing_ok=True)
         self.process.start()
         port = self.process.wait_for_port_file(self.root / "cloud.port", timeout=60)
         self.url = f"http://127.0.0.1:{port}"

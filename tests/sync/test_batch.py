@@ -34,7 +34,7 @@ from edgeward.sync.uplink import parse_retry_after
 # --- helpers -------------------------------------------------------------------------
 
 
-def reading_doc(seq: int = 1, **overrides: Any) -> dict[str, Any]:
+def reading_doc(seq: object = 1, **overrides: Any) -> dict[str, Any]:
     document: dict[str, Any] = {
         "seq": seq,
         "source": "meter-1",
@@ -129,7 +129,7 @@ def test_encode_refuses_non_finite_values() -> None:
 
 
 def test_limits_themselves_are_accepted() -> None:
-    values = {f"v{i}": i for i in range(MAX_VALUES_PER_READING)}
+    values: dict[str, object] = {f"v{i}": i for i in range(MAX_VALUES_PER_READING)}
     values["v0"] = "x" * MAX_STRING_VALUE_LENGTH
     readings = [reading_doc(seq, values=values if seq == 1 else {"v": 1}) for seq in (1, 2)]
     decoded = decode_batch(body(batch_doc(readings=readings)))
