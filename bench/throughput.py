@@ -542,8 +542,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _terminate(signum: int, _frame: FrameType | None) -> None:
-    raise SystemExit(128 + signum)
+def _terminate(_signum: int, _frame: FrameType | None) -> None:
+    # Passed on as SIGINT: inside asyncio.run that cancels the main task cleanly
+    # instead of raising in whichever task happens to be running.
+    if signal.getsignal(signal.SIGINT) in (signal.SIG_IGN, signal.SIG_DFL, None):
+        raise KeyboardInterrupt
+    signal.raise_signal(signal.SIGINT)
 
 
 if __name__ == "__main__":

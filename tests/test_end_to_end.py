@@ -85,3 +85,9 @@ def test_register_values_arrive_in_the_cloud_exactly_once(
             assert {k: values[k] for k in STATIC[unit]} == STATIC[unit]
             assert values["step"] in (0, *STEPS)
         assert {r["values"]["step"] for r in readings} >= set(STEPS)
+    logs = [tmp_path / "cloud.log", config.parent / "gateway.log"]
+    for log in logs:
+        text = log.read_text()
+        assert text, f"{log} logged something"
+        for secret in (gateway.credential, token):
+            assert secret not in text, f"a secret leaked into {log.name}"

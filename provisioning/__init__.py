@@ -1,0 +1,1 @@
+"""Installer flows on the gateway: claim, identity keys, WireGuard, device enrollment."""
