@@ -32,6 +32,7 @@ lint: $(VENV)/.installed-dev
 
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
+	$(BIN)/mypy --strict bench
 
 unit: $(VENV)/.installed-dev
 	$(BIN)/pytest

@@ -1,7 +1,7 @@
 """Readings per second through the gateway's outbox and uplink into the real cloud.
 
-The machine this runs on is shared and noisy, and the number that matters
-here is bounded by the disk: every group commit of the outbox is an fsync
+The machine this runs on is shared and noisy, and durable storage rests on
+the disk: every group commit of the outbox is an fsync
 (``synchronous=FULL``), and so is every batch the cloud stores. A readings/s
 figure on its own would mostly measure the machine of the day. So each run
 also measures a baseline on the same disk, in the same process, at the same
@@ -36,12 +36,10 @@ import contextlib
 import json
 import logging
 import random
-import re
 import shutil
 import signal
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -50,11 +48,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
-import httpx
-
 from edgeward.gateway.forwarder import Uplink
 from edgeward.gateway.outbox import NewReading, Outbox
-from edgeward.processes import ChildProcess
+from edgeward.local_cloud import LocalCloud, RegisteredGateway, read_pages
+from edgeward.processes import ChildProcessError
 from edgeward.sync.batch import MAX_READINGS_PER_BATCH
 from edgeward.sync.clock import now_us
 from edgeward.sync.uplink import UplinkClient
@@ -81,12 +78,6 @@ class BenchError(RuntimeError):
 
 
 @dataclass(frozen=True, slots=True)
-class Gateway:
-    id: str
-    credential: str
-
-
-@dataclass(frozen=True, slots=True)
 class Timing:
     seconds: float
     # Seconds from the first append until the last append returned (end-to-end only).
@@ -104,106 +95,34 @@ class PathResult:
         return min(self.timings, key=lambda timing: timing.seconds)
 
 
-class Cloud:
-    """The real cloud (uvicorn, SQLite) as a child process on a free port."""
+def round_trip(cloud: LocalCloud, requests: int = 21) -> float:
+    """Median seconds of ``GET /healthz`` on one kept-alive connection: a request's floor."""
+    times: list[float] = []
+    with cloud.client() as client:
+        client.get("/healthz").raise_for_status()  # connect outside the timing
+        for _ in range(requests):
+            start = time.perf_counter()
+            client.get("/healthz").raise_for_status()
+            times.append(time.perf_counter() - start)
+    return statistics.median(times)
 
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.data_dir = root / "cloud-data"
-        self.port_file = root / "cloud.port"
-        self.process = ChildProcess(
-            "cloud",
-            [
-                "cloud",
-                "serve",
-                "--data-dir",
-                str(self.data_dir),
-                "--port",
-                "0",
-                "--port-file",
-                str(self.port_file),
-            ],
-            root / "cloud.log",
+
+def verify(
+    cloud: LocalCloud, token: str, source: str, gateway: RegisteredGateway, expected: int
+) -> None:
+    """Page through ``source`` and check the cloud holds each reading exactly once."""
+    seqs: list[int] = []
+    with cloud.client(token, timeout=30) as client:
+        for items, _ in read_pages(client, source, limit=PAGE_LIMIT):
+            for item in items:
+                if item["gateway_id"] != gateway.id:
+                    raise BenchError(f"{source}: reading from {item['gateway_id']!r}")
+                seqs.append(item["seq"])
+    if len(seqs) != expected or len(set(seqs)) != expected:
+        raise BenchError(
+            f"{source}: the cloud holds {len(seqs)} readings "
+            f"({len(set(seqs))} distinct), expected {expected}"
         )
-        self.url = ""
-
-    def start(self) -> None:
-        self.process.start()
-        port = self.process.wait_for_port_file(self.port_file, timeout=STARTUP_TIMEOUT)
-        self.url = f"http://127.0.0.1:{port}"
-        self.process.wait_for(self._healthy, "answer on /healthz", timeout=STARTUP_TIMEOUT)
-
-    def stop(self) -> None:
-        self.process.stop()
-
-    def _healthy(self) -> bool:
-        try:
-            return httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    def admin(self, *args: str) -> dict[str, str]:
-        """Run ``edgeward cloud admin ...`` on this cloud's data; parse ``key = value`` lines."""
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "edgeward",
-                "cloud",
-                "admin",
-                *args,
-                "--data-dir",
-                str(self.data_dir),
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if result.returncode != 0:
-            raise BenchError(f"cloud admin {args[0]} failed:\n{result.stdout}{result.stderr}")
-        return dict(re.findall(r"^(\w+) = (\S+)$", result.stdout, flags=re.MULTILINE))
-
-    def add_gateway(self, name: str) -> Gateway:
-        created = self.admin("add-gateway", "--name", name)
-        return Gateway(created["gateway_id"], created["credential"])
-
-    def create_token(self, name: str, grant: str) -> str:
-        return self.admin("create-token", "--name", name, "--grant", grant)["token"]
-
-    def round_trip(self, requests: int = 21) -> float:
-        """Median seconds of ``GET /healthz`` on one kept-alive connection: a request's floor."""
-        times: list[float] = []
-        with httpx.Client(base_url=self.url, timeout=10) as client:
-            client.get("/healthz").raise_for_status()  # connect outside the timing
-            for _ in range(requests):
-                start = time.perf_counter()
-                client.get("/healthz").raise_for_status()
-                times.append(time.perf_counter() - start)
-        return statistics.median(times)
-
-    def verify(self, token: str, source: str, gateway: Gateway, expected: int) -> None:
-        """Page through ``source`` and check the cloud holds each reading exactly once."""
-        seqs: list[int] = []
-        cursor: str | None = None
-        headers = {"Authorization": f"Bearer {token}"}
-        with httpx.Client(base_url=self.url, headers=headers, timeout=30) as client:
-            while True:
-                params: dict[str, str | int] = {"source": source, "limit": PAGE_LIMIT}
-                if cursor is not None:
-                    params["cursor"] = cursor
-                page = client.get("/v1/readings", params=params).raise_for_status().json()
-                for item in page["items"]:
-                    if item["gateway_id"] != gateway.id:
-                        raise BenchError(f"{source}: reading from {item['gateway_id']!r}")
-                    seqs.append(item["seq"])
-                cursor = page["next_cursor"]
-                if not page["has_more"]:
-                    break
-        if len(seqs) != expected or len(set(seqs)) != expected:
-            raise BenchError(
-                f"{source}: the cloud holds {len(seqs)} readings "
-                f"({len(set(seqs))} distinct), expected {expected}"
-            )
 
 
 def make_groups(source: str, readings: int, group: int, seed: int = 7) -> Groups:
@@ -285,7 +204,7 @@ class Target:
     """Where and how the uplink sends: the cloud, as which gateway, in what batches."""
 
     cloud_url: str
-    gateway: Gateway
+    gateway: RegisteredGateway
     batch: int
     # How long one drain may take before the benchmark gives up on it.
     drain_limit: float
@@ -434,10 +353,10 @@ def report(
 
 def run(args: argparse.Namespace) -> None:
     root = Path(tempfile.mkdtemp(prefix="edgeward-bench-", dir=args.tmp_dir))
-    cloud = Cloud(root)
+    cloud = LocalCloud(root)
     try:
         cloud.start()
-        token = cloud.create_token("bench", "readings:GET")
+        token = cloud.create_token("readings:GET", name="bench")
         baseline = PathResult("raw sqlite insert (baseline)", None)
         append_only = PathResult("outbox append only (stage)", None)
         drain_only = PathResult("uplink drain only (stage)", args.batch)
@@ -449,41 +368,40 @@ def run(args: argparse.Namespace) -> None:
         asyncio.run(outbox_append_only(root / "warm-up-outbox.db", warm_up))
         for repetition in range(1, args.repeat + 1):
             label = f"{repetition}/{args.repeat}"
+            # The same rows for the baseline, the append stage and the end-to-end run.
+            source = f"bench-e2e-{repetition}"
+            groups = make_groups(source, args.readings, args.group)
 
-            groups = make_groups("bench-raw", args.readings, args.group)
             baseline.timings.append(raw_sqlite_insert(root / f"raw-{repetition}.db", groups))
             _progress(label, baseline)
 
             if args.stages:
-                groups = make_groups("bench-append", args.readings, args.group)
                 path = root / f"append-{repetition}.db"
                 append_only.timings.append(asyncio.run(outbox_append_only(path, groups)))
                 _progress(label, append_only)
 
-                source = f"bench-drain-{repetition}"
-                gateway = cloud.add_gateway(source)
-                groups = make_groups(source, args.readings, args.group)
+                drain_source = f"bench-drain-{repetition}"
+                gateway = cloud.add_gateway(drain_source)
+                drain_groups = make_groups(drain_source, args.readings, args.group)
                 target = Target(cloud.url, gateway, args.batch, args.timeout)
                 path = root / f"drain-{repetition}.db"
-                timing = asyncio.run(uplink_drain_only(path, target, groups))
-                cloud.verify(token, source, gateway, args.readings)
+                timing = asyncio.run(uplink_drain_only(path, target, drain_groups))
+                verify(cloud, token, drain_source, gateway, args.readings)
                 drain_only.timings.append(timing)
                 _progress(label, drain_only)
 
-            source = f"bench-e2e-{repetition}"
             gateway = cloud.add_gateway(source)
-            groups = make_groups(source, args.readings, args.group)
             target = Target(cloud.url, gateway, args.batch, args.timeout)
             path = root / f"e2e-{repetition}.db"
             timing = asyncio.run(end_to_end(path, target, groups))
-            cloud.verify(token, source, gateway, args.readings)
+            verify(cloud, token, source, gateway, args.readings)
             whole.timings.append(timing)
             _progress(label, whole)
 
             if not cloud.process.alive():
                 raise BenchError(f"the cloud died:\n{cloud.process.log_tail()}")
         stages = [append_only, drain_only] if args.stages else []
-        report(args, [baseline, *stages, whole], baseline, cloud.round_trip())
+        report(args, [baseline, *stages, whole], baseline, round_trip(cloud))
     finally:
         cloud.stop()
         shutil.rmtree(root, ignore_errors=True)
@@ -533,7 +451,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _terminate)
     try:
         run(args)
-    except BenchError as exc:
+    except (BenchError, ChildProcessError) as exc:
         print(f"bench failed: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -23,7 +23,10 @@ log = logging.getLogger(__name__)
 def serve(settings: CloudSettings, host: str, port: int, port_file: Path | None = None) -> None:
     app = create_app(settings)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    listener = socket.socket(family, socket.SOCK_STREAM)
+    # Name TCP explicitly: asyncio sets TCP_NODELAY on accepted connections only
+    # when the listener says it is TCP, and without it every response waits
+    # ~40 ms for the client's delayed ACK (Nagle).
+    listener = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind((host, port))
     bound_port = listener.getsockname()[1]

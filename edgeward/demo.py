@@ -9,9 +9,7 @@ its temporary directory removed on exit, Ctrl-C included.
 
 from __future__ import annotations
 
-import re
-import subprocess
-import sys
+import signal
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -25,6 +23,7 @@ from rich.table import Table
 
 from edgeward.drivers.simulators.power_meters import METER_REGISTERS
 from edgeward.gateway.config_writer import dump_toml, write_secret
+from edgeward.local_cloud import LocalCloud, RegisteredGateway, read_pages
 from edgeward.processes import ChildProcess, ChildProcessError
 
 METER_UNITS = (1, 2)
@@ -39,17 +38,6 @@ class SourceView:
     cursor: str | None = None
     received: int = 0
     latest: dict[str, Any] = field(default_factory=dict)
-
-
-def _admin(data_dir: Path, *args: str) -> dict[str, str]:
-    """Run an ``edgeward cloud admin`` command and parse its ``key = value`` lines."""
-    output = subprocess.run(
-        [sys.executable, "-m", "edgeward", "cloud", "admin", *args, "--data-dir", str(data_dir)],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return dict(re.findall(r"^(\w+) = (\S+)$", output, flags=re.MULTILINE))
 
 
 def gateway_document(
@@ -79,16 +67,7 @@ def gateway_document(
 
 def _render(views: list[SourceView], elapsed: float, children: list[ChildProcess]) -> Table:
     table = Table(title=f"Edgeward demo: readings stored in the cloud ({elapsed:.0f}s)")
-    for column in (
-        "source",
-        "received",
-        "time (UTC)",
-        "voltage V",
-        "current A",
-        "power W",
-        "energy Wh",
-        "frequency Hz",
-    ):
+    for column in ("source", "readings", "time (UTC)", "V", "A", "W", "Wh", "Hz"):
         table.add_column(column, justify="left" if column == "source" else "right")
     for view in views:
         values = view.latest.get("values", {})
@@ -114,20 +93,22 @@ def _number(value: object) -> str:
 
 def _fetch(client: httpx.Client, view: SourceView) -> None:
     """Fetch what arrived since the last call, following the cursor."""
-    while True:
-        params: dict[str, Any] = {"source": view.source, "limit": 1000}
-        if view.cursor:
-            params["cursor"] = view.cursor
-        page = client.get("/v1/readings", params=params).raise_for_status().json()
-        if page["items"]:
-            view.received += len(page["items"])
-            view.latest = page["items"][-1]
-        view.cursor = page["next_cursor"]
-        if not page["has_more"]:
-            return
+    for items, cursor in read_pages(client, view.source, view.cursor):
+        if items:
+            view.received += len(items)
+            view.latest = items[-1]
+        view.cursor = cursor
+
+
+def _interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def run_demo(seconds: float | None) -> int:
+    # Ctrl-C and SIGTERM both end the demo through the same cleanup, even when
+    # started from a shell that had SIGINT ignored for background jobs.
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     console = Console()
     with tempfile.TemporaryDirectory(prefix="edgeward-demo-") as temporary:
         root = Path(temporary)
@@ -146,32 +127,26 @@ def run_demo(seconds: float | None) -> int:
 
 
 def _run(console: Console, root: Path, children: list[ChildProcess], seconds: float | None) -> int:
-    cloud_dir = root / "cloud"
     console.print(f"[bold]Edgeward demo[/bold] in {root}")
-    gateway = _admin(cloud_dir, "add-gateway", "--name", "demo-gateway")
-    token = _admin(cloud_dir, "create-token", "--name", "demo-viewer", "--grant", "readings:GET")
-    console.print(f"✓ cloud: gateway {gateway['gateway_id']} registered, read-only token created")
+    cloud = LocalCloud(root)
+    children.append(cloud.process)
+    gateway = cloud.add_gateway("demo-gateway")
+    token = cloud.create_token("readings:GET", name="demo-viewer")
+    console.print(f"✓ cloud: gateway {gateway.id} registered, read-only token created")
+    cloud.start()
+    console.print(f"✓ cloud serving at {cloud.url} (SQLite in {cloud.data_dir})")
+    meters_port = _start_meters(root, children)
+    console.print(f"✓ {len(METER_UNITS)} power meters on modbus-tcp://127.0.0.1:{meters_port}")
+    config_path = _start_gateway(root, children, gateway, cloud.url, meters_port)
+    console.print(f"✓ gateway running with {config_path}")
+    total = _watch(console, cloud, token, children, seconds)
+    console.print(f"✓ {total} readings arrived in the cloud; stopping everything")
+    return 0
 
-    cloud = ChildProcess(
-        "cloud",
-        [
-            "cloud",
-            "serve",
-            "--data-dir",
-            str(cloud_dir),
-            "--port",
-            "0",
-            "--port-file",
-            str(root / "cloud.port"),
-        ],
-        root / "cloud.log",
-    ).start()
-    children.append(cloud)
-    cloud_url = f"http://127.0.0.1:{cloud.wait_for_port_file(root / 'cloud.port')}"
-    with httpx.Client(base_url=cloud_url, timeout=5) as probe:
-        cloud.wait_for(lambda: _healthy(probe), "healthy cloud")
-    console.print(f"✓ cloud serving at {cloud_url} (SQLite in {cloud_dir})")
 
+def _start_meters(root: Path, children: list[ChildProcess]) -> int:
+    port_file = root / "meters.port"
+    units = [str(unit) for unit in METER_UNITS]
     meters = ChildProcess(
         "meters",
         [
@@ -180,61 +155,62 @@ def _run(console: Console, root: Path, children: list[ChildProcess], seconds: fl
             "--port",
             "0",
             "--port-file",
-            str(root / "meters.port"),
+            str(port_file),
             "--units",
-            *map(str, METER_UNITS),
+            *units,
         ],
         root / "meters.log",
     ).start()
     children.append(meters)
-    meters_port = meters.wait_for_port_file(root / "meters.port")
-    console.print(
-        f"✓ {len(METER_UNITS)} simulated power meters on modbus-tcp://127.0.0.1:{meters_port}"
-    )
+    return meters.wait_for_port_file(port_file)
 
+
+def _start_gateway(
+    root: Path,
+    children: list[ChildProcess],
+    gateway: RegisteredGateway,
+    cloud_url: str,
+    meters_port: int,
+) -> Path:
     gateway_dir = root / "gateway"
-    gateway_dir.mkdir()
-    write_secret(gateway_dir / "credential", gateway["credential"])
+    write_secret(gateway_dir / "credential", gateway.credential)
     config_path = gateway_dir / "gateway.toml"
-    config_path.write_text(
-        dump_toml(
-            gateway_document(
-                gateway["gateway_id"],
-                cloud_url,
-                gateway_dir / "data",
-                meters_port,
-                poll_interval=1.0,
-            )
-        )
+    document = gateway_document(
+        gateway.id, cloud_url, gateway_dir / "data", meters_port, poll_interval=1.0
     )
-    gateway_process = ChildProcess(
+    config_path.write_text(dump_toml(document))
+    process = ChildProcess(
         "gateway", ["gateway", "run", "--config", str(config_path)], root / "gateway.log"
-    ).start()
-    children.append(gateway_process)
-    console.print(f"✓ gateway running with {config_path}")
+    )
+    children.append(process.start())
+    return config_path
 
+
+def _watch(
+    console: Console,
+    cloud: LocalCloud,
+    token: str,
+    children: list[ChildProcess],
+    seconds: float | None,
+) -> int:
+    """Show the live table until ``seconds`` pass; return how many readings arrived."""
     views = [SourceView(f"meter-{unit}") for unit in METER_UNITS]
     started = time.monotonic()
-    headers = {"Authorization": f"Bearer {token['token']}"}
     with (
-        httpx.Client(base_url=cloud_url, headers=headers, timeout=5) as client,
+        cloud.client(token, timeout=5) as client,
         Live(console=console, refresh_per_second=4) as live,
     ):
         while seconds is None or time.monotonic() - started < seconds:
-            for view in views:
-                _fetch(client, view)
+            try:
+                for view in views:
+                    _fetch(client, view)
+            except httpx.HTTPError as exc:
+                log = cloud.process.log_tail()
+                raise ChildProcessError(f"cloud stopped answering ({exc}):\n{log}") from exc
             live.update(_render(views, time.monotonic() - started, children))
             for child in children:
                 if not child.alive():
                     raise ChildProcessError(f"{child.name} stopped:\n{child.log_tail()}")
             time.sleep(REFRESH_SECONDS)
-    total = sum(view.received for view in views)
-    console.print(f"✓ {total} readings arrived in the cloud; stopping everything")
-    return 0
-
-
-def _healthy(client: httpx.Client) -> bool:
-    try:
-        return client.get("/healthz").status_code == 200
-    except httpx.HTTPError:
-        return False
+    console.print()
+    return sum(view.received for view in views)

@@ -8,6 +8,8 @@ SIGTERM, then SIGKILL if it does not go.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
 import signal
 import subprocess
@@ -16,6 +18,14 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
+
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """Runs in the child before exec: SIGTERM it if the parent dies, even by SIGKILL."""
+    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class ChildProcessError(RuntimeError):
@@ -45,6 +55,10 @@ class ChildProcess:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 env={**os.environ, **(self.env or {})},
+                # Out of the terminal's process group, so that Ctrl-C reaches only
+                # the parent, which then stops its children in order.
+                process_group=0,
+                preexec_fn=_die_with_parent,
             )
         return self
 

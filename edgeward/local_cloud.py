@@ -1,0 +1,106 @@
+"""The real cloud program on this machine, as the demo, the tests and the benchmarks start it.
+
+It runs ``edgeward cloud serve`` in a child process on a free port and talks
+to it the way an operator and an application would: ``edgeward cloud admin``
+for gateways and tokens, HTTP for everything else.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from edgeward.processes import ChildProcess, ChildProcessError
+
+STARTUP_TIMEOUT = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class RegisteredGateway:
+    id: str
+    credential: str
+
+
+class LocalCloud:
+    def __init__(self, root: Path, db_url: str | None = None, port: int = 0) -> None:
+        self.root = root
+        self.data_dir = root / "cloud-data"
+        self.db_url = db_url
+        self.port_file = root / "cloud.port"
+        storage = ["--data-dir", str(self.data_dir)] + (["--db", db_url] if db_url else [])
+        self.storage_args = storage
+        self.process = ChildProcess(
+            "cloud",
+            ["cloud", "serve", *storage, "--port", str(port), "--port-file", str(self.port_file)],
+            root / "cloud.log",
+        )
+        self.url = ""
+
+    def start(self) -> LocalCloud:
+        self.port_file.unlink(missing_ok=True)
+        self.process.start()
+        port = self.process.wait_for_port_file(self.port_file, timeout=STARTUP_TIMEOUT)
+        self.url = f"http://127.0.0.1:{port}"
+        self.process.wait_for(self.healthy, "answer on /healthz", timeout=STARTUP_TIMEOUT)
+        return self
+
+    def stop(self) -> None:
+        self.process.stop()
+
+    def healthy(self) -> bool:
+        try:
+            return httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def admin(self, *args: str) -> dict[str, str]:
+        """Run ``edgeward cloud admin ...`` on this cloud's storage; parse ``key = value`` lines."""
+        result = subprocess.run(
+            [sys.executable, "-m", "edgeward", "cloud", "admin", *args, *self.storage_args],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise ChildProcessError(f"cloud admin {args[0]} failed:\n{result.stderr}")
+        return dict(re.findall(r"^(\w+) = (\S+)$", result.stdout, flags=re.MULTILINE))
+
+    def add_gateway(self, name: str = "gateway") -> RegisteredGateway:
+        created = self.admin("add-gateway", "--name", name)
+        return RegisteredGateway(created["gateway_id"], created["credential"])
+
+    def create_token(self, *grants: str, name: str = "app") -> str:
+        args = ["create-token", "--name", name]
+        for grant in grants:
+            args += ["--grant", grant]
+        return self.admin(*args)["token"]
+
+    def client(self, token: str | None = None, timeout: float = 10) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=timeout)
+
+
+def read_pages(
+    client: httpx.Client, source: str, cursor: str | None = None, limit: int = 1000
+) -> Iterator[tuple[list[dict[str, Any]], str | None]]:
+    """Pages of ``GET /v1/readings`` for ``source`` from ``cursor`` to the newest reading.
+
+    Yields each page's items with the cursor that continues after them; keep
+    the last cursor to fetch only newer readings next time.
+    """
+    while True:
+        params: dict[str, Any] = {"source": source, "limit": limit}
+        if cursor:
+            params["cursor"] = cursor
+        page = client.get("/v1/readings", params=params).raise_for_status().json()
+        cursor = page["next_cursor"]
+        yield page["items"], cursor
+        if not page["has_more"]:
+            return
