@@ -36,7 +36,9 @@ if [ ! -e "$policy" ]; then
     chmod +x "$policy"
     made_policy=yes
 fi
-cleanup() { [ -n "$made_policy" ] && rm -f "$policy"; }
+cleanup() {
+    if [ -n "$made_policy" ]; then rm -f "$policy"; fi
+}
 trap cleanup EXIT
 
 export DEBIAN_FRONTEND=noninteractive
