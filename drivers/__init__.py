@@ -6,7 +6,7 @@ from a device: it raises a :class:`DeviceProtocolError` for that read and
 stays usable.
 """
 
-from edgeward.drivers.base import DeviceHealth, PollingDriver, Reading
+from edgeward.drivers.base import DeviceHealth, Emit, PollingDriver, Reading, StreamingDriver
 from edgeward.drivers.errors import (
     DeviceProtocolError,
     DeviceUnavailable,
@@ -20,6 +20,8 @@ __all__ = [
     "DeviceUnavailable",
     "DriverConfigError",
     "DriverError",
+    "Emit",
     "PollingDriver",
     "Reading",
+    "StreamingDriver",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -33,6 +34,11 @@ class DeviceHealth:
     consecutive_failures: int = 0
     last_error: str | None = None
     last_success: datetime | None = None
+    # Frames the device sent that could not be used: counted, never fatal.
+    malformed: int = 0
+
+
+Emit = Callable[[Reading], Awaitable[None]]
 
 
 class PollingDriver(abc.ABC):
@@ -55,6 +61,30 @@ class PollingDriver(abc.ABC):
     @abc.abstractmethod
     async def close(self) -> None:
         """Release the transport; safe to call twice."""
+
+    @property
+    @abc.abstractmethod
+    def sources(self) -> tuple[str, ...]:
+        """The data sources this driver reads."""
+
+
+class StreamingDriver(abc.ABC):
+    """A transport whose devices speak when they have something (MQTT, BLE
+    notifications, streaming serial).
+
+    ``run`` connects, hands every frame to ``emit`` and owns reconnection: after
+    any disconnect it retries with backoff by itself, logging once when the
+    link goes down and once when it is back. It returns only when cancelled.
+    Garbage from a device is counted in that device's health, never raised.
+    """
+
+    @abc.abstractmethod
+    async def run(self, emit: Emit) -> None:
+        """Read forever; cancel the task to stop."""
+
+    @abc.abstractmethod
+    def health(self) -> Mapping[str, DeviceHealth]:
+        """Availability per data source."""
 
     @property
     @abc.abstractmethod
