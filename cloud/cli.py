@@ -7,9 +7,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import sqlalchemy as sa
+
 from edgeward.cloud.errors import ConfigurationError
 from edgeward.cloud.settings import CloudSettings
 from edgeward.cloud.storage.database import Database
+from edgeward.sync.clock import format_us, now_us
 
 
 def add_parser(subcommands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -25,26 +28,21 @@ def add_parser(subcommands: argparse._SubParsersAction[argparse.ArgumentParser])
 
     admin = actions.add_parser("admin", help="administer the cloud from its host")
     admin_actions = admin.add_subparsers(dest="admin_command", required=True)
+    create_account = admin_actions.add_parser(
+        "create-account", help="bootstrap an account; prints the owner's first token once"
+    )
+    _storage_options(create_account)
+    create_account.add_argument("--name", required=True)
+    create_account.add_argument("--owner-email", required=True)
+    create_account.set_defaults(handler=_create_account)
+
     add_gateway = admin_actions.add_parser(
-        "add-gateway", help="register a gateway; prints its credential once"
+        "add-gateway", help="register a gateway in an account; prints its credential once"
     )
     _storage_options(add_gateway)
+    add_gateway.add_argument("--account", required=True, help="account id (acc-...)")
     add_gateway.add_argument("--name", required=True)
     add_gateway.set_defaults(handler=_add_gateway)
-
-    create_token = admin_actions.add_parser(
-        "create-token", help="create an API token; prints its secret once"
-    )
-    _storage_options(create_token)
-    create_token.add_argument("--name", required=True)
-    create_token.add_argument(
-        "--grant",
-        action="append",
-        required=True,
-        metavar="API:VERB[,VERB]",
-        help="e.g. readings:GET; repeat for more APIs",
-    )
-    create_token.set_defaults(handler=_create_token)
 
 
 def _storage_options(parser: argparse.ArgumentParser) -> None:
@@ -80,26 +78,30 @@ def _migrated_database(args: argparse.Namespace) -> Iterator[tuple[CloudSettings
         database.dispose()
 
 
-def _add_gateway(args: argparse.Namespace) -> int:
-    from edgeward.cloud.gateways import add_gateway
+def _create_account(args: argparse.Namespace) -> int:
+    from edgeward.cloud.identity.accounts import create_account
 
-    with _migrated_database(args) as (settings, database):
-        gateway = add_gateway(database.engine, settings.pepper, args.name)
-    print(f"gateway_id = {gateway.id}")
-    print(f"credential = {gateway.credential}")
-    print("# The credential is shown once; the cloud keeps only a keyed hash of it.")
+    with _migrated_database(args) as (settings, database), database.engine.begin() as connection:
+        created = create_account(connection, settings.pepper, args.name, args.owner_email, now_us())
+    print(f"account_id = {created.account_id}")
+    print(f"owner_id = {created.owner_id}")
+    print(f"token = {created.token.secret}")
+    print(f"# The owner's token is shown once and expires {format_us(created.token.expires_us)};")
+    print("# the cloud keeps only a keyed hash of it.")
     return 0
 
 
-def _create_token(args: argparse.Namespace) -> int:
-    from edgeward.cloud.tokens import create_token, parse_grants
+def _add_gateway(args: argparse.Namespace) -> int:
+    from edgeward.cloud.gateways import add_gateway
+    from edgeward.cloud.identity.accounts import describe_account
 
-    try:
-        grants = parse_grants(args.grant)
-    except ValueError as exc:
-        raise ConfigurationError(f"--grant: {exc}") from exc
-    with _migrated_database(args) as (settings, database):
-        token = create_token(database.engine, settings.pepper, args.name, grants)
-    print(f"token = {token.secret}")
-    print("# The token is shown once; the cloud keeps only a keyed hash of it.")
+    with _migrated_database(args) as (settings, database), database.engine.begin() as connection:
+        try:
+            describe_account(connection, args.account)
+        except sa.exc.NoResultFound as exc:
+            raise ConfigurationError(f"--account: no account {args.account!r}") from exc
+        gateway = add_gateway(connection, settings.pepper, args.account, args.name, now_us())
+    print(f"gateway_id = {gateway.id}")
+    print(f"credential = {gateway.credential}")
+    print("# The credential is shown once; the cloud keeps only a keyed hash of it.")
     return 0

@@ -4,10 +4,13 @@
 
     CloudError                 (500 internal_error)
     ├── BadRequest             (400 bad_request)
+    │   ├── InvalidRequest     (422 invalid_request) a field has a value we can't take
     │   └── InvalidBatch       (422 invalid_batch)  a batch breaks the wire contract
     ├── Unauthenticated        (401 unauthenticated) missing or unknown credential
     ├── Forbidden              (403 forbidden)       authenticated, not granted
-    ├── NotFound               (404 not_found)
+    ├── NotFound               (404 not_found)       also for other accounts' objects
+    ├── Conflict               (409 conflict)
+    ├── RateLimited            (429 rate_limited)    too many failed authentications
     ├── PayloadTooLarge        (413 payload_too_large)
     └── ConfigurationError     the service can't start (bad --db URL, unreadable pepper)
 
@@ -38,6 +41,11 @@ class BadRequest(CloudError):
     code = "bad_request"
 
 
+class InvalidRequest(BadRequest):
+    status_code = 422
+    code = "invalid_request"
+
+
 class InvalidBatch(BadRequest):
     status_code = 422
     code = "invalid_batch"
@@ -56,6 +64,20 @@ class Forbidden(CloudError):
 class NotFound(CloudError):
     status_code = 404
     code = "not_found"
+
+
+class Conflict(CloudError):
+    status_code = 409
+    code = "conflict"
+
+
+class RateLimited(CloudError):
+    status_code = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class PayloadTooLarge(CloudError):

@@ -1,15 +1,24 @@
-"""The gateway registry: registration and credential checks."""
+"""Gateways of an account, each with a token of its own (a gateway principal).
+
+A gateway's token holds only what a gateway needs (``ingest:POST``); it is
+shown once at registration, like every secret, and can be regenerated or
+revoked through the tokens API.
+"""
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 
-from edgeward.cloud.auth import credentials
+from edgeward.cloud.errors import NotFound
+from edgeward.cloud.identity import grants as grant_maps
+from edgeward.cloud.identity import tokens
+from edgeward.cloud.identity.principal import new_id
+from edgeward.cloud.identity.revocation import revoke_owned
 from edgeward.cloud.storage.schema import gateways
-from edgeward.sync.clock import now_us
+from edgeward.sync.clock import format_us
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,32 +26,57 @@ class NewGateway:
     id: str
     name: str
     credential: str  # shown once, never stored
+    token_id: str
 
 
-def add_gateway(engine: sa.Engine, pepper: bytes, name: str) -> NewGateway:
-    gateway_id = f"gw-{secrets.token_hex(6)}"
-    credential = credentials.generate(credentials.GATEWAY_CREDENTIAL)
-    with engine.begin() as connection:
-        connection.execute(
-            gateways.insert().values(
-                id=gateway_id,
-                name=name,
-                credential_hash=credentials.keyed_hash(pepper, credential),
-                credential_prefix=credentials.display_prefix(credential),
-                created_us=now_us(),
-            )
-        )
-    return NewGateway(id=gateway_id, name=name, credential=credential)
+def add_gateway(
+    connection: sa.Connection, pepper: bytes, account_id: str, name: str, now: int
+) -> NewGateway:
+    gateway_id = new_id("gw")
+    connection.execute(
+        gateways.insert().values(id=gateway_id, account_id=account_id, name=name, created_us=now)
+    )
+    token = tokens.issue(
+        connection,
+        pepper,
+        account_id=account_id,
+        owner_kind="gateway",
+        owner_id=gateway_id,
+        name=f"gateway {name}",
+        grants=grant_maps.GATEWAY_GRANTS,
+        expires_us=None,
+        now=now,
+    )
+    return NewGateway(gateway_id, name, token.secret, token.id)
 
 
-def authenticate_gateway(connection: sa.Connection, pepper: bytes, credential: str) -> str | None:
-    """The id of the gateway holding ``credential``, or None."""
-    stored_hash = credentials.keyed_hash(pepper, credential)
+def get_gateway(connection: sa.Connection, account_id: str, gateway_id: str) -> dict[str, Any]:
     row = connection.execute(
-        sa.select(gateways.c.id, gateways.c.credential_hash).where(
-            gateways.c.credential_hash == stored_hash
-        )
+        sa.select(gateways).where(gateways.c.id == gateway_id, gateways.c.account_id == account_id)
     ).first()
-    if row is None or not credentials.matches(pepper, credential, row.credential_hash):
-        return None
-    return str(row.id)
+    if row is None:
+        raise NotFound(f"no gateway {gateway_id!r}")
+    return {
+        "id": row.id,
+        "name": row.name,
+        "created": format_us(row.created_us),
+        "decommissioned": format_us(row.decommissioned_us),
+    }
+
+
+def list_gateways(connection: sa.Connection, account_id: str) -> list[dict[str, Any]]:
+    ids = connection.execute(
+        sa.select(gateways.c.id)
+        .where(gateways.c.account_id == account_id)
+        .order_by(gateways.c.created_us)
+    ).scalars()
+    return [get_gateway(connection, account_id, gateway_id) for gateway_id in ids]
+
+
+def decommission(connection: sa.Connection, account_id: str, gateway_id: str, now: int) -> None:
+    """The gateway stops getting in at once; its readings stay."""
+    get_gateway(connection, account_id, gateway_id)
+    connection.execute(
+        gateways.update().where(gateways.c.id == gateway_id).values(decommissioned_us=now)
+    )
+    revoke_owned(connection, "gateway", gateway_id, now)

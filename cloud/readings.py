@@ -19,7 +19,7 @@ from edgeward.sync.clock import from_us, now_us, to_us
 MAX_PAGE = 1000
 
 
-def store_batch(connection: sa.Connection, batch: Batch) -> BatchAck:
+def store_batch(connection: sa.Connection, batch: Batch, account_id: str) -> BatchAck:
     """Store the readings of ``batch`` not stored before, in the caller's transaction.
 
     Dedup is by (gateway, seq): a resent batch stores nothing new, and the
@@ -37,6 +37,7 @@ def store_batch(connection: sa.Connection, batch: Batch) -> BatchAck:
     received = now_us()
     rows = [
         {
+            "account_id": account_id,
             "gateway_id": batch.gateway_id,
             "seq": reading.seq,
             "source": reading.source,
@@ -70,6 +71,7 @@ def _insert_ignoring_duplicates(connection: sa.Connection) -> Any:
 
 @dataclass(frozen=True, slots=True)
 class ReadingQuery:
+    account_id: str
     source: str
     since: datetime | None = None
     until: datetime | None = None
@@ -95,7 +97,9 @@ def query_readings(connection: sa.Connection, query: ReadingQuery) -> ReadingPag
     """
     if not 1 <= query.limit <= MAX_PAGE:
         raise BadRequest(f"limit must be between 1 and {MAX_PAGE}", field="limit")
-    statement = sa.select(readings).where(readings.c.source == query.source)
+    statement = sa.select(readings).where(
+        readings.c.account_id == query.account_id, readings.c.source == query.source
+    )
     if query.gateway_id is not None:
         statement = statement.where(readings.c.gateway_id == query.gateway_id)
     if query.since is not None:

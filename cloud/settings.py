@@ -18,13 +18,22 @@ class CloudSettings:
     data_dir: Path
     db_url: str
     pepper: bytes
+    # Failed authentications allowed per client address and per token prefix
+    # within the window, before 429s.
+    auth_failure_limit: int = 20
+    auth_failure_window_s: float = 60.0
 
     @classmethod
     def load(cls, data_dir: Path | None = None, db_url: str | None = None) -> CloudSettings:
         directory = (data_dir or DEFAULT_DATA_DIR).resolve()
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         url = db_url or f"sqlite:///{directory / 'cloud.db'}"
-        return cls(data_dir=directory, db_url=url, pepper=load_pepper(directory))
+        return cls(
+            data_dir=directory,
+            db_url=url,
+            pepper=load_pepper(directory),
+            auth_failure_limit=_env_int("EDGEWARD_CLOUD_AUTH_FAILURE_LIMIT", 20),
+        )
 
 
 def load_pepper(data_dir: Path) -> bytes:
@@ -51,3 +60,12 @@ def load_pepper(data_dir: Path) -> bytes:
             f"pepper file {path}: holds {len(pepper)} bytes, expected at least {PEPPER_BYTES}"
         )
     return pepper
+
+
+def _env_int(name: str, default: int) -> int:
+    text = os.environ.get(name)
+    if text is None:
+        return default
+    if not text.isdigit() or int(text) < 1:
+        raise ConfigurationError(f"${name}: expected a positive integer, found {text!r}")
+    return int(text)

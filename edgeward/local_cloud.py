@@ -7,6 +7,7 @@ for gateways and tokens, HTTP for everything else.
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -23,13 +24,26 @@ STARTUP_TIMEOUT = 60.0
 
 
 @dataclass(frozen=True, slots=True)
+class Account:
+    id: str
+    owner_id: str
+    owner_token: str
+
+
+@dataclass(frozen=True, slots=True)
 class RegisteredGateway:
     id: str
     credential: str
 
 
 class LocalCloud:
-    def __init__(self, root: Path, db_url: str | None = None, port: int = 0) -> None:
+    def __init__(
+        self,
+        root: Path,
+        db_url: str | None = None,
+        port: int = 0,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.root = root
         self.data_dir = root / "cloud-data"
         self.db_url = db_url
@@ -40,7 +54,9 @@ class LocalCloud:
             "cloud",
             ["cloud", "serve", *storage, "--port", str(port), "--port-file", str(self.port_file)],
             root / "cloud.log",
+            env=env,
         )
+        self.env = env
         self.url = ""
 
     def start(self) -> LocalCloud:
@@ -67,20 +83,31 @@ class LocalCloud:
             capture_output=True,
             text=True,
             check=False,
+            env={**os.environ, **(self.env or {})},
         )
         if result.returncode != 0:
             raise ChildProcessError(f"cloud admin {args[0]} failed:\n{result.stderr}")
         return dict(re.findall(r"^(\w+) = (\S+)$", result.stdout, flags=re.MULTILINE))
 
-    def add_gateway(self, name: str = "gateway") -> RegisteredGateway:
-        created = self.admin("add-gateway", "--name", name)
-        return RegisteredGateway(created["gateway_id"], created["credential"])
+    def create_account(self, name: str, owner_email: str) -> Account:
+        created = self.admin("create-account", "--name", name, "--owner-email", owner_email)
+        return Account(created["account_id"], created["owner_id"], created["token"])
 
-    def create_token(self, *grants: str, name: str = "app") -> str:
-        args = ["create-token", "--name", name]
+    def add_gateway(self, token: str, name: str = "gateway") -> RegisteredGateway:
+        """Register a gateway through the API, as an installer holding ``gateways:POST`` would."""
+        with self.client(token) as client:
+            created = client.post("/v1/gateways", json={"name": name}).raise_for_status().json()
+        return RegisteredGateway(created["id"], created["credential"])
+
+    def create_token(self, token: str, *grants: str, name: str = "app") -> str:
+        """A new token of the caller, holding ``grants`` (``"readings:GET"``)."""
+        grant_map: dict[str, list[str]] = {}
         for grant in grants:
-            args += ["--grant", grant]
-        return self.admin(*args)["token"]
+            api, _, verbs = grant.partition(":")
+            grant_map.setdefault(api, []).extend(verbs.split(","))
+        with self.client(token) as client:
+            body = {"name": name, "grants": grant_map}
+            return str(client.post("/v1/tokens", json=body).raise_for_status().json()["secret"])
 
     def client(self, token: str | None = None, timeout: float = 10) -> httpx.Client:
         headers = {"Authorization": f"Bearer {token}"} if token else {}

@@ -33,3 +33,8 @@ def format_time(moment: datetime) -> str:
     if moment.tzinfo is None:
         raise ValueError("times must be timezone-aware")
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def format_us(micros: int | None) -> str | None:
+    """A stored time as the API shows it, RFC 3339 UTC; None stays None."""
+    return None if micros is None else format_time(from_us(micros))

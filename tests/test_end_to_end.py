@@ -48,7 +48,7 @@ def test_register_values_arrive_in_the_cloud_exactly_once(
     tmp_path: Path, cloud: CloudServer
 ) -> None:
     gateway = cloud.add_gateway()
-    token = cloud.create_token("readings:GET")
+    token = cloud.token_with("readings:GET")
     with ModbusServerThread(STATIC) as modbus:
         modbus.update(set_static)
         devices = [

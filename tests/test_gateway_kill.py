@@ -31,7 +31,7 @@ def committed_seq(config: Path) -> int:
 
 def test_sigkill_loses_and_duplicates_nothing(tmp_path: Path, cloud: CloudServer) -> None:
     gateway = cloud.add_gateway()
-    token = cloud.create_token("readings:GET")
+    token = cloud.token_with("readings:GET")
     with ModbusServerThread(UNITS) as modbus:
         modbus.update(lambda server: PowerMeters(server).update(time.time()))
         devices = [

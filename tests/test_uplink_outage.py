@@ -18,7 +18,7 @@ def test_readings_wait_out_a_cloud_outage(tmp_path: Path, database_url: str) -> 
     cloud = CloudServer(tmp_path, database_url).start()
     port = int(cloud.url.rsplit(":", 1)[1])
     gateway = cloud.add_gateway()
-    token = cloud.create_token("readings:GET")
+    token = cloud.token_with("readings:GET")
     try:
         with ModbusServerThread([1]) as modbus:
             modbus.update(lambda server: PowerMeters(server).update(time.time()))

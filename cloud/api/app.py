@@ -14,11 +14,32 @@ from starlette.exceptions import HTTPException
 from starlette.routing import BaseRoute
 
 import edgeward
-from edgeward.cloud.api import ingest, readings
-from edgeward.cloud.api.authz import public
-from edgeward.cloud.errors import CloudError
+from edgeward.cloud.api import (
+    accounts,
+    applications,
+    audit,
+    gateways,
+    ingest,
+    readings,
+    tokens,
+    users,
+)
+from edgeward.cloud.api.authz import Authenticator, public
+from edgeward.cloud.errors import CloudError, RateLimited
+from edgeward.cloud.identity.ratelimit import FailureLimiter
 from edgeward.cloud.settings import CloudSettings
 from edgeward.cloud.storage.database import Database
+
+ROUTERS = (
+    accounts.router,
+    users.router,
+    applications.router,
+    tokens.router,
+    gateways.router,
+    readings.router,
+    audit.router,
+    ingest.router,
+)
 
 
 def create_app(settings: CloudSettings, *, migrate: bool = True) -> FastAPI:
@@ -34,8 +55,13 @@ def create_app(settings: CloudSettings, *, migrate: bool = True) -> FastAPI:
     app = FastAPI(title="Edgeward cloud API", version=edgeward.__version__, lifespan=lifespan)
     app.state.settings = settings
     app.state.database = database
-    app.include_router(ingest.router)
-    app.include_router(readings.router)
+    app.state.authenticator = Authenticator(
+        database,
+        settings.pepper,
+        FailureLimiter(settings.auth_failure_limit, settings.auth_failure_window_s),
+    )
+    for router in ROUTERS:
+        app.include_router(router)
 
     @app.get("/healthz", summary="Liveness", dependencies=[public()], tags=["health"])
     def healthz() -> dict[str, str]:
@@ -70,6 +96,8 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(CloudError)
     async def cloud_error(_request: Request, exc: CloudError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        if isinstance(exc, RateLimited):
+            headers = {"Retry-After": str(exc.retry_after)}
         return JSONResponse(exc.to_json(), status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(RequestValidationError)

@@ -1,59 +1,84 @@
 """The one enforcement point: every route declares the API it belongs to.
 
-``Depends(requires("readings"))`` authenticates the bearer credential and
-checks that it grants the request's HTTP verb on that API. Routes that need
-no credential declare :func:`public` instead, so that a test can list every
-route and fail on one that declares neither.
+``Annotated[Principal, requires("readings")]`` authenticates the bearer
+token and checks that it grants the request's HTTP verb on that API. Routes
+that need no credential declare :func:`public` instead, so that a test can
+list every route and fail on one that declares neither.
+
+Every authentication failure answers the same 401 body, whatever the cause
+(malformed, unknown, expired, revoked, regenerated away), so the answer is
+no oracle; the cause goes to the audit log. Failures are rate-limited per
+client address and per token prefix.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import Depends, Request
 
 from edgeward.cloud.auth import credentials
-from edgeward.cloud.errors import Forbidden, Unauthenticated
-from edgeward.cloud.gateways import authenticate_gateway
-from edgeward.cloud.tokens import grants_of_token
+from edgeward.cloud.errors import Forbidden, RateLimited, Unauthenticated
+from edgeward.cloud.identity import audit
+from edgeward.cloud.identity.principal import Principal
+from edgeward.cloud.identity.ratelimit import FailureLimiter
+from edgeward.cloud.identity.tokens import authenticate
+from edgeward.cloud.storage.database import Database
+from edgeward.sync.clock import now_us
 
-# A gateway's credential grants exactly this: sending its own readings.
-GATEWAY_GRANTS: dict[str, frozenset[str]] = {"ingest": frozenset({"POST"})}
-
-
-@dataclass(frozen=True, slots=True)
-class Principal:
-    kind: str  # "gateway" or "token"
-    id: str | None
-    grants: dict[str, frozenset[str]] = field(default_factory=dict)
-
-    def allows(self, api: str, verb: str) -> bool:
-        return verb in self.grants.get(api, frozenset())
+UNAUTHENTICATED = "missing, malformed, unknown, expired or revoked credential"
 
 
-def _bearer(request: Request) -> str:
-    header = request.headers.get("Authorization", "")
-    scheme, _, secret = header.partition(" ")
-    if scheme.lower() != "bearer" or not secret.strip():
-        raise Unauthenticated("send a credential as 'Authorization: Bearer <secret>'")
-    return secret.strip()
+class Authenticator:
+    """Turns a request's bearer secret into a :class:`Principal`."""
+
+    def __init__(self, database: Database, pepper: bytes, limiter: FailureLimiter) -> None:
+        self.database = database
+        self.pepper = pepper
+        self.limiter = limiter
+
+    def authenticate(self, request: Request) -> Principal:
+        client = request.client.host if request.client else "unknown"
+        secret = _bearer(request)
+        keys = [f"address:{client}"]
+        if secret:
+            keys.append(f"prefix:{_prefix_of(secret)}")
+        wait = self.limiter.retry_after(*keys)
+        if wait is not None:
+            raise RateLimited("too many failed authentications; retry later", retry_after=wait)
+        if not secret:
+            self.limiter.failed(*keys)
+            raise Unauthenticated(UNAUTHENTICATED)
+        with self.database.engine.begin() as connection:
+            result = authenticate(connection, self.pepper, secret, now_us())
+            if result.principal is None:
+                audit.record(
+                    connection,
+                    "auth.failed",
+                    account_id=result.account_id,
+                    target=result.token_id,
+                    client=client,
+                    reason=result.reason,
+                    prefix=_prefix_of(secret),
+                )
+        if result.principal is None:
+            self.limiter.failed(*keys)
+            raise Unauthenticated(UNAUTHENTICATED)
+        return result.principal
 
 
-def _authenticate(request: Request) -> Principal:
-    secret = _bearer(request)
-    kind = credentials.kind_of(secret)
-    state = request.app.state
-    with state.database.engine.connect() as connection:
-        if kind == credentials.GATEWAY_CREDENTIAL:
-            gateway_id = authenticate_gateway(connection, state.settings.pepper, secret)
-            if gateway_id is not None:
-                return Principal("gateway", gateway_id, GATEWAY_GRANTS)
-        elif kind == credentials.API_TOKEN:
-            grants = grants_of_token(connection, state.settings.pepper, secret)
-            if grants is not None:
-                return Principal("token", None, grants)
-    raise Unauthenticated("unknown, revoked or malformed credential")
+def _bearer(request: Request) -> str | None:
+    scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return secret.strip() or None
+
+
+def _prefix_of(secret: str) -> str:
+    """The part of a presented secret that may be logged and limited on."""
+    if credentials.kind_of(secret) is not None:
+        return credentials.display_prefix(secret)
+    return secret[:10].encode("ascii", "replace").decode()
 
 
 class Requirement:
@@ -65,10 +90,11 @@ class Requirement:
     def __call__(self, request: Request) -> Principal | None:
         if self.api is None:
             return None
-        principal = _authenticate(request)
+        authenticator: Authenticator = request.app.state.authenticator
+        principal = authenticator.authenticate(request)
         verb = "GET" if request.method == "HEAD" else request.method
         if not principal.allows(self.api, verb):
-            raise Forbidden(f"this credential does not grant {verb} on {self.api!r}")
+            raise Forbidden(f"this token does not grant {verb} on {self.api!r}")
         return principal
 
 

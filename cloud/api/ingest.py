@@ -7,8 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
-from edgeward.cloud.api.authz import Principal, requires
+from edgeward.cloud.api.authz import requires
+from edgeward.cloud.api.common import transaction
 from edgeward.cloud.errors import Forbidden, InvalidBatch, PayloadTooLarge
+from edgeward.cloud.identity.principal import Principal
 from edgeward.cloud.readings import store_batch
 from edgeward.sync.batch import Batch, BatchAck, decode_batch, encode_ack
 from edgeward.sync.errors import BatchFormatError
@@ -28,15 +30,15 @@ async def ingest_batch(
         batch = decode_batch(body)
     except BatchFormatError as exc:
         raise InvalidBatch(exc.message, field=exc.path or None) from exc
-    if batch.gateway_id != principal.id:
+    if principal.kind != "gateway" or batch.gateway_id != principal.id:
         raise Forbidden("a gateway may only send its own readings", field="gateway_id")
-    ack = await run_in_threadpool(_store, request, batch)
+    ack = await run_in_threadpool(_store, request, batch, principal.account_id)
     return encode_ack(ack)
 
 
-def _store(request: Request, batch: Batch) -> BatchAck:
-    with request.app.state.database.engine.begin() as connection:
-        return store_batch(connection, batch)
+def _store(request: Request, batch: Batch, account_id: str) -> BatchAck:
+    with transaction(request) as connection:
+        return store_batch(connection, batch, account_id)
 
 
 async def _read_capped(request: Request) -> bytes:

@@ -7,8 +7,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
-from edgeward.cloud.api.authz import Principal, requires
+from edgeward.cloud.api.authz import requires
+from edgeward.cloud.api.common import transaction
 from edgeward.cloud.errors import BadRequest
+from edgeward.cloud.identity.principal import Principal
 from edgeward.cloud.readings import MAX_PAGE, ReadingQuery, query_readings
 
 router = APIRouter(tags=["readings"])
@@ -29,8 +31,14 @@ def list_readings(
         if moment is not None and moment.tzinfo is None:
             raise BadRequest(f"{name} needs a UTC offset, such as 2026-01-01T00:00:00Z", field=name)
     query = ReadingQuery(
-        source=source, since=since, until=until, gateway_id=gateway_id, limit=limit, cursor=cursor
+        account_id=principal.account_id,
+        source=source,
+        since=since,
+        until=until,
+        gateway_id=gateway_id,
+        limit=limit,
+        cursor=cursor,
     )
-    with request.app.state.database.engine.connect() as connection:
+    with transaction(request) as connection:
         page = query_readings(connection, query)
     return {"items": page.items, "next_cursor": page.next_cursor, "has_more": page.has_more}

@@ -2,6 +2,8 @@
 
 Times are stored as integer microseconds since the Unix epoch (UTC): exact,
 ordered the same way on SQLite and PostgreSQL, and cheap to page through.
+Every row that belongs to a tenant carries its ``account_id``, and every
+query of the API filters on it: that column is account isolation.
 """
 
 from __future__ import annotations
@@ -12,40 +14,101 @@ metadata = sa.MetaData()
 
 # SQLite only autoincrements an INTEGER PRIMARY KEY; PostgreSQL wants BIGINT.
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+Id = sa.String(32)
+
+accounts = sa.Table(
+    "accounts",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("created_us", sa.BigInteger, nullable=False),
+    # Policy: the longest lifetime a new token may have, and how long a
+    # non-expiring token may stay unused before it is revoked (None: no limit).
+    sa.Column("token_max_lifetime_s", sa.BigInteger, nullable=True),
+    sa.Column("revoke_unused_after_s", sa.BigInteger, nullable=True),
+)
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("account_id", Id, sa.ForeignKey("accounts.id"), nullable=False, index=True),
+    sa.Column("email", sa.String(320), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("created_us", sa.BigInteger, nullable=False),
+    sa.Column("disabled_us", sa.BigInteger, nullable=True),
+    sa.UniqueConstraint("account_id", "email", name="uq_users_account_email"),
+)
+
+applications = sa.Table(
+    "applications",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("account_id", Id, sa.ForeignKey("accounts.id"), nullable=False, index=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("grants", sa.JSON, nullable=False),
+    sa.Column("created_us", sa.BigInteger, nullable=False),
+    sa.Column("disabled_us", sa.BigInteger, nullable=True),
+)
 
 gateways = sa.Table(
     "gateways",
     metadata,
-    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("account_id", Id, sa.ForeignKey("accounts.id"), nullable=False, index=True),
     sa.Column("name", sa.String(200), nullable=False),
-    sa.Column("credential_hash", sa.String(64), nullable=False, unique=True),
-    sa.Column("credential_prefix", sa.String(16), nullable=False),
     sa.Column("created_us", sa.BigInteger, nullable=False),
+    sa.Column("decommissioned_us", sa.BigInteger, nullable=True),
 )
 
-api_tokens = sa.Table(
-    "api_tokens",
+tokens = sa.Table(
+    "tokens",
     metadata,
-    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("account_id", Id, sa.ForeignKey("accounts.id"), nullable=False, index=True),
+    # "user", "application" or "gateway", and the id of that principal.
+    sa.Column("owner_kind", sa.String(16), nullable=False),
+    sa.Column("owner_id", Id, nullable=False),
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("secret_hash", sa.String(64), nullable=False, unique=True),
     sa.Column("secret_prefix", sa.String(16), nullable=False),
-    # {"readings": ["GET"], ...}: API name to the HTTP verbs it grants.
+    # The secret a regeneration replaced, alive until grace_until_us.
+    sa.Column("grace_hash", sa.String(64), nullable=True, unique=True),
+    sa.Column("grace_until_us", sa.BigInteger, nullable=True),
     sa.Column("grants", sa.JSON, nullable=False),
     sa.Column("created_us", sa.BigInteger, nullable=False),
+    sa.Column("expires_us", sa.BigInteger, nullable=True),
+    sa.Column("last_used_us", sa.BigInteger, nullable=True),
     sa.Column("revoked_us", sa.BigInteger, nullable=True),
+    sa.Column("revoked_reason", sa.String(64), nullable=True),
+    sa.Index("ix_tokens_owner", "owner_kind", "owner_id"),
+)
+
+audit_events = sa.Table(
+    "audit_events",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("account_id", Id, nullable=True),
+    sa.Column("time_us", sa.BigInteger, nullable=False),
+    sa.Column("event", sa.String(64), nullable=False),
+    sa.Column("actor", sa.String(80), nullable=True),
+    sa.Column("target", sa.String(80), nullable=True),
+    sa.Column("client", sa.String(64), nullable=True),
+    sa.Column("details", sa.JSON, nullable=False),
+    sa.Index("ix_audit_account_time", "account_id", "time_us", "id"),
 )
 
 readings = sa.Table(
     "readings",
     metadata,
     sa.Column("id", BigId, primary_key=True, autoincrement=True),
-    sa.Column("gateway_id", sa.String(64), sa.ForeignKey("gateways.id"), nullable=False),
+    sa.Column("account_id", Id, sa.ForeignKey("accounts.id"), nullable=False),
+    sa.Column("gateway_id", Id, sa.ForeignKey("gateways.id"), nullable=False),
     sa.Column("seq", sa.BigInteger, nullable=False),
     sa.Column("source", sa.String(128), nullable=False),
     sa.Column("time_us", sa.BigInteger, nullable=False),
     sa.Column("values", sa.JSON, nullable=False),
     sa.Column("received_us", sa.BigInteger, nullable=False),
     sa.UniqueConstraint("gateway_id", "seq", name="uq_readings_gateway_seq"),
-    sa.Index("ix_readings_source_time", "source", "time_us", "id"),
+    sa.Index("ix_readings_account_source_time", "account_id", "source", "time_us", "id"),
 )

@@ -19,28 +19,50 @@ def admin(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_add_gateway_prints_the_credential_once_and_stores_a_hash(tmp_path: Path) -> None:
-    result = admin(tmp_path, "add-gateway", "--name", "site-12")
-    assert result.returncode == 0, result.stderr
-    gateway_id = re.search(r"^gateway_id = (gw-[0-9a-f]{12})$", result.stdout, re.M)
-    credential = re.search(r"^credential = (ewg_\S+)$", result.stdout, re.M)
-    assert gateway_id and credential
-    assert credential.group(1) not in result.stderr, "never logged"
+def field(output: str, name: str) -> str:
+    found = re.search(rf"^{name} = (\S+)$", output, re.M)
+    assert found, f"{name} missing from {output!r}"
+    return found.group(1)
+
+
+def test_create_account_then_gateway_print_secrets_once_and_store_hashes(tmp_path: Path) -> None:
+    account = admin(tmp_path, "create-account", "--name", "Site 12", "--owner-email", "o@x.io")
+    assert account.returncode == 0, account.stderr
+    account_id = field(account.stdout, "account_id")
+    owner_token = field(account.stdout, "token")
+    assert owner_token.startswith("ewt_")
+    gateway = admin(tmp_path, "add-gateway", "--account", account_id, "--name", "site-12")
+    assert gateway.returncode == 0, gateway.stderr
+    gateway_id = field(gateway.stdout, "gateway_id")
+    credential = field(gateway.stdout, "credential")
+    assert credential.startswith("ewg_")
+    for secret in (owner_token, credential):
+        assert secret not in account.stderr + gateway.stderr, "never logged"
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'cloud.db'}")
     with engine.connect() as connection:
-        row = connection.execute(sa.text("SELECT * FROM gateways")).mappings().one()
+        rows = connection.execute(sa.text("SELECT * FROM tokens")).mappings().all()
+        gateway_row = connection.execute(sa.text("SELECT * FROM gateways")).mappings().one()
     engine.dispose()
-    assert row["id"] == gateway_id.group(1)
-    assert credential.group(1) not in str(dict(row))
-    assert credential.group(1).startswith(row["credential_prefix"])
+    assert gateway_row["id"] == gateway_id and gateway_row["account_id"] == account_id
+    assert {(row["owner_kind"], row["account_id"]) for row in rows} == {
+        ("user", account_id),
+        ("gateway", account_id),
+    }
     assert stat.S_IMODE((tmp_path / "pepper").stat().st_mode) == 0o600
-    assert (tmp_path / "cloud.db").read_bytes().find(credential.group(1).encode()) == -1
+    raw = (tmp_path / "cloud.db").read_bytes() + _wal(tmp_path)
+    for secret in (owner_token, credential):
+        assert secret.encode() not in raw, "only keyed hashes are stored"
 
 
-def test_create_token_rejects_a_bad_grant_with_status_2(tmp_path: Path) -> None:
-    result = admin(tmp_path, "create-token", "--name", "app", "--grant", "readings:FETCH")
+def _wal(directory: Path) -> bytes:
+    wal = directory / "cloud.db-wal"
+    return wal.read_bytes() if wal.exists() else b""
+
+
+def test_add_gateway_to_an_unknown_account_is_status_2(tmp_path: Path) -> None:
+    result = admin(tmp_path, "add-gateway", "--account", "acc-nope", "--name", "x")
     assert result.returncode == 2
-    assert "--grant" in result.stderr and "FETCH" in result.stderr
+    assert "--account" in result.stderr and "acc-nope" in result.stderr
 
 
 def test_bad_database_url_is_status_2(tmp_path: Path) -> None:
@@ -54,6 +76,8 @@ def test_bad_database_url_is_status_2(tmp_path: Path) -> None:
             "add-gateway",
             "--name",
             "x",
+            "--account",
+            "acc-1",
             "--data-dir",
             str(tmp_path),
             "--db",

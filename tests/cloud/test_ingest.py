@@ -23,7 +23,7 @@ def post(cloud: CloudServer, credential: str | None, body: bytes) -> httpx.Respo
 
 
 def stored(cloud: CloudServer, source: str) -> list[int]:
-    token = cloud.create_token("readings:GET")
+    token = cloud.token_with("readings:GET")
     return [int(r["seq"]) for r in cloud.all_readings(token, source)]  # type: ignore[call-overload]
 
 
@@ -141,7 +141,7 @@ def test_gateway_cannot_send_for_another_gateway(api_cloud: CloudServer) -> None
 
 
 def test_api_token_cannot_ingest(api_cloud: CloudServer, gateway: RegisteredGateway) -> None:
-    token = api_cloud.create_token("readings:GET")
+    token = api_cloud.token_with("readings:GET")
     response = post(api_cloud, token, batch_body(gateway.id, new_source(), [1]))
     assert_error(response, 403, "forbidden")
 

@@ -18,7 +18,7 @@ def seeded(api_cloud: CloudServer) -> tuple[str, str]:
     source = f"src-{secrets.token_hex(4)}"
     response = post(api_cloud, gateway.credential, batch_body(gateway.id, source, range(1, 26)))
     assert response.status_code == 200
-    return source, api_cloud.create_token("readings:GET")
+    return source, api_cloud.token_with("readings:GET")
 
 
 def test_pages_cover_everything_once_in_time_order(
@@ -101,7 +101,7 @@ def test_reading_needs_the_readings_get_grant(
     with api_cloud.client() as anonymous:
         assert_error(anonymous.get("/v1/readings", params=params), 401, "unauthenticated")
     for grant in ("readings:POST,PUT,DELETE", "ingest:GET"):
-        with api_cloud.client(api_cloud.create_token(grant)) as client:
+        with api_cloud.client(api_cloud.token_with(grant)) as client:
             assert_error(client.get("/v1/readings", params=params), 403, "forbidden")
     gateway = api_cloud.add_gateway()
     with api_cloud.client(gateway.credential) as client:

@@ -1,0 +1,60 @@
+"""Gateways of the caller's account."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, Field
+
+from edgeward.cloud import gateways
+from edgeward.cloud.api.authz import requires
+from edgeward.cloud.api.common import record, transaction
+from edgeward.cloud.identity.principal import Principal
+from edgeward.sync.clock import now_us
+
+router = APIRouter(tags=["gateways"])
+Caller = Annotated[Principal, requires("gateways")]
+
+
+class NewGateway(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+
+
+@router.get("/v1/gateways", summary="List gateways")
+def list_gateways(request: Request, principal: Caller) -> Any:
+    with transaction(request) as connection:
+        return {"items": gateways.list_gateways(connection, principal.account_id)}
+
+
+@router.post(
+    "/v1/gateways", status_code=201, summary="Register a gateway; its credential is shown once"
+)
+def create_gateway(request: Request, body: NewGateway, principal: Caller) -> Any:
+    with transaction(request) as connection:
+        created = gateways.add_gateway(
+            connection, request.app.state.settings.pepper, principal.account_id, body.name, now_us()
+        )
+        record(
+            connection, request, principal, "gateway.created", created.id, token=created.token_id
+        )
+        described = gateways.get_gateway(connection, principal.account_id, created.id)
+    return {**described, "credential": created.credential, "token_id": created.token_id}
+
+
+@router.get("/v1/gateways/{gateway_id}", summary="One gateway")
+def get_gateway(request: Request, gateway_id: str, principal: Caller) -> Any:
+    with transaction(request) as connection:
+        return gateways.get_gateway(connection, principal.account_id, gateway_id)
+
+
+@router.delete(
+    "/v1/gateways/{gateway_id}",
+    status_code=204,
+    summary="Decommission: revoke the gateway's credential; its readings stay",
+)
+def delete_gateway(request: Request, gateway_id: str, principal: Caller) -> Response:
+    with transaction(request) as connection:
+        gateways.decommission(connection, principal.account_id, gateway_id, now_us())
+        record(connection, request, principal, "gateway.decommissioned", gateway_id)
+    return Response(status_code=204)

@@ -1,0 +1,163 @@
+"""Tokens: create, list, regenerate, revoke. A secret is shown once, at creation or regeneration."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, Field
+
+from edgeward.cloud.api.authz import requires
+from edgeward.cloud.api.common import record, transaction, within_own_grants
+from edgeward.cloud.errors import Forbidden, NotFound
+from edgeward.cloud.identity import accounts, tokens
+from edgeward.cloud.identity import grants as grant_maps
+from edgeward.cloud.identity.principal import Principal
+from edgeward.cloud.storage.schema import tokens as token_table
+from edgeward.sync.clock import format_us, now_us
+
+router = APIRouter(tags=["tokens"])
+Caller = Annotated[Principal, requires("tokens")]
+MAX_GRACE_S = 7 * 86_400
+
+
+class Owner(BaseModel):
+    kind: str = Field(pattern="^application$")
+    id: str = Field(min_length=1, max_length=32)
+
+
+class NewToken(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    grants: dict[str, list[str]]
+    expires_in: int | None = Field(None, ge=60, le=10 * 365 * 86_400, description="seconds")
+    owner: Owner | None = Field(None, description="an application of the account; default: you")
+
+
+class Regeneration(BaseModel):
+    grace_seconds: int = Field(0, ge=0, le=MAX_GRACE_S)
+
+
+def _manageable(principal: Principal) -> sa.ColumnElement[bool]:
+    """Tokens this caller may see and manage: their own, the account's applications'
+    and gateways', or any of the account's if they may manage users."""
+    in_account = token_table.c.account_id == principal.account_id
+    if principal.allows("users", "PUT"):
+        return in_account
+    own = sa.and_(
+        token_table.c.owner_kind == principal.kind, token_table.c.owner_id == principal.id
+    )
+    shared = token_table.c.owner_kind.in_(("application", "gateway"))
+    return sa.and_(in_account, sa.or_(own, shared))
+
+
+def _token_row(connection: sa.Connection, principal: Principal, token_id: str) -> Any:
+    row = connection.execute(
+        sa.select(token_table).where(token_table.c.id == token_id, _manageable(principal))
+    ).first()
+    if row is None:
+        raise NotFound(f"no token {token_id!r}")
+    return row
+
+
+def _shown_once(issued: tokens.IssuedToken, grants: Any, owner: dict[str, str]) -> dict[str, Any]:
+    return {
+        "id": issued.id,
+        "secret": issued.secret,
+        "prefix": issued.prefix,
+        "owner": owner,
+        "grants": grants,
+        "expires": format_us(issued.expires_us),
+        "note": "the secret is shown once; the cloud keeps only a keyed hash of it",
+    }
+
+
+@router.get("/v1/tokens", summary="List tokens (never their secrets)")
+def list_tokens(request: Request, principal: Caller) -> Any:
+    now = now_us()
+    with transaction(request) as connection:
+        rows = connection.execute(
+            sa.select(token_table).where(_manageable(principal)).order_by(token_table.c.created_us)
+        ).all()
+    return {"items": [tokens.describe(row, now) for row in rows]}
+
+
+@router.post("/v1/tokens", status_code=201, summary="Create a token; its secret is shown once")
+def create_token(request: Request, body: NewToken, principal: Caller) -> Any:
+    grants = grant_maps.parse(body.grants)
+    within_own_grants(principal, grants, "this token")
+    now = now_us()
+    with transaction(request) as connection:
+        if body.owner is None:
+            owner = {"kind": principal.kind, "id": principal.id}
+        else:
+            application = accounts.get_application(connection, principal.account_id, body.owner.id)
+            beyond = grant_maps.excess(grants, grant_maps.from_json(application["grants"]))
+            if beyond:
+                raise Forbidden(f"the application does not hold {', '.join(beyond)}")
+            owner = {"kind": "application", "id": application["id"]}
+        expires_us = tokens.expiry_within_policy(
+            connection, principal.account_id, body.expires_in, now
+        )
+        issued = tokens.issue(
+            connection,
+            request.app.state.settings.pepper,
+            account_id=principal.account_id,
+            owner_kind=owner["kind"],
+            owner_id=owner["id"],
+            name=body.name,
+            grants=grants,
+            expires_us=expires_us,
+            now=now,
+        )
+        record(
+            connection,
+            request,
+            principal,
+            "token.created",
+            issued.id,
+            prefix=issued.prefix,
+            owner=f"{owner['kind']}:{owner['id']}",
+            grants=grant_maps.to_json(grants),
+        )
+    return _shown_once(issued, grant_maps.to_json(grants), owner)
+
+
+@router.get("/v1/tokens/{token_id}", summary="One token (never its secret)")
+def get_token(request: Request, token_id: str, principal: Caller) -> Any:
+    with transaction(request) as connection:
+        return tokens.describe(_token_row(connection, principal, token_id), now_us())
+
+
+@router.post(
+    "/v1/tokens/{token_id}/regenerate",
+    summary="A new secret with the same grants; the old one dies now or after a grace",
+)
+def regenerate_token(request: Request, token_id: str, body: Regeneration, principal: Caller) -> Any:
+    now = now_us()
+    with transaction(request) as connection:
+        row = _token_row(connection, principal, token_id)
+        if row.revoked_us is not None:
+            raise NotFound(f"no active token {token_id!r}")
+        issued = tokens.regenerate(
+            connection, request.app.state.settings.pepper, token_id, body.grace_seconds, now
+        )
+        record(
+            connection,
+            request,
+            principal,
+            "token.regenerated",
+            token_id,
+            prefix=issued.prefix,
+            grace_seconds=body.grace_seconds,
+        )
+    return _shown_once(issued, row.grants, {"kind": row.owner_kind, "id": row.owner_id})
+
+
+@router.delete("/v1/tokens/{token_id}", status_code=204, summary="Revoke a token at once")
+def revoke_token(request: Request, token_id: str, principal: Caller) -> Response:
+    with transaction(request) as connection:
+        row = _token_row(connection, principal, token_id)
+        tokens.revoke(connection, token_id, now_us())
+        record(connection, request, principal, "token.revoked", token_id, prefix=row.secret_prefix)
+    return Response(status_code=204)
