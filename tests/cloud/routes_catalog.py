@@ -1,0 +1,172 @@
+"""One working example request for every route of the cloud, in a given account.
+
+The matrix and isolation tests walk every route the app has and look it up
+here; a route without an example fails them, so a new route cannot skip its
+authorization tests.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from edgeward.cloud.api.app import api_routes, create_app
+from edgeward.cloud.api.authz import Requirement
+from edgeward.cloud.settings import CloudSettings
+from tests.cloud.conftest import batch_body
+from tests.peers.cloud import Account, CloudServer
+
+
+@dataclass
+class Request:
+    path: str
+    json: Any = None
+    params: dict[str, Any] = field(default_factory=dict)
+    content: bytes | None = None
+
+
+@dataclass(frozen=True)
+class Example:
+    """How to call a route: ``build`` makes a fresh target in the account; ``extra``
+    lists grants the body needs beyond the route's own (e.g. the role being given)."""
+
+    build: Callable[[CloudServer, Account], Request]
+    extra: tuple[str, ...] = ()
+    # Who may succeed: "user" tokens, or only a "gateway" principal (ingest).
+    principal: str = "user"
+
+
+def _owner(cloud: CloudServer, account: Account) -> httpx.Client:
+    return cloud.client(account.owner_token)
+
+
+def _create(cloud: CloudServer, account: Account, path: str, body: dict[str, Any]) -> str:
+    with _owner(cloud, account) as client:
+        return str(client.post(path, json=body).raise_for_status().json()["id"])
+
+
+def new_user(cloud: CloudServer, account: Account) -> str:
+    email = f"{secrets.token_hex(4)}@example.com"
+    return _create(cloud, account, "/v1/users", {"email": email, "role": "member"})
+
+
+def new_application(cloud: CloudServer, account: Account) -> str:
+    return _create(
+        cloud, account, "/v1/applications", {"name": "app", "grants": {"readings": ["GET"]}}
+    )
+
+
+def new_token(cloud: CloudServer, account: Account) -> str:
+    return _create(cloud, account, "/v1/tokens", {"name": "t", "grants": {"readings": ["GET"]}})
+
+
+def new_gateway(cloud: CloudServer, account: Account) -> str:
+    return _create(cloud, account, "/v1/gateways", {"name": "gw"})
+
+
+def _email() -> str:
+    return f"{secrets.token_hex(4)}@example.com"
+
+
+MEMBER_GRANTS = (
+    "accounts:GET",
+    "users:GET",
+    "applications:GET",
+    "gateways:GET",
+    "data-source-types:GET",
+    "data-sources:GET",
+    "readings:GET",
+    "security-events:GET",
+    "provisioning:GET",
+    "tokens:GET,POST,PUT,DELETE",
+)
+
+EXAMPLES: dict[tuple[str, str], Example] = {
+    ("GET", "/healthz"): Example(lambda c, a: Request("/healthz")),
+    ("GET", "/v1/account"): Example(lambda c, a: Request("/v1/account")),
+    ("PUT", "/v1/account/policy"): Example(lambda c, a: Request("/v1/account/policy", json={})),
+    ("GET", "/v1/users"): Example(lambda c, a: Request("/v1/users")),
+    ("POST", "/v1/users"): Example(
+        lambda c, a: Request("/v1/users", json={"email": _email(), "role": "member"}),
+        extra=MEMBER_GRANTS,
+    ),
+    ("GET", "/v1/users/{user_id}"): Example(lambda c, a: Request(f"/v1/users/{new_user(c, a)}")),
+    ("PUT", "/v1/users/{user_id}"): Example(
+        lambda c, a: Request(f"/v1/users/{new_user(c, a)}", json={"disabled": False})
+    ),
+    ("DELETE", "/v1/users/{user_id}"): Example(lambda c, a: Request(f"/v1/users/{new_user(c, a)}")),
+    ("GET", "/v1/applications"): Example(lambda c, a: Request("/v1/applications")),
+    ("POST", "/v1/applications"): Example(
+        lambda c, a: Request("/v1/applications", json={"name": "a", "grants": {}})
+    ),
+    ("GET", "/v1/applications/{application_id}"): Example(
+        lambda c, a: Request(f"/v1/applications/{new_application(c, a)}")
+    ),
+    ("PUT", "/v1/applications/{application_id}"): Example(
+        lambda c, a: Request(f"/v1/applications/{new_application(c, a)}", json={"disabled": True})
+    ),
+    ("DELETE", "/v1/applications/{application_id}"): Example(
+        lambda c, a: Request(f"/v1/applications/{new_application(c, a)}")
+    ),
+    ("GET", "/v1/tokens"): Example(lambda c, a: Request("/v1/tokens")),
+    ("POST", "/v1/tokens"): Example(
+        lambda c, a: Request("/v1/tokens", json={"name": "t", "grants": {"tokens": ["POST"]}})
+    ),
+    ("GET", "/v1/tokens/{token_id}"): Example(
+        lambda c, a: Request(f"/v1/tokens/{new_token(c, a)}")
+    ),
+    ("POST", "/v1/tokens/{token_id}/regenerate"): Example(
+        lambda c, a: Request(f"/v1/tokens/{new_token(c, a)}/regenerate", json={})
+    ),
+    ("DELETE", "/v1/tokens/{token_id}"): Example(
+        lambda c, a: Request(f"/v1/tokens/{new_token(c, a)}")
+    ),
+    ("GET", "/v1/gateways"): Example(lambda c, a: Request("/v1/gateways")),
+    ("POST", "/v1/gateways"): Example(lambda c, a: Request("/v1/gateways", json={"name": "g"})),
+    ("GET", "/v1/gateways/{gateway_id}"): Example(
+        lambda c, a: Request(f"/v1/gateways/{new_gateway(c, a)}")
+    ),
+    ("DELETE", "/v1/gateways/{gateway_id}"): Example(
+        lambda c, a: Request(f"/v1/gateways/{new_gateway(c, a)}")
+    ),
+    ("GET", "/v1/readings"): Example(
+        lambda c, a: Request("/v1/readings", params={"source": "meter-1"})
+    ),
+    ("GET", "/v1/audit-events"): Example(lambda c, a: Request("/v1/audit-events")),
+    ("POST", "/v1/ingest/batches"): Example(
+        lambda c, a: Request("/v1/ingest/batches"), principal="gateway"
+    ),
+}
+
+
+def ingest_request(gateway_id: str) -> Request:
+    return Request("/v1/ingest/batches", content=batch_body(gateway_id, "meter-1", [1]))
+
+
+def all_routes(tmp_path: Path) -> list[tuple[str, str, str | None]]:
+    """(verb, path, API) of every route the app declares; API None for public ones."""
+    settings = CloudSettings.load(tmp_path, f"sqlite:///{tmp_path / 'routes.db'}")
+    found = []
+    for route in api_routes(create_app(settings)):
+        requirement = next(
+            d.call for d in route.dependant.dependencies if isinstance(d.call, Requirement)
+        )
+        for verb in sorted(route.methods):
+            found.append((verb, route.path, requirement.api))
+    return found
+
+
+def send(client: httpx.Client, verb: str, request: Request) -> httpx.Response:
+    return client.request(
+        verb,
+        request.path,
+        json=request.json,
+        params=request.params,
+        content=request.content,
+        headers={"Content-Type": "application/json"} if request.content else None,
+    )
