@@ -49,7 +49,10 @@ class Authenticator:
         if not secret:
             self.limiter.failed(*keys)
             raise Unauthenticated(UNAUTHENTICATED)
-        with self.database.engine.begin() as connection:
+        # connect() rather than begin(): the usual lookup only reads, and the
+        # commit below costs nothing then; it keeps the rare writes (last use,
+        # idle revocation, the audit of a failure).
+        with self.database.engine.connect() as connection:
             result = authenticate(connection, self.pepper, secret, now_us())
             if result.principal is None:
                 audit.record(
@@ -61,6 +64,7 @@ class Authenticator:
                     reason=result.reason,
                     prefix=_prefix_of(secret),
                 )
+            connection.commit()
         if result.principal is None:
             self.limiter.failed(*keys)
             raise Unauthenticated(UNAUTHENTICATED)
