@@ -18,13 +18,16 @@ from edgeward.cloud.api import (
     accounts,
     applications,
     audit,
+    datasources,
     gateways,
     ingest,
     readings,
+    registry,
     tokens,
     users,
 )
 from edgeward.cloud.api.authz import Authenticator, public
+from edgeward.cloud.crypto.keys import SealedBox, Signer
 from edgeward.cloud.errors import CloudError, RateLimited
 from edgeward.cloud.identity.ratelimit import FailureLimiter
 from edgeward.cloud.settings import CloudSettings
@@ -36,6 +39,8 @@ ROUTERS = (
     applications.router,
     tokens.router,
     gateways.router,
+    datasources.router,
+    registry.router,
     readings.router,
     audit.router,
     ingest.router,
@@ -55,6 +60,8 @@ def create_app(settings: CloudSettings, *, migrate: bool = True) -> FastAPI:
     app = FastAPI(title="Edgeward cloud API", version=edgeward.__version__, lifespan=lifespan)
     app.state.settings = settings
     app.state.database = database
+    app.state.sealed_box = SealedBox.from_data_dir(settings.data_dir)
+    app.state.signer = Signer.from_data_dir(settings.data_dir)
     app.state.authenticator = Authenticator(
         database,
         settings.pepper,

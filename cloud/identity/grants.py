@@ -26,18 +26,24 @@ APIS = (
     "provisioning",
     "audit",
     "ingest",
+    "registry",
 )
+# What only gateways do: send readings, pull their data-source registry.
+GATEWAY_ONLY = ("ingest", "registry")
 
 Grants = dict[str, frozenset[str]]
 
-ALL: Grants = {api: frozenset(VERBS) for api in APIS if api != "ingest"}
-READ_ONLY: Grants = {api: frozenset({"GET"}) for api in APIS if api != "ingest"}
+ALL: Grants = {api: frozenset(VERBS) for api in APIS if api not in GATEWAY_ONLY}
+READ_ONLY: Grants = {api: frozenset({"GET"}) for api in APIS if api not in GATEWAY_ONLY}
 
-# What each user role holds. Only gateways ingest; nobody else sends readings.
+# What each user role holds. Only gateways ingest and pull registries.
 ROLE_GRANTS: dict[str, Grants] = {
     "owner": ALL,
     "admin": {**ALL, "accounts": frozenset({"GET", "PUT"})},
-    "member": {**READ_ONLY, "tokens": frozenset(VERBS), "audit": frozenset()},
+    "member": {
+        **{api: verbs for api, verbs in READ_ONLY.items() if api != "audit"},
+        "tokens": frozenset(VERBS),
+    },
     "installer": {
         "accounts": frozenset({"GET"}),
         "tokens": frozenset(VERBS),
@@ -49,7 +55,7 @@ ROLE_GRANTS: dict[str, Grants] = {
     },
 }
 ROLES = tuple(ROLE_GRANTS)
-GATEWAY_GRANTS: Grants = {"ingest": frozenset({"POST"})}
+GATEWAY_GRANTS: Grants = {"ingest": frozenset({"POST"}), "registry": frozenset({"GET"})}
 
 
 def parse(entries: Mapping[str, Iterable[str]] | Iterable[str], field: str = "grants") -> Grants:

@@ -112,3 +112,35 @@ readings = sa.Table(
     sa.UniqueConstraint("gateway_id", "seq", name="uq_readings_gateway_seq"),
     sa.Index("ix_readings_account_source_time", "account_id", "source", "time_us", "id"),
 )
+
+data_source_types = sa.Table(
+    "data_source_types",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("account_id", Id, sa.ForeignKey("accounts.id"), nullable=False, index=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    # The validated spec of edgeward.sync.registry: transport, auth mode, decoder, fields.
+    sa.Column("spec", sa.JSON, nullable=False),
+    sa.Column("created_us", sa.BigInteger, nullable=False),
+)
+
+data_sources = sa.Table(
+    "data_sources",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("account_id", Id, sa.ForeignKey("accounts.id"), nullable=False),
+    sa.Column("gateway_id", Id, sa.ForeignKey("gateways.id"), nullable=False, index=True),
+    # Built-in types have no row: their id is "builtin:<name>".
+    sa.Column("type_id", sa.String(64), nullable=False),
+    # The source's name is what its readings carry in `source`.
+    sa.Column("name", sa.String(128), nullable=False),
+    sa.Column("binding", sa.JSON, nullable=False),
+    # hmac and sealed: the device key, AES-GCM-sealed under the cloud master key.
+    sa.Column("sealed_key", sa.LargeBinary, nullable=True),
+    # ed25519: the device's public key (raw, base64); the cloud never holds the private half.
+    sa.Column("public_key", sa.String(64), nullable=True),
+    sa.Column("enabled", sa.Boolean, nullable=False),
+    sa.Column("created_us", sa.BigInteger, nullable=False),
+    sa.Column("credentials_rotated_us", sa.BigInteger, nullable=True),
+    sa.UniqueConstraint("account_id", "name", name="uq_data_sources_account_name"),
+)

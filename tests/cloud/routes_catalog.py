@@ -37,7 +37,7 @@ class Example:
 
     build: Callable[[CloudServer, Account], Request]
     extra: tuple[str, ...] = ()
-    # Who may succeed: "user" tokens, or only a "gateway" principal (ingest).
+    # Who may succeed: "user" tokens, or only a "gateway" principal (ingest, registry).
     principal: str = "user"
 
 
@@ -67,6 +67,31 @@ def new_token(cloud: CloudServer, account: Account) -> str:
 
 def new_gateway(cloud: CloudServer, account: Account) -> str:
     return _create(cloud, account, "/v1/gateways", {"name": "gw"})
+
+
+TYPE_SPEC = {
+    "transport": "serial",
+    "auth_mode": "hmac",
+    "decoder": {"framing": "line", "fields": ["temperature", "humidity"]},
+    "fields": {"temperature": {"unit": "C", "min": -40, "max": 85}},
+}
+
+
+def new_type(cloud: CloudServer, account: Account) -> str:
+    return _create(cloud, account, "/v1/data-source-types", {"name": "sensor", "spec": TYPE_SPEC})
+
+
+def source_body(cloud: CloudServer, account: Account) -> dict[str, Any]:
+    return {
+        "name": f"src-{secrets.token_hex(4)}",
+        "type_id": "builtin:mqtt-json-hmac",
+        "gateway_id": new_gateway(cloud, account),
+        "binding": {"topic": "sensors/1"},
+    }
+
+
+def new_source(cloud: CloudServer, account: Account) -> str:
+    return _create(cloud, account, "/v1/data-sources", source_body(cloud, account))
 
 
 def _email() -> str:
@@ -141,11 +166,42 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("POST", "/v1/ingest/batches"): Example(
         lambda c, a: Request("/v1/ingest/batches"), principal="gateway"
     ),
+    ("GET", "/v1/registry"): Example(lambda c, a: Request("/v1/registry"), principal="gateway"),
+    ("GET", "/v1/registry/public-key"): Example(lambda c, a: Request("/v1/registry/public-key")),
+    ("GET", "/v1/data-source-types"): Example(lambda c, a: Request("/v1/data-source-types")),
+    ("POST", "/v1/data-source-types"): Example(
+        lambda c, a: Request("/v1/data-source-types", json={"name": "t", "spec": TYPE_SPEC})
+    ),
+    ("GET", "/v1/data-source-types/{type_id}"): Example(
+        lambda c, a: Request(f"/v1/data-source-types/{new_type(c, a)}")
+    ),
+    ("DELETE", "/v1/data-source-types/{type_id}"): Example(
+        lambda c, a: Request(f"/v1/data-source-types/{new_type(c, a)}")
+    ),
+    ("GET", "/v1/data-sources"): Example(lambda c, a: Request("/v1/data-sources")),
+    ("POST", "/v1/data-sources"): Example(
+        lambda c, a: Request("/v1/data-sources", json=source_body(c, a))
+    ),
+    ("GET", "/v1/data-sources/{source_id}"): Example(
+        lambda c, a: Request(f"/v1/data-sources/{new_source(c, a)}")
+    ),
+    ("PUT", "/v1/data-sources/{source_id}"): Example(
+        lambda c, a: Request(f"/v1/data-sources/{new_source(c, a)}", json={"enabled": False})
+    ),
+    ("DELETE", "/v1/data-sources/{source_id}"): Example(
+        lambda c, a: Request(f"/v1/data-sources/{new_source(c, a)}")
+    ),
+    ("POST", "/v1/data-sources/{source_id}/rotate-credentials"): Example(
+        lambda c, a: Request(f"/v1/data-sources/{new_source(c, a)}/rotate-credentials", json={})
+    ),
 }
 
 
-def ingest_request(gateway_id: str) -> Request:
-    return Request("/v1/ingest/batches", content=batch_body(gateway_id, "meter-1", [1]))
+def gateway_request(verb: str, path: str, gateway_id: str) -> Request:
+    """What a gateway sends on a gateway-only route."""
+    if path == "/v1/ingest/batches":
+        return Request(path, content=batch_body(gateway_id, "meter-1", [1]))
+    return Request(path)
 
 
 def all_routes(tmp_path: Path) -> list[tuple[str, str, str | None]]:

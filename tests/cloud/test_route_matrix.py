@@ -9,7 +9,7 @@ from pathlib import Path
 from edgeward.cloud.identity import grants as grant_maps
 from edgeward.cloud.identity.tokens import issue
 from edgeward.sync.clock import now_us
-from tests.cloud.routes_catalog import EXAMPLES, all_routes, ingest_request, send
+from tests.cloud.routes_catalog import EXAMPLES, all_routes, gateway_request, send
 from tests.peers.cloud import CloudServer
 
 UNAUTHENTICATED = {
@@ -73,7 +73,8 @@ def test_route_verb_grant_matrix(tmp_path: Path, api_cloud: CloudServer) -> None
             assert response.json()["error"]["code"] == "forbidden"
         if example.principal == "gateway":
             gateway = api_cloud.add_gateway()
-            granted_secret, request = gateway.credential, ingest_request(gateway.id)
+            granted_secret = gateway.credential
+            request = gateway_request(verb, path, gateway.id)
         else:
             granted_secret = api_cloud.token_with(f"{api}:{verb}", *example.extra)
         with api_cloud.client(granted_secret) as granted:

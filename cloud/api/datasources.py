@@ -1,0 +1,171 @@
+"""Data-source types and data sources of the caller's account."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel, Field
+
+from edgeward.cloud.api.authz import requires
+from edgeward.cloud.api.common import record, transaction
+from edgeward.cloud.datasources import sources, types
+from edgeward.cloud.identity.principal import Principal
+from edgeward.sync.clock import now_us
+
+router = APIRouter(tags=["data sources"])
+TypeCaller = Annotated[Principal, requires("data-source-types")]
+SourceCaller = Annotated[Principal, requires("data-sources")]
+
+
+class NewType(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    spec: dict[str, Any] = Field(description="transport, auth_mode, sealed_for, decoder, fields")
+
+
+class NewSource(BaseModel):
+    name: str = Field(min_length=1, max_length=128, description="what its readings carry as source")
+    type_id: str = Field(min_length=1, max_length=64)
+    gateway_id: str = Field(min_length=1, max_length=32)
+    binding: dict[str, str | int] = Field(default_factory=dict)
+    public_key: str | None = Field(None, max_length=64, description="ed25519 types: base64")
+
+
+class SourceUpdate(BaseModel):
+    enabled: bool | None = None
+    binding: dict[str, str | int] | None = None
+
+
+class Rotation(BaseModel):
+    public_key: str | None = Field(None, max_length=64)
+
+
+def _with_key(source: dict[str, Any], credentials: sources.Credentials) -> dict[str, Any]:
+    if credentials.key_b64 is None:
+        return source
+    return {
+        **source,
+        "key": credentials.key_b64,
+        "note": "the key is shown once; the cloud keeps it sealed",
+    }
+
+
+@router.get("/v1/data-source-types", summary="Built-in and account data-source types")
+def list_types(request: Request, principal: TypeCaller) -> Any:
+    with transaction(request) as connection:
+        return {"items": types.list_types(connection, principal.account_id)}
+
+
+@router.post("/v1/data-source-types", status_code=201, summary="Define a data-source type")
+def create_type(request: Request, body: NewType, principal: TypeCaller) -> Any:
+    with transaction(request) as connection:
+        created = types.create_type(
+            connection, principal.account_id, body.name, body.spec, now_us()
+        )
+        record(connection, request, principal, "data-source-type.created", created["id"])
+        return created
+
+
+@router.get("/v1/data-source-types/{type_id}", summary="One data-source type")
+def get_type(request: Request, type_id: str, principal: TypeCaller) -> Any:
+    with transaction(request) as connection:
+        return types.get_type(connection, principal.account_id, type_id)
+
+
+@router.delete(
+    "/v1/data-source-types/{type_id}", status_code=204, summary="Delete a type no source uses"
+)
+def delete_type(request: Request, type_id: str, principal: TypeCaller) -> Response:
+    with transaction(request) as connection:
+        types.delete_type(connection, principal.account_id, type_id)
+        record(connection, request, principal, "data-source-type.deleted", type_id)
+    return Response(status_code=204)
+
+
+@router.get("/v1/data-sources", summary="Registered data sources (never their keys)")
+def list_sources(
+    request: Request,
+    principal: SourceCaller,
+    gateway_id: Annotated[str | None, Query(max_length=32)] = None,
+) -> Any:
+    with transaction(request) as connection:
+        return {"items": sources.list_sources(connection, principal.account_id, gateway_id)}
+
+
+@router.post(
+    "/v1/data-sources",
+    status_code=201,
+    summary="Register a data source; a generated key is shown once",
+)
+def create_source(request: Request, body: NewSource, principal: SourceCaller) -> Any:
+    with transaction(request) as connection:
+        source, credentials = sources.create_source(
+            connection,
+            request.app.state.sealed_box,
+            principal.account_id,
+            body.model_dump(),
+            now_us(),
+        )
+        record(
+            connection,
+            request,
+            principal,
+            "data-source.created",
+            source["id"],
+            name=source["name"],
+            type_id=source["type_id"],
+        )
+    return _with_key(source, credentials)
+
+
+@router.get("/v1/data-sources/{source_id}", summary="One data source")
+def get_source(request: Request, source_id: str, principal: SourceCaller) -> Any:
+    with transaction(request) as connection:
+        return sources.get_source(connection, principal.account_id, source_id)
+
+
+@router.put("/v1/data-sources/{source_id}", summary="Enable, disable or re-bind a data source")
+def update_source(
+    request: Request, source_id: str, body: SourceUpdate, principal: SourceCaller
+) -> Any:
+    with transaction(request) as connection:
+        source = sources.update_source(
+            connection, principal.account_id, source_id, body.enabled, body.binding
+        )
+        record(
+            connection,
+            request,
+            principal,
+            "data-source.updated",
+            source_id,
+            **body.model_dump(exclude_none=True),
+        )
+        return source
+
+
+@router.post(
+    "/v1/data-sources/{source_id}/rotate-credentials",
+    summary="A new key (shown once) or a new public key",
+)
+def rotate_credentials(
+    request: Request, source_id: str, body: Rotation, principal: SourceCaller
+) -> Any:
+    with transaction(request) as connection:
+        source, credentials = sources.rotate_credentials(
+            connection,
+            request.app.state.sealed_box,
+            principal.account_id,
+            source_id,
+            body.public_key,
+            now_us(),
+        )
+        record(connection, request, principal, "data-source.credentials-rotated", source_id)
+    return _with_key(source, credentials)
+
+
+@router.delete("/v1/data-sources/{source_id}", status_code=204, summary="Remove a data source")
+def delete_source(request: Request, source_id: str, principal: SourceCaller) -> Response:
+    with transaction(request) as connection:
+        sources.delete_source(connection, principal.account_id, source_id)
+        record(connection, request, principal, "data-source.deleted", source_id)
+    return Response(status_code=204)

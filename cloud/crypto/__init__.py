@@ -1,0 +1,1 @@
+"""Cryptography the cloud keeps at rest, built on pyca/cryptography primitives only."""

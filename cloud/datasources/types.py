@@ -1,0 +1,125 @@
+"""Data-source types: the account's own, and the built-in ones every account can use."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from edgeward.cloud.errors import Conflict, InvalidRequest, NotFound
+from edgeward.cloud.identity.principal import new_id
+from edgeward.cloud.storage.schema import data_source_types, data_sources
+from edgeward.sync.clock import format_us
+from edgeward.sync.registry import SpecError, validate_type_spec
+
+BUILTIN_PREFIX = "builtin:"
+
+_POWER_METER_REGISTERS = [
+    {"name": "voltage", "address": 0, "type": "float32"},
+    {"name": "current", "address": 2, "type": "float32"},
+    {"name": "power", "address": 4, "type": "float32"},
+    {"name": "energy", "address": 6, "type": "uint32"},
+    {"name": "frequency", "address": 8, "type": "uint16", "scale": 0.01},
+]
+
+BUILTIN: dict[str, dict[str, Any]] = {
+    "builtin:modbus-power-meter": {
+        "name": "Modbus power meter (Edgeward register map)",
+        "spec": validate_type_spec(
+            {
+                "transport": "modbus",
+                "auth_mode": "bound",
+                "decoder": {"registers": _POWER_METER_REGISTERS},
+                "fields": {
+                    "voltage": {"unit": "V", "min": 0, "max": 1000},
+                    "current": {"unit": "A", "min": 0, "max": 10_000},
+                    "power": {"unit": "W", "min": -10_000_000, "max": 10_000_000},
+                    "energy": {"unit": "Wh", "min": 0},
+                    "frequency": {"unit": "Hz", "min": 40, "max": 70},
+                },
+            }
+        ),
+    },
+    "builtin:mqtt-json-hmac": {
+        "name": "MQTT JSON report signed with HMAC-SHA256",
+        "spec": validate_type_spec(
+            {
+                "transport": "mqtt",
+                "auth_mode": "hmac",
+                "decoder": {"fields": {"temperature": "t", "humidity": "h"}},
+                "fields": {
+                    "temperature": {"unit": "°C", "min": -60, "max": 120},
+                    "humidity": {"unit": "%", "min": 0, "max": 100},
+                },
+            }
+        ),
+    },
+}
+
+
+def _described(
+    type_id: str, name: str, spec: dict[str, Any], created_us: int | None
+) -> dict[str, Any]:
+    return {
+        "id": type_id,
+        "name": name,
+        "builtin": type_id.startswith(BUILTIN_PREFIX),
+        "created": format_us(created_us),
+        **spec,
+    }
+
+
+def create_type(
+    connection: sa.Connection, account_id: str, name: str, spec: dict[str, Any], now: int
+) -> dict[str, Any]:
+    try:
+        checked = validate_type_spec(spec)
+    except SpecError as exc:
+        raise InvalidRequest(exc.message, field=f"spec.{exc.path}") from exc
+    type_id = new_id("dst")
+    connection.execute(
+        data_source_types.insert().values(
+            id=type_id, account_id=account_id, name=name, spec=checked, created_us=now
+        )
+    )
+    return _described(type_id, name, checked, now)
+
+
+def get_type(connection: sa.Connection, account_id: str, type_id: str) -> dict[str, Any]:
+    if type_id in BUILTIN:
+        builtin = BUILTIN[type_id]
+        return _described(type_id, builtin["name"], builtin["spec"], None)
+    row = connection.execute(
+        sa.select(data_source_types).where(
+            data_source_types.c.id == type_id, data_source_types.c.account_id == account_id
+        )
+    ).first()
+    if row is None:
+        raise NotFound(f"no data-source type {type_id!r}")
+    return _described(row.id, row.name, row.spec, row.created_us)
+
+
+def list_types(connection: sa.Connection, account_id: str) -> list[dict[str, Any]]:
+    own = connection.execute(
+        sa.select(data_source_types)
+        .where(data_source_types.c.account_id == account_id)
+        .order_by(data_source_types.c.created_us)
+    ).all()
+    return [
+        *(_described(type_id, b["name"], b["spec"], None) for type_id, b in BUILTIN.items()),
+        *(_described(row.id, row.name, row.spec, row.created_us) for row in own),
+    ]
+
+
+def delete_type(connection: sa.Connection, account_id: str, type_id: str) -> None:
+    if type_id in BUILTIN:
+        raise Conflict("built-in types can't be deleted")
+    get_type(connection, account_id, type_id)
+    in_use = connection.execute(
+        sa.select(sa.func.count()).where(
+            data_sources.c.account_id == account_id, data_sources.c.type_id == type_id
+        )
+    ).scalar_one()
+    if in_use:
+        raise Conflict(f"{in_use} data source(s) still use this type")
+    connection.execute(data_source_types.delete().where(data_source_types.c.id == type_id))
