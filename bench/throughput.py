@@ -355,8 +355,9 @@ def run(args: argparse.Namespace) -> None:
     root = Path(tempfile.mkdtemp(prefix="edgeward-bench-", dir=args.tmp_dir))
     cloud = LocalCloud(root)
     try:
+        account = cloud.create_account("bench", "bench@example.com")
         cloud.start()
-        token = cloud.create_token("readings:GET", name="bench")
+        token = cloud.create_token(account.owner_token, "readings:GET", name="bench")
         baseline = PathResult("raw sqlite insert (baseline)", None)
         append_only = PathResult("outbox append only (stage)", None)
         drain_only = PathResult("uplink drain only (stage)", args.batch)
@@ -381,7 +382,7 @@ def run(args: argparse.Namespace) -> None:
                 _progress(label, append_only)
 
                 drain_source = f"bench-drain-{repetition}"
-                gateway = cloud.add_gateway(drain_source)
+                gateway = cloud.add_gateway(account.owner_token, drain_source)
                 drain_groups = make_groups(drain_source, args.readings, args.group)
                 target = Target(cloud.url, gateway, args.batch, args.timeout)
                 path = root / f"drain-{repetition}.db"
@@ -390,7 +391,7 @@ def run(args: argparse.Namespace) -> None:
                 drain_only.timings.append(timing)
                 _progress(label, drain_only)
 
-            gateway = cloud.add_gateway(source)
+            gateway = cloud.add_gateway(account.owner_token, source)
             target = Target(cloud.url, gateway, args.batch, args.timeout)
             path = root / f"e2e-{repetition}.db"
             timing = asyncio.run(end_to_end(path, target, groups))

@@ -140,7 +140,7 @@ def _decode_cursor(cursor: str) -> tuple[int, int]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         time_us, row_id = json.loads(base64.urlsafe_b64decode(padded))
-        if not isinstance(time_us, int) or not isinstance(row_id, int):
+        if not all(isinstance(n, int) and 0 <= n < 2**63 for n in (time_us, row_id)):
             raise TypeError
     except (ValueError, TypeError) as exc:
         raise BadRequest("cursor is not one this API handed out", field="cursor") from exc

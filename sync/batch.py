@@ -35,6 +35,7 @@ BATCH_VERSION = 1
 MAX_READINGS_PER_BATCH = 10_000
 MAX_VALUES_PER_READING = 256
 MAX_STRING_VALUE_LENGTH = 1024
+MIN_YEAR = 1970
 
 Value = bool | int | float | str
 
@@ -157,7 +158,7 @@ def decode_ack(body: bytes) -> BatchAck:
 def _load_object(body: bytes) -> dict[str, Any]:
     try:
         document = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, ValueError) as exc:  # ValueError: also integers too long
         raise BatchFormatError("", f"not valid JSON: {exc}") from exc
     if not isinstance(document, dict):
         raise BatchFormatError("", "expected a JSON object")
@@ -185,11 +186,11 @@ def _decode_reading(raw: object, path: str) -> WireReading:
     try:
         if not _RFC3339.fullmatch(time_text):
             raise ValueError(time_text)
-        moment = datetime.fromisoformat(time_text.upper())
-    except ValueError as exc:
+        moment = datetime.fromisoformat(time_text.upper()).astimezone(UTC)
+    except (ValueError, OverflowError) as exc:
         raise BatchFormatError(f"{path}.time", f"not an RFC 3339 time: {time_text!r}") from exc
-    if moment.tzinfo is None:
-        raise BatchFormatError(f"{path}.time", "time must carry a UTC offset")
+    if moment.year < MIN_YEAR:
+        raise BatchFormatError(f"{path}.time", f"times before {MIN_YEAR} are not readings")
     values = raw.get("values")
     if not isinstance(values, dict) or not values:
         raise BatchFormatError(f"{path}.values", "expected a non-empty object")
@@ -199,7 +200,7 @@ def _decode_reading(raw: object, path: str) -> WireReading:
         )
     for name, value in values.items():
         _check_value(name, value, f"{path}.values")
-    return WireReading(seq=seq, source=source, time=moment.astimezone(UTC), values=values)
+    return WireReading(seq=seq, source=source, time=moment, values=values)
 
 
 def _check_value(name: str, value: object, path: str) -> None:
@@ -207,6 +208,8 @@ def _check_value(name: str, value: object, path: str) -> None:
         raise BatchFormatError(f"{path}.{name}", f"expected {IDENTIFIER_RULE}")
     if isinstance(value, float) and not math.isfinite(value):
         raise BatchFormatError(f"{path}.{name}", "numbers must be finite")
+    if _is_int(value) and not -(2**63) <= value < 2**63:
+        raise BatchFormatError(f"{path}.{name}", "integers must fit in 64 bits")
     if isinstance(value, str) and len(value) > MAX_STRING_VALUE_LENGTH:
         raise BatchFormatError(
             f"{path}.{name}", f"strings are at most {MAX_STRING_VALUE_LENGTH} chars"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -32,6 +33,8 @@ from edgeward.cloud.errors import CloudError, RateLimited
 from edgeward.cloud.identity.ratelimit import FailureLimiter
 from edgeward.cloud.settings import CloudSettings
 from edgeward.cloud.storage.database import Database
+
+log = logging.getLogger(__name__)
 
 ROUTERS = (
     accounts.router,
@@ -119,6 +122,14 @@ def _install_error_handlers(app: FastAPI) -> None:
             }
         }
         return JSONResponse(body, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+        # Still a JSON error, so clients parse every failure the same way; the
+        # traceback goes to the log, never to the client.
+        log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        body = {"error": {"code": "internal_error", "message": "internal error"}}
+        return JSONResponse(body, status_code=500)
 
     @app.exception_handler(HTTPException)
     async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:

@@ -29,7 +29,7 @@ def list_audit_events(
     if event is not None:
         statement = statement.where(audit_events.c.event == event)
     if cursor is not None:
-        if not cursor.isdigit():
+        if not (cursor.isascii() and cursor.isdigit() and len(cursor) <= 18):
             raise BadRequest("cursor is not one this API handed out", field="cursor")
         statement = statement.where(audit_events.c.id < int(cursor))
     statement = statement.order_by(audit_events.c.id.desc()).limit(limit + 1)

@@ -8,7 +8,8 @@ list every route and fail on one that declares neither.
 Every authentication failure answers the same 401 body, whatever the cause
 (malformed, unknown, expired, revoked, regenerated away), so the answer is
 no oracle; the cause goes to the audit log. Failures are rate-limited per
-client address and per token prefix.
+client address (checked before anything else) and per token prefix (for
+failing secrets only, so nobody can lock out a token by guessing at it).
 """
 
 from __future__ import annotations
@@ -39,15 +40,13 @@ class Authenticator:
 
     def authenticate(self, request: Request) -> Principal:
         client = request.client.host if request.client else "unknown"
-        secret = _bearer(request)
-        keys = [f"address:{client}"]
-        if secret:
-            keys.append(f"prefix:{_prefix_of(secret)}")
-        wait = self.limiter.retry_after(*keys)
+        address = f"address:{client}"
+        wait = self.limiter.retry_after(address)
         if wait is not None:
             raise RateLimited("too many failed authentications; retry later", retry_after=wait)
+        secret = _bearer(request)
         if not secret:
-            self.limiter.failed(*keys)
+            self.limiter.failed(address)
             raise Unauthenticated(UNAUTHENTICATED)
         # connect() rather than begin(): the usual lookup only reads, and the
         # commit below costs nothing then; it keeps the rare writes (last use,
@@ -62,13 +61,19 @@ class Authenticator:
                     target=result.token_id,
                     client=client,
                     reason=result.reason,
-                    prefix=_prefix_of(secret),
+                    prefix=_loggable_prefix(secret),
                 )
             connection.commit()
-        if result.principal is None:
-            self.limiter.failed(*keys)
-            raise Unauthenticated(UNAUTHENTICATED)
-        return result.principal
+        if result.principal is not None:
+            return result.principal
+        # The prefix limit applies to failures only: guesses at a known token's
+        # prefix are slowed, while the holder of the real secret never is.
+        bucket = f"prefix:{_loggable_prefix(secret) or 'malformed'}"
+        wait = self.limiter.retry_after(bucket)
+        self.limiter.failed(address, bucket)
+        if wait is not None:
+            raise RateLimited("too many failed authentications; retry later", retry_after=wait)
+        raise Unauthenticated(UNAUTHENTICATED)
 
 
 def _bearer(request: Request) -> str | None:
@@ -78,11 +83,12 @@ def _bearer(request: Request) -> str | None:
     return secret.strip() or None
 
 
-def _prefix_of(secret: str) -> str:
-    """The part of a presented secret that may be logged and limited on."""
+def _loggable_prefix(secret: str) -> str | None:
+    """The display prefix of a well-formed secret; nothing of a malformed one, which
+    might be a password pasted into the wrong place."""
     if credentials.kind_of(secret) is not None:
         return credentials.display_prefix(secret)
-    return secret[:10].encode("ascii", "replace").decode()
+    return None
 
 
 class Requirement:

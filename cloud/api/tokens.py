@@ -38,17 +38,20 @@ class Regeneration(BaseModel):
     grace_seconds: int = Field(0, ge=0, le=MAX_GRACE_S)
 
 
+# Whose tokens a caller may see and manage besides their own: the grant that
+# governs that kind of principal.
+_MANAGED_BY = {"application": "applications", "gateway": "gateways", "user": "users"}
+
+
 def _manageable(principal: Principal) -> sa.ColumnElement[bool]:
-    """Tokens this caller may see and manage: their own, the account's applications'
-    and gateways', or any of the account's if they may manage users."""
-    in_account = token_table.c.account_id == principal.account_id
-    if principal.allows("users", "PUT"):
-        return in_account
+    """Tokens this caller may see and manage: their own, and those of the principals
+    they may change (``applications:PUT``, ``gateways:PUT``, ``users:PUT``)."""
     own = sa.and_(
         token_table.c.owner_kind == principal.kind, token_table.c.owner_id == principal.id
     )
-    shared = token_table.c.owner_kind.in_(("application", "gateway"))
-    return sa.and_(in_account, sa.or_(own, shared))
+    kinds = [kind for kind, api in _MANAGED_BY.items() if principal.allows(api, "PUT")]
+    visible = sa.or_(own, token_table.c.owner_kind.in_(kinds)) if kinds else own
+    return sa.and_(token_table.c.account_id == principal.account_id, visible)
 
 
 def _token_row(connection: sa.Connection, principal: Principal, token_id: str) -> Any:
@@ -91,6 +94,8 @@ def create_token(request: Request, body: NewToken, principal: Caller) -> Any:
         if body.owner is None:
             owner = {"kind": principal.kind, "id": principal.id}
         else:
+            if not principal.allows("applications", "PUT"):
+                raise Forbidden("minting an application's token needs applications:PUT")
             application = accounts.get_application(connection, principal.account_id, body.owner.id)
             beyond = grant_maps.excess(grants, grant_maps.from_json(application["grants"]))
             if beyond:
@@ -139,6 +144,8 @@ def regenerate_token(request: Request, token_id: str, body: Regeneration, princi
         row = _token_row(connection, principal, token_id)
         if row.revoked_us is not None:
             raise NotFound(f"no active token {token_id!r}")
+        # A new secret of a token is that token's power in the caller's hands.
+        within_own_grants(principal, grant_maps.from_json(row.grants), "this token's grants")
         issued = tokens.regenerate(
             connection, request.app.state.settings.pepper, token_id, body.grace_seconds, now
         )

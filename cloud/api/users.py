@@ -57,14 +57,26 @@ def get_user(request: Request, user_id: str, principal: Caller) -> Any:
         return accounts.get_user(connection, principal.account_id, user_id)
 
 
+def _may_change(connection: Any, principal: Principal, user_id: str) -> dict[str, Any]:
+    """The target user, if the caller covers what the target holds (no demoting a superior)."""
+    target = accounts.get_user(connection, principal.account_id, user_id)
+    _role_within_grants(principal, target["role"])
+    return target
+
+
 @router.put("/v1/users/{user_id}", summary="Change a user's role or disable them")
 def update_user(request: Request, user_id: str, body: UserUpdate, principal: Caller) -> Any:
     if body.role is not None:
         _role_within_grants(principal, body.role)
+    now = now_us()
     with transaction(request) as connection:
+        _may_change(connection, principal, user_id)
         user = accounts.update_user(
-            connection, principal.account_id, user_id, body.role, body.disabled, now_us()
+            connection, principal.account_id, user_id, body.role, body.disabled, now
         )
+        accounts.require_an_owner(connection, principal.account_id)
+        if body.disabled:
+            revoke_owned(connection, "user", user_id, now)
         record(
             connection,
             request,
@@ -82,7 +94,9 @@ def update_user(request: Request, user_id: str, body: UserUpdate, principal: Cal
 def delete_user(request: Request, user_id: str, principal: Caller) -> Response:
     now = now_us()
     with transaction(request) as connection:
+        _may_change(connection, principal, user_id)
         accounts.update_user(connection, principal.account_id, user_id, None, True, now)
+        accounts.require_an_owner(connection, principal.account_id)
         revoke_owned(connection, "user", user_id, now)
         record(connection, request, principal, "user.disabled", user_id)
     return Response(status_code=204)

@@ -151,6 +151,17 @@ def update_user(
     return get_user(connection, account_id, user_id)
 
 
+def require_an_owner(connection: sa.Connection, account_id: str) -> None:
+    """Refuse (in the caller's transaction) a change that leaves no active owner."""
+    owners = connection.execute(
+        sa.select(sa.func.count()).where(
+            users.c.account_id == account_id, users.c.role == "owner", users.c.disabled_us.is_(None)
+        )
+    ).scalar_one()
+    if owners == 0:
+        raise Conflict("an account keeps at least one active owner")
+
+
 def create_application(
     connection: sa.Connection, account_id: str, name: str, grants: grant_maps.Grants, now: int
 ) -> dict[str, Any]:

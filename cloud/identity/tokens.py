@@ -160,7 +160,8 @@ def _why_invalid(
     if row.expires_us is not None and row.expires_us <= now:
         return "expired"
     idle_limit = row.revoke_unused_after_s
-    if row.expires_us is None and idle_limit is not None:
+    # Gateways are exempt: one that was offline for a week must get back in.
+    if row.expires_us is None and idle_limit is not None and row.owner_kind != "gateway":
         last_seen = row.last_used_us or row.created_us
         if now - last_seen > idle_limit * 1_000_000:
             revoke(connection, row.id, now, reason="unused")

@@ -122,9 +122,12 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ),
     ("GET", "/v1/users/{user_id}"): Example(lambda c, a: Request(f"/v1/users/{new_user(c, a)}")),
     ("PUT", "/v1/users/{user_id}"): Example(
-        lambda c, a: Request(f"/v1/users/{new_user(c, a)}", json={"disabled": False})
+        lambda c, a: Request(f"/v1/users/{new_user(c, a)}", json={"disabled": False}),
+        extra=MEMBER_GRANTS,  # changing a member needs covering what a member holds
     ),
-    ("DELETE", "/v1/users/{user_id}"): Example(lambda c, a: Request(f"/v1/users/{new_user(c, a)}")),
+    ("DELETE", "/v1/users/{user_id}"): Example(
+        lambda c, a: Request(f"/v1/users/{new_user(c, a)}"), extra=MEMBER_GRANTS
+    ),
     ("GET", "/v1/applications"): Example(lambda c, a: Request("/v1/applications")),
     ("POST", "/v1/applications"): Example(
         lambda c, a: Request("/v1/applications", json={"name": "a", "grants": {}})
@@ -146,7 +149,8 @@ EXAMPLES: dict[tuple[str, str], Example] = {
         lambda c, a: Request(f"/v1/tokens/{new_token(c, a)}")
     ),
     ("POST", "/v1/tokens/{token_id}/regenerate"): Example(
-        lambda c, a: Request(f"/v1/tokens/{new_token(c, a)}/regenerate", json={})
+        lambda c, a: Request(f"/v1/tokens/{new_token(c, a)}/regenerate", json={}),
+        extra=("readings:GET",),  # regenerating needs covering the token's grants
     ),
     ("DELETE", "/v1/tokens/{token_id}"): Example(
         lambda c, a: Request(f"/v1/tokens/{new_token(c, a)}")

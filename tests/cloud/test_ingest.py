@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -148,4 +149,44 @@ def test_api_token_cannot_ingest(api_cloud: CloudServer, gateway: RegisteredGate
 
 def test_oversized_batch_is_413(api_cloud: CloudServer, gateway: RegisteredGateway) -> None:
     response = post(api_cloud, gateway.credential, b" " * (MAX_BATCH_BYTES + 1))
+    assert_error(response, 413, "payload_too_large")
+
+
+@pytest.mark.parametrize(
+    ("replace", "field"),
+    [
+        ((b'"2026-11-26T12:00:01.000000Z"', b'"0001-01-01T00:30:00+01:00"'), "readings[0].time"),
+        ((b'"2026-11-26T12:00:01.000000Z"', b'"1969-12-31T23:59:59Z"'), "readings[0].time"),
+        ((b'"count": 1', b'"count": 18446744073709551616'), "readings[0].values.count"),
+        ((b'"count": 1', b'"count": ' + b"9" * 5000), None),
+    ],
+)
+def test_edge_values_are_422_not_500(
+    api_cloud: CloudServer,
+    gateway: RegisteredGateway,
+    replace: tuple[bytes, bytes],
+    field: str | None,
+) -> None:
+    source = new_source()
+    good = batch_body(gateway.id, source, [1])
+    body = good.replace(*replace)
+    assert body != good
+    error = assert_error(post(api_cloud, gateway.credential, body), 422, "invalid_batch")
+    if field is not None:
+        assert error["field"] == field
+
+
+def test_streamed_batch_over_the_cap_is_413(
+    api_cloud: CloudServer, gateway: RegisteredGateway
+) -> None:
+    chunk = b" " * (1024 * 1024)
+
+    def body() -> Iterator[bytes]:  # no Content-Length: the cap must hold while streaming
+        for _ in range(MAX_BATCH_BYTES // len(chunk) + 2):
+            yield chunk
+
+    headers = {"Authorization": f"Bearer {gateway.credential}", "Content-Type": "application/json"}
+    with api_cloud.client() as client:
+        response = client.post(INGEST, content=body(), headers=headers)
+    assert "content-length" not in response.request.headers
     assert_error(response, 413, "payload_too_large")

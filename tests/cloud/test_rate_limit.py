@@ -8,6 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from edgeward.cloud.auth import credentials
 from tests.peers.cloud import CloudServer
 
 LIMIT = 3
@@ -30,6 +31,14 @@ def call(cloud: CloudServer, secret: str, source_address: str) -> httpx.Response
         return client.get("/v1/account")
 
 
+def well_formed_guess(secret: str, n: int) -> str:
+    """Same kind and display prefix as ``secret``, a valid checksum, the wrong body."""
+    body = secret[4:10] + str(n) * (credentials.BODY_LENGTH - 6)
+    guess = f"ewt_{body}{credentials._checksum(body)}"
+    assert credentials.kind_of(guess) == "ewt" and guess != secret
+    return guess
+
+
 def test_an_address_that_keeps_failing_gets_429(strict_cloud: CloudServer) -> None:
     good = strict_cloud.account.owner_token
     for attempt in range(LIMIT):
@@ -41,9 +50,12 @@ def test_an_address_that_keeps_failing_gets_429(strict_cloud: CloudServer) -> No
     assert call(strict_cloud, good, "127.0.0.2").status_code == 200, "other addresses are fine"
 
 
-def test_a_prefix_that_keeps_failing_gets_429_from_anywhere(strict_cloud: CloudServer) -> None:
+def test_guesses_at_a_prefix_get_429_but_never_lock_out_its_holder(
+    strict_cloud: CloudServer,
+) -> None:
     good = strict_cloud.account.owner_token
-    for attempt, address in enumerate(("127.0.0.3", "127.0.0.4", "127.0.0.5")):
-        guess = good[:10] + "x" * (len(good) - 11) + str(attempt)
+    guesses = [well_formed_guess(good, n) for n in range(LIMIT + 1)]
+    for guess, address in zip(guesses, ("127.0.0.3", "127.0.0.4", "127.0.0.5"), strict=False):
         assert call(strict_cloud, guess, address).status_code == 401
-    assert call(strict_cloud, good, "127.0.0.6").status_code == 429
+    assert call(strict_cloud, guesses[-1], "127.0.0.6").status_code == 429
+    assert call(strict_cloud, good, "127.0.0.7").status_code == 200

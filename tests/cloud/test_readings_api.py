@@ -68,6 +68,12 @@ def test_since_is_inclusive_and_until_exclusive(
     ("params", "status", "code", "field"),
     [
         ({"cursor": "garbage!"}, 400, "bad_request", "cursor"),
+        (
+            {"cursor": "WzEwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAsIDFd"},
+            400,
+            "bad_request",
+            "cursor",
+        ),
         ({"limit": 0}, 422, "invalid_request", "limit"),
         ({"limit": 5000}, 422, "invalid_request", "limit"),
         ({"since": "yesterday"}, 422, "invalid_request", "since"),

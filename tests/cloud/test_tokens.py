@@ -215,3 +215,10 @@ def test_no_secret_reaches_the_cloud_log(api_cloud: CloudServer, account: Accoun
     status(api_cloud, token["secret"] + "x")
     log = Path(api_cloud.process.log_path).read_text()
     assert token["secret"] not in log and account.owner_token not in log
+
+
+@pytest.mark.parametrize("cursor", ["²", "99999999999999999999", "-1"])
+def test_bad_audit_cursor_is_400(api_cloud: CloudServer, account: Account, cursor: str) -> None:
+    with api_cloud.client(account.owner_token) as owner:
+        response = owner.get("/v1/audit-events", params={"cursor": cursor})
+    assert response.status_code == 400 and response.json()["error"]["field"] == "cursor"

@@ -75,8 +75,15 @@ class CloudServer(LocalCloud):
             created = add_gateway(connection, settings.pepper, account_id, name, now_us())
         return RegisteredGateway(created.id, created.credential)
 
-    def token_with(self, *grants: str, account: Account | None = None, name: str = "app") -> str:
-        """A token of ``account``'s owner (default account) holding exactly ``grants``."""
+    def token_with(
+        self,
+        *grants: str,
+        account: Account | None = None,
+        user_id: str | None = None,
+        name: str = "app",
+    ) -> str:
+        """A token of ``account``'s owner (default account), or of its user ``user_id``,
+        holding ``grants`` (narrowed at use to what that user holds)."""
         owner = account or self.account
         settings, database = self._open_storage()
         with database.engine.begin() as connection:
@@ -85,7 +92,7 @@ class CloudServer(LocalCloud):
                 settings.pepper,
                 account_id=owner.id,
                 owner_kind="user",
-                owner_id=owner.owner_id,
+                owner_id=user_id or owner.owner_id,
                 name=name,
                 grants=parse(list(grants)),
                 expires_us=None,

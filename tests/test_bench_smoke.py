@@ -1,0 +1,29 @@
+"""The benchmarks still run end to end (tiny sizes; no timing is asserted here)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parent.parent / "bench"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["throughput.py", "--readings", "500", "--repeat", "1"],
+        ["auth_overhead.py", "--requests", "20", "--rounds", "2"],
+    ],
+)
+def test_benchmark_runs(command: list[str]) -> None:
+    result = subprocess.run(
+        [sys.executable, str(BENCH / command[0]), *command[1:]],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "x the raw SQLite" in result.stdout or "authentication costs" in result.stdout
