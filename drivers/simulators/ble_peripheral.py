@@ -138,6 +138,10 @@ class EnvironmentalSensor:
     async def vanish(self) -> None:
         """Stop advertising and drop every connection: out of range."""
         await self.device.stop_advertising()
+        await self.drop_connections()
+
+    async def drop_connections(self) -> None:
+        """End every connection from this side; advertising goes on (a sensor reboot)."""
         for connection in list(self.device.connections.values()):
             await connection.disconnect()
 
