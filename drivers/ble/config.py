@@ -52,7 +52,13 @@ class BleCharacteristic:
         if not self.source:
             raise DriverConfigError("a BLE characteristic needs a source")
         object.__setattr__(self, "uuid", normalize_uuid(self.uuid, self.source))
-        object.__setattr__(self, "mode", Mode(self.mode))
+        try:
+            object.__setattr__(self, "mode", Mode(self.mode))
+        except ValueError as exc:
+            modes = ", ".join(Mode)
+            raise DriverConfigError(
+                f"{self.source}: mode {self.mode!r} is not one of {modes}"
+            ) from exc
         if not self.poll_interval > 0:
             raise DriverConfigError(f"{self.source}: poll_interval must be positive")
         if self.length is not None and not 1 <= self.length <= 512:

@@ -20,7 +20,7 @@ from bleak.backends.device import BLEDevice
 from edgeward.drivers.ble.config import BleCharacteristic, BleDevice, Mode
 from edgeward.drivers.ble.errors import BLE_ERRORS, translate
 from edgeward.drivers.ble.state import DeviceState
-from edgeward.drivers.errors import DeviceUnavailable, DriverError
+from edgeward.drivers.errors import DeviceProtocolError, DeviceUnavailable, DriverError
 
 # Reads that fail one after another before the link counts as broken even
 # though BlueZ still calls it connected (a device that stopped answering).
@@ -77,6 +77,7 @@ class Session:
     async def _connect(self, client: BleakClient, address: str, where: str) -> None:
         try:
             await asyncio.wait_for(client.connect(), self.timeout)
+            self._check_characteristics(client, where)
             for characteristic in self.device.characteristics:
                 if characteristic.mode is Mode.NOTIFY:
                     await asyncio.wait_for(
@@ -87,6 +88,16 @@ class Session:
                     )
         except BLE_ERRORS as exc:
             raise translate(exc, where) from exc
+
+    def _check_characteristics(self, client: BleakClient, where: str) -> None:
+        """Say which configured characteristic the device lacks, once per
+        connection, rather than as a stream of failed reads."""
+        for characteristic in self.device.characteristics:
+            if client.services.get_characteristic(characteristic.uuid) is None:
+                raise DeviceProtocolError(
+                    f"has no characteristic {characteristic.uuid} ({characteristic.source})",
+                    device=where,
+                )
 
     def _notification(
         self, characteristic: BleCharacteristic, address: str

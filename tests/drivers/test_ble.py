@@ -253,3 +253,55 @@ def test_a_sensor_that_never_advertises_stays_unavailable(world: BleWorld) -> No
         assert collector.readings == []
 
     run_driver(driver, test)
+
+
+def test_a_characteristic_the_sensor_lacks_is_named_in_health(world: BleWorld) -> None:
+    world.add_sensor(ADDRESS_A, "env-a")
+    missing = "00002a19-0000-1000-8000-00805f9b34fb"  # Battery Level: not served
+    driver = BleDriver(
+        [
+            BleDevice(
+                DeviceMatch(address=ADDRESS_A),
+                (
+                    BleCharacteristic("env-a/temperature", TEMPERATURE),
+                    BleCharacteristic("env-a/battery", missing, Mode.POLL),
+                ),
+            )
+        ],
+        timing=TIMING,
+    )
+
+    async def test(collector: Collector) -> None:
+        health = driver.health()["env-a/battery"]
+        await until(lambda: health.consecutive_failures >= 2)
+        assert not health.available
+        assert f"has no characteristic {missing}" in (health.last_error or "")
+        assert not driver.health()["env-a/temperature"].available
+
+    run_driver(driver, test)
+
+
+def test_cancelling_the_driver_disconnects_the_sensor(world: BleWorld) -> None:
+    world.add_sensor(ADDRESS_A, "env-a")
+    driver = BleDriver([sensor_device(address=ADDRESS_A)], timing=TIMING)
+
+    async def connected_in_bluez() -> bool:
+        async def read() -> bool:
+            assert world.standin is not None
+            return world.standin.devices[ADDRESS_A].connected
+
+        return await world.run_async(read)
+
+    async def main() -> None:
+        task = asyncio.create_task(driver.run(Collector().emit))
+        await until(lambda: driver.health()[f"{ADDRESS_A}/temperature"].available)
+        assert await connected_in_bluez()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        # Checked before the loop closes: at loop shutdown bleak would send a
+        # Disconnect of its own, which must not be what ends the link.
+        # bleak's disconnect waits for BlueZ to report Connected=false.
+        assert not await connected_in_bluez()
+
+    asyncio.run(main())
