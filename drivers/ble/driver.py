@@ -15,6 +15,7 @@ from collections.abc import Mapping
 
 from edgeward.drivers.base import DeviceHealth, Emit, Reading, StreamingDriver
 from edgeward.drivers.ble.config import BleDevice
+from edgeward.drivers.ble.discovery import Discovery
 from edgeward.drivers.ble.state import DeviceState
 from edgeward.drivers.ble.supervisor import DeviceSupervisor, Timing
 from edgeward.drivers.errors import DriverConfigError
@@ -59,11 +60,12 @@ class BleDriver(StreamingDriver):
         return {source: h for state in self._states for source, h in state.health.items()}
 
     async def run(self, emit: Emit) -> None:
-        scan_lock = asyncio.Lock()
+        discovery = Discovery(self.adapter, self.timing.timeout)
         async with asyncio.TaskGroup() as group:
+            group.create_task(discovery.run())
             for state in self._states:
                 supervisor = DeviceSupervisor(
-                    state.device, state, self.timing, scan_lock, self.adapter
+                    state.device, state, self.timing, discovery, self.adapter
                 )
                 group.create_task(supervisor.run())
             group.create_task(self._forward(emit))

@@ -22,6 +22,11 @@ from edgeward.drivers.ble.errors import BLE_ERRORS, translate
 from edgeward.drivers.ble.state import DeviceState
 from edgeward.drivers.errors import DeviceProtocolError, DeviceUnavailable, DriverError
 
+# Every wait below is ``asyncio.timeout``, never ``asyncio.wait_for``: on
+# Python 3.11 wait_for can swallow a cancellation that lands as the awaited
+# call completes (https://github.com/python/cpython/issues/86296), and a poll
+# loop that missed its cancel would keep a stopped driver reading forever.
+
 # Reads that fail one after another before the link counts as broken even
 # though BlueZ still calls it connected (a device that stopped answering).
 MAX_FAILED_READS = 3
@@ -72,20 +77,20 @@ class Session:
                 task.cancel()
             await asyncio.gather(*polls, return_exceptions=True)
             with contextlib.suppress(*BLE_ERRORS):
-                await asyncio.wait_for(client.disconnect(), self.timeout)
+                async with asyncio.timeout(self.timeout):
+                    await client.disconnect()
 
     async def _connect(self, client: BleakClient, address: str, where: str) -> None:
         try:
-            await asyncio.wait_for(client.connect(), self.timeout)
+            async with asyncio.timeout(self.timeout):
+                await client.connect()
             self._check_characteristics(client, where)
             for characteristic in self.device.characteristics:
                 if characteristic.mode is Mode.NOTIFY:
-                    await asyncio.wait_for(
-                        client.start_notify(
+                    async with asyncio.timeout(self.timeout):
+                        await client.start_notify(
                             characteristic.uuid, self._notification(characteristic, address)
-                        ),
-                        self.timeout,
-                    )
+                        )
         except BLE_ERRORS as exc:
             raise translate(exc, where) from exc
 
@@ -116,9 +121,8 @@ class Session:
         due = loop.time()
         while True:
             try:
-                value = await asyncio.wait_for(
-                    client.read_gatt_char(characteristic.uuid), self.timeout
-                )
+                async with asyncio.timeout(self.timeout):
+                    value = await client.read_gatt_char(characteristic.uuid)
             except BLE_ERRORS as exc:
                 error = translate(exc, f"{where}/{characteristic.uuid}")
                 self.state.read_failed(characteristic, error)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from edgeward.drivers.ble.backoff import Backoff
 from edgeward.drivers.ble.config import BleDevice
-from edgeward.drivers.ble.scanner import find_device
+from edgeward.drivers.ble.discovery import Discovery
 from edgeward.drivers.ble.session import Session
 from edgeward.drivers.ble.state import DeviceState
 from edgeward.drivers.errors import DriverError
@@ -39,23 +39,21 @@ class DeviceSupervisor:
         device: BleDevice,
         state: DeviceState,
         timing: Timing,
-        scan_lock: asyncio.Lock,
+        discovery: Discovery,
         adapter: str | None,
     ) -> None:
         self.device = device
         self.state = state
         self.timing = timing
         self.adapter = adapter
-        self._scan_lock = scan_lock
+        self._discovery = discovery
         self._backoff = Backoff(timing.backoff_initial, timing.backoff_max)
         self._down = False
 
     async def run(self) -> None:
         while True:
             try:
-                target = await find_device(
-                    self.device.match, self.timing.scan_timeout, self._scan_lock, self.adapter
-                )
+                target = await self._discovery.find(self.device.match, self.timing.scan_timeout)
                 session = Session(self.device, self.state, self.timing.timeout, self.adapter)
                 await session.run(target, self._up)
             except DriverError as exc:

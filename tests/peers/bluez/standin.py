@@ -91,6 +91,7 @@ class BlueZStandIn:
         self.devices: dict[str, Device1] = {}
         self._filter_uuids: set[str] = set()
         self._links: dict[str, _Link] = {}
+        self._connecting = asyncio.Lock()
         central.on(central.EVENT_ADVERTISEMENT, self._on_advertisement)
 
     async def start(self) -> None:
@@ -153,7 +154,10 @@ class BlueZStandIn:
         if device.address in self._links:
             return
         try:
-            connection = await self.central.connect(device.address, timeout=OPERATION_TIMEOUT)
+            # A controller creates one LE connection at a time (a second
+            # HCI_LE_Create_Connection is disallowed); bluetoothd queues them.
+            async with self._connecting:
+                connection = await self.central.connect(device.address, timeout=OPERATION_TIMEOUT)
         except (TimeoutError, core.BaseBumbleError) as exc:
             raise DBusError("org.bluez.Error.Failed", f"connection failed: {exc!r}") from exc
         link = _Link(connection)
