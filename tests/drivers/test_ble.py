@@ -25,6 +25,7 @@ from edgeward.drivers.simulators.ble_peripheral import (
     decode_humidity,
     decode_temperature,
 )
+from tests.peers.bluez.bus import PrivateBus
 from tests.peers.bluez.world import BleWorld
 
 ADDRESS_A = "C0:00:00:00:00:0A"
@@ -248,14 +249,31 @@ def test_two_sensors_at_once_and_one_missing_does_not_stop_the_other(world: BleW
     run_driver(driver, test)
 
 
-def test_a_sensor_that_never_advertises_stays_unavailable(world: BleWorld) -> None:
+BATTERY_SERVICE = "0000180f-0000-1000-8000-00805f9b34fb"
+
+
+@pytest.mark.parametrize(
+    "match",
+    [
+        DeviceMatch(name="not-there"),
+        DeviceMatch(address="C0:00:00:00:00:FF"),
+        # The right name, but it does not advertise this service: every field must match.
+        DeviceMatch(name="env-a", service_uuid=BATTERY_SERVICE),
+    ],
+    ids=["name", "address", "service"],
+)
+def test_a_device_no_advertiser_matches_stays_unavailable(
+    world: BleWorld, match: DeviceMatch
+) -> None:
     world.add_sensor(ADDRESS_A, "env-a")
-    driver = BleDriver([sensor_device(name="not-there")], timing=TIMING)
+    device = BleDevice(match, (BleCharacteristic("wanted/temperature", TEMPERATURE),))
+    driver = BleDriver([device], timing=TIMING)
 
     async def test(collector: Collector) -> None:
-        health = driver.health()["not-there/temperature"]
+        health = driver.health()["wanted/temperature"]
         await until(lambda: health.consecutive_failures >= 2)
         assert not health.available
+        assert "not seen advertising" in (health.last_error or "")
         assert collector.readings == []
 
     run_driver(driver, test)
@@ -311,3 +329,20 @@ def test_cancelling_the_driver_disconnects_the_sensor(world: BleWorld) -> None:
         assert not await connected_in_bluez()
 
     asyncio.run(main())
+
+
+def test_without_bluez_on_the_bus_devices_are_unavailable_and_the_driver_keeps_trying(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A system bus with no org.bluez on it: bluetoothd stopped or not installed.
+    with PrivateBus(tmp_path) as bus:
+        monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", bus.address)
+        driver = BleDriver([sensor_device(address=ADDRESS_A)], timing=TIMING)
+
+        async def test(collector: Collector) -> None:
+            health = driver.health()[f"{ADDRESS_A}/temperature"]
+            await until(lambda: health.consecutive_failures >= 3)
+            assert not health.available
+            assert "org.freedesktop.DBus.Error.ServiceUnknown" in (health.last_error or "")
+
+        run_driver(driver, test)
