@@ -346,3 +346,20 @@ def test_without_bluez_on_the_bus_devices_are_unavailable_and_the_driver_keeps_t
             assert "org.freedesktop.DBus.Error.ServiceUnknown" in (health.last_error or "")
 
         run_driver(driver, test)
+
+
+def test_a_named_adapter_is_the_one_used(world: BleWorld) -> None:
+    world.add_sensor(ADDRESS_A, "env-a")
+    present = BleDriver([sensor_device(address=ADDRESS_A)], adapter="hci0", timing=TIMING)
+    absent = BleDriver([sensor_device(address=ADDRESS_A)], adapter="hci1", timing=TIMING)
+
+    async def on_hci0(collector: Collector) -> None:
+        await until(lambda: present.health()[f"{ADDRESS_A}/temperature"].available)
+
+    async def on_hci1(collector: Collector) -> None:
+        health = absent.health()[f"{ADDRESS_A}/temperature"]
+        await until(lambda: health.consecutive_failures >= 2)
+        assert "adapter 'hci1' not found" in (health.last_error or "")
+
+    run_driver(present, on_hci0)
+    run_driver(absent, on_hci1)
