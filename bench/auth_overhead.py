@@ -30,6 +30,8 @@ import uvicorn
 from fastapi import Request
 
 from edgeward.cloud.api.app import create_app
+from edgeward.cloud.crypto.keys import SealedBox
+from edgeward.cloud.datasources.sources import create_source
 from edgeward.cloud.gateways import add_gateway
 from edgeward.cloud.identity.accounts import create_account
 from edgeward.cloud.identity.principal import Principal
@@ -82,6 +84,15 @@ def seed(data_dir: Path) -> str:
         now = now_us()
         account = create_account(connection, settings.pepper, "bench", "b@x.io", now)
         gateway = add_gateway(connection, settings.pepper, account.account_id, "gw", now)
+        source = {
+            "name": SOURCE,
+            "type_id": "builtin:modbus-power-meter",
+            "gateway_id": gateway.id,
+            "binding": {"bus": "bench", "unit": 1},
+        }
+        create_source(
+            connection, SealedBox.from_data_dir(data_dir), account.account_id, source, now
+        )
         readings = tuple(
             WireReading(seq, SOURCE, from_us(now + seq), {"power": seq * 1.5})
             for seq in range(1, READINGS + 1)

@@ -95,6 +95,11 @@ class PathResult:
         return min(self.timings, key=lambda timing: timing.seconds)
 
 
+def register(cloud: LocalCloud, token: str, gateway: RegisteredGateway, source: str) -> None:
+    """The cloud stores readings of registered sources only."""
+    cloud.register_source(token, source, gateway.id, {"bus": "bench", "unit": 1})
+
+
 def round_trip(cloud: LocalCloud, requests: int = 21) -> float:
     """Median seconds of ``GET /healthz`` on one kept-alive connection: a request's floor."""
     times: list[float] = []
@@ -383,6 +388,7 @@ def run(args: argparse.Namespace) -> None:
 
                 drain_source = f"bench-drain-{repetition}"
                 gateway = cloud.add_gateway(account.owner_token, drain_source)
+                register(cloud, account.owner_token, gateway, drain_source)
                 drain_groups = make_groups(drain_source, args.readings, args.group)
                 target = Target(cloud.url, gateway, args.batch, args.timeout)
                 path = root / f"drain-{repetition}.db"
@@ -392,6 +398,7 @@ def run(args: argparse.Namespace) -> None:
                 _progress(label, drain_only)
 
             gateway = cloud.add_gateway(account.owner_token, source)
+            register(cloud, account.owner_token, gateway, source)
             target = Target(cloud.url, gateway, args.batch, args.timeout)
             path = root / f"e2e-{repetition}.db"
             timing = asyncio.run(end_to_end(path, target, groups))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -11,51 +12,75 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from edgeward.cloud.datasources.admission import verdicts
 from edgeward.cloud.errors import BadRequest
+from edgeward.cloud.security_events import flag
 from edgeward.cloud.storage.schema import readings
-from edgeward.sync.batch import Batch, BatchAck
+from edgeward.sync.batch import Batch, BatchAck, WireReading
 from edgeward.sync.clock import from_us, now_us, to_us
 
 MAX_PAGE = 1000
 
 
 def store_batch(connection: sa.Connection, batch: Batch, account_id: str) -> BatchAck:
-    """Store the readings of ``batch`` not stored before, in the caller's transaction.
+    """Store the admitted readings of ``batch`` not stored before, in the caller's transaction.
 
-    Dedup is by (gateway, seq): a resent batch stores nothing new, and the
-    unique constraint settles the race of two copies arriving at once.
+    Every reading is re-checked against the registry (see
+    :mod:`edgeward.cloud.datasources.admission`); the rest are counted as
+    security events and acknowledged as rejected, so the gateway forgets
+    them. Dedup is by (gateway, seq): a resent batch stores nothing new, and
+    the unique constraint settles the race of two copies arriving at once.
     """
-    sequences = [reading.seq for reading in batch.readings]
+    now = now_us()
+    reasons = verdicts(connection, account_id, batch.gateway_id, (r.source for r in batch.readings))
+    admitted = [r for r in batch.readings if reasons[r.source] is None]
+    refused = Counter(
+        (r.source, reason) for r in batch.readings if (reason := reasons[r.source]) is not None
+    )
+    flag(connection, account_id, batch.gateway_id, refused, now)
+    stored = _store_new(connection, batch.gateway_id, account_id, admitted, now)
+    return BatchAck(
+        gateway_id=batch.gateway_id,
+        stored=stored,
+        duplicates=len(admitted) - stored,
+        rejected=sum(refused.values()),
+        highest_seq=batch.readings[-1].seq,
+    )
+
+
+def _store_new(
+    connection: sa.Connection,
+    gateway_id: str,
+    account_id: str,
+    admitted: list[WireReading],
+    now: int,
+) -> int:
+    if not admitted:
+        return 0
     known = set(
         connection.execute(
             sa.select(readings.c.seq).where(
-                readings.c.gateway_id == batch.gateway_id,
-                readings.c.seq.between(sequences[0], sequences[-1]),
+                readings.c.gateway_id == gateway_id,
+                readings.c.seq.between(admitted[0].seq, admitted[-1].seq),
             )
         ).scalars()
     )
-    received = now_us()
     rows = [
         {
             "account_id": account_id,
-            "gateway_id": batch.gateway_id,
+            "gateway_id": gateway_id,
             "seq": reading.seq,
             "source": reading.source,
             "time_us": to_us(reading.time),
             "values": dict(reading.values),
-            "received_us": received,
+            "received_us": now,
         }
-        for reading in batch.readings
+        for reading in admitted
         if reading.seq not in known
     ]
     if rows:
         connection.execute(_insert_ignoring_duplicates(connection), rows)
-    return BatchAck(
-        gateway_id=batch.gateway_id,
-        stored=len(rows),
-        duplicates=len(sequences) - len(rows),
-        highest_seq=sequences[-1],
-    )
+    return len(rows)
 
 
 def _insert_ignoring_duplicates(connection: sa.Connection) -> Any:

@@ -139,6 +139,13 @@ def _run(console: Console, root: Path, children: list[ChildProcess], seconds: fl
     console.print(f"✓ gateway {gateway.id} registered, a read-only token created (API)")
     meters_port = _start_meters(root, children)
     console.print(f"✓ {len(METER_UNITS)} power meters on modbus-tcp://127.0.0.1:{meters_port}")
+    for unit in METER_UNITS:
+        binding: dict[str, str | int] = {
+            "bus": f"modbus-tcp://127.0.0.1:{meters_port}",
+            "unit": unit,
+        }
+        cloud.register_source(account.owner_token, f"meter-{unit}", gateway.id, binding)
+    console.print(f"✓ data sources {', '.join(f'meter-{u}' for u in METER_UNITS)} registered")
     config_path = _start_gateway(root, children, gateway, cloud.url, meters_port)
     console.print(f"✓ gateway running with {config_path}")
     total = _watch(console, cloud, token, children, seconds)

@@ -99,6 +99,19 @@ class LocalCloud:
             created = client.post("/v1/gateways", json={"name": name}).raise_for_status().json()
         return RegisteredGateway(created["id"], created["credential"])
 
+    def register_source(
+        self,
+        token: str,
+        name: str,
+        gateway_id: str,
+        binding: dict[str, str | int],
+        type_id: str = "builtin:modbus-power-meter",
+    ) -> dict[str, Any]:
+        """Register a data source through the API, as an installer would."""
+        body = {"name": name, "type_id": type_id, "gateway_id": gateway_id, "binding": binding}
+        with self.client(token) as client:
+            return dict(client.post("/v1/data-sources", json=body).raise_for_status().json())
+
     def create_token(self, token: str, *grants: str, name: str = "app") -> str:
         """A new token of the caller, holding ``grants`` (``"readings:GET"``)."""
         grant_map: dict[str, list[str]] = {}

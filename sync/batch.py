@@ -22,7 +22,7 @@ import json
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeGuard
 
@@ -70,18 +70,20 @@ class Batch:
 
 @dataclass(frozen=True, slots=True)
 class BatchAck:
-    """The cloud's receipt for one batch: every reading is either stored now or was before."""
+    """The cloud's receipt for one batch: every reading is stored now, was stored
+    before, or was rejected by the cloud's own admission (and flagged there); the
+    gateway may forget all of them."""
 
     gateway_id: str
     stored: int
     duplicates: int
     highest_seq: int
+    rejected: int = 0
     version: int = BATCH_VERSION
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def acknowledged(self) -> int:
-        return self.stored + self.duplicates
+        return self.stored + self.duplicates + self.rejected
 
 
 def encode_batch(batch: Batch) -> bytes:
@@ -134,6 +136,7 @@ def encode_ack(ack: BatchAck) -> dict[str, Any]:
         "gateway_id": ack.gateway_id,
         "stored": ack.stored,
         "duplicates": ack.duplicates,
+        "rejected": ack.rejected,
         "highest_seq": ack.highest_seq,
     }
 
@@ -142,8 +145,8 @@ def decode_ack(body: bytes) -> BatchAck:
     document = _load_object(body)
     _expect_header(document, ACK_FORMAT)
     counts = {}
-    for name in ("stored", "duplicates", "highest_seq"):
-        value = document.get(name)
+    for name in ("stored", "duplicates", "highest_seq", "rejected"):
+        value = document.get(name, 0 if name == "rejected" else None)
         if not _is_int(value) or value < 0:
             raise BatchFormatError(name, "expected a non-negative integer")
         counts[name] = value
@@ -152,6 +155,7 @@ def decode_ack(body: bytes) -> BatchAck:
         stored=counts["stored"],
         duplicates=counts["duplicates"],
         highest_seq=counts["highest_seq"],
+        rejected=counts["rejected"],
     )
 
 

@@ -47,7 +47,7 @@ def set_static(server: RegisterBankServer) -> None:
 def test_register_values_arrive_in_the_cloud_exactly_once(
     tmp_path: Path, cloud: CloudServer
 ) -> None:
-    gateway = cloud.add_gateway()
+    gateway = cloud.add_gateway(sources=[f"meter-{unit}" for unit in STATIC])
     token = cloud.token_with("readings:GET")
     with ModbusServerThread(STATIC) as modbus:
         modbus.update(set_static)

@@ -30,7 +30,7 @@ def committed_seq(config: Path) -> int:
 
 
 def test_sigkill_loses_and_duplicates_nothing(tmp_path: Path, cloud: CloudServer) -> None:
-    gateway = cloud.add_gateway()
+    gateway = cloud.add_gateway(sources=[f"meter-{unit}" for unit in UNITS])
     token = cloud.token_with("readings:GET")
     with ModbusServerThread(UNITS) as modbus:
         modbus.update(lambda server: PowerMeters(server).update(time.time()))

@@ -17,7 +17,7 @@ from tests.test_gateway_kill import committed_seq
 def test_readings_wait_out_a_cloud_outage(tmp_path: Path, database_url: str) -> None:
     cloud = CloudServer(tmp_path, database_url).start()
     port = int(cloud.url.rsplit(":", 1)[1])
-    gateway = cloud.add_gateway()
+    gateway = cloud.add_gateway(sources=["meter-1"])
     token = cloud.token_with("readings:GET")
     try:
         with ModbusServerThread([1]) as modbus:

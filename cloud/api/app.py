@@ -24,6 +24,7 @@ from edgeward.cloud.api import (
     ingest,
     readings,
     registry,
+    security_events,
     tokens,
     users,
 )
@@ -45,6 +46,7 @@ ROUTERS = (
     datasources.router,
     registry.router,
     readings.router,
+    security_events.router,
     audit.router,
     ingest.router,
 )

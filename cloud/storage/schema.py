@@ -144,3 +144,30 @@ data_sources = sa.Table(
     sa.Column("credentials_rotated_us", sa.BigInteger, nullable=True),
     sa.UniqueConstraint("account_id", "name", name="uq_data_sources_account_name"),
 )
+
+security_events = sa.Table(
+    "security_events",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("account_id", Id, sa.ForeignKey("accounts.id"), nullable=False),
+    # Empty string, not NULL, when no gateway is involved: NULLs never collide
+    # in a unique constraint, and the aggregation relies on collisions.
+    sa.Column("gateway_id", Id, nullable=False),
+    sa.Column("source", sa.String(128), nullable=False),
+    sa.Column("reason", sa.String(64), nullable=False),
+    # One row per (account, gateway, source, reason) per window: a flood of
+    # rogue reports costs one row and a counter, not a row each.
+    sa.Column("window_start_us", sa.BigInteger, nullable=False),
+    sa.Column("count", sa.BigInteger, nullable=False),
+    sa.Column("first_us", sa.BigInteger, nullable=False),
+    sa.Column("last_us", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint(
+        "account_id",
+        "gateway_id",
+        "source",
+        "reason",
+        "window_start_us",
+        name="uq_security_events_window",
+    ),
+    sa.Index("ix_security_events_account_time", "account_id", "window_start_us", "id"),
+)

@@ -167,6 +167,9 @@ EXAMPLES: dict[tuple[str, str], Example] = {
         lambda c, a: Request("/v1/readings", params={"source": "meter-1"})
     ),
     ("GET", "/v1/audit-events"): Example(lambda c, a: Request("/v1/audit-events")),
+    ("GET", "/v1/security-events"): Example(
+        lambda c, a: Request("/v1/security-events", params={"reason": "unknown-source"})
+    ),
     ("POST", "/v1/ingest/batches"): Example(
         lambda c, a: Request("/v1/ingest/batches"), principal="gateway"
     ),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Iterator
 
@@ -28,8 +29,12 @@ def stored(cloud: CloudServer, source: str) -> list[int]:
     return [int(r["seq"]) for r in cloud.all_readings(token, source)]  # type: ignore[call-overload]
 
 
-def new_source() -> str:
-    return f"src-{secrets.token_hex(4)}"
+def new_source(cloud: CloudServer, gateway: RegisteredGateway | None = None) -> str:
+    """A fresh source name, registered on ``gateway`` when one is given."""
+    name = f"src-{secrets.token_hex(4)}"
+    if gateway is not None:
+        cloud.register_sources(cloud.account.id, gateway.id, [name])
+    return name
 
 
 @pytest.fixture
@@ -49,7 +54,7 @@ def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, 
 def test_batch_is_stored_and_acknowledged(
     api_cloud: CloudServer, gateway: RegisteredGateway
 ) -> None:
-    source = new_source()
+    source = new_source(api_cloud, gateway)
     response = post(api_cloud, gateway.credential, batch_body(gateway.id, source, range(1, 11)))
     assert response.status_code == 200, response.text
     ack = response.json()
@@ -59,6 +64,7 @@ def test_batch_is_stored_and_acknowledged(
         "gateway_id": gateway.id,
         "stored": 10,
         "duplicates": 0,
+        "rejected": 0,
         "highest_seq": 10,
     }
     assert stored(api_cloud, source) == list(range(1, 11))
@@ -67,7 +73,7 @@ def test_batch_is_stored_and_acknowledged(
 def test_resent_and_overlapping_batches_store_each_reading_once(
     api_cloud: CloudServer, gateway: RegisteredGateway
 ) -> None:
-    source = new_source()
+    source = new_source(api_cloud, gateway)
     post(api_cloud, gateway.credential, batch_body(gateway.id, source, range(1, 6)))
     again = post(api_cloud, gateway.credential, batch_body(gateway.id, source, range(1, 6)))
     assert (again.json()["stored"], again.json()["duplicates"]) == (0, 5)
@@ -77,12 +83,11 @@ def test_resent_and_overlapping_batches_store_each_reading_once(
 
 
 def test_same_sequence_from_two_gateways_is_two_readings(api_cloud: CloudServer) -> None:
-    source = new_source()
-    first, second = api_cloud.add_gateway(), api_cloud.add_gateway()
-    for gateway in (first, second):
+    for gateway in (api_cloud.add_gateway(), api_cloud.add_gateway()):
+        source = new_source(api_cloud, gateway)
         response = post(api_cloud, gateway.credential, batch_body(gateway.id, source, [1]))
         assert response.json()["stored"] == 1
-    assert stored(api_cloud, source) == [1, 1]
+        assert stored(api_cloud, source) == [1]
 
 
 @pytest.mark.parametrize(
@@ -99,7 +104,7 @@ def test_same_sequence_from_two_gateways_is_two_readings(api_cloud: CloudServer)
 def test_malformed_batch_is_refused_whole(
     api_cloud: CloudServer, gateway: RegisteredGateway, body: bytes | None, field: str | None
 ) -> None:
-    source = new_source()
+    source = new_source(api_cloud, gateway)
     if body is None:
         good = batch_body(gateway.id, source, [5, 6])
         body = {
@@ -117,7 +122,7 @@ def test_malformed_batch_is_refused_whole(
 def test_unknown_or_missing_credential_is_401_and_stores_nothing(
     api_cloud: CloudServer, gateway: RegisteredGateway
 ) -> None:
-    source = new_source()
+    source = new_source(api_cloud, gateway)
     body = batch_body(gateway.id, source, [1])
     other = api_cloud.add_gateway().credential
     forged = other[:-1] + ("A" if other[-1] != "A" else "B")  # checksum no longer matches
@@ -134,8 +139,8 @@ def test_unknown_or_missing_credential_is_401_and_stores_nothing(
 
 
 def test_gateway_cannot_send_for_another_gateway(api_cloud: CloudServer) -> None:
-    source = new_source()
     mine, theirs = api_cloud.add_gateway(), api_cloud.add_gateway()
+    source = new_source(api_cloud, theirs)
     response = post(api_cloud, mine.credential, batch_body(theirs.id, source, [1]))
     assert_error(response, 403, "forbidden")
     assert stored(api_cloud, source) == []
@@ -143,7 +148,7 @@ def test_gateway_cannot_send_for_another_gateway(api_cloud: CloudServer) -> None
 
 def test_api_token_cannot_ingest(api_cloud: CloudServer, gateway: RegisteredGateway) -> None:
     token = api_cloud.token_with("readings:GET")
-    response = post(api_cloud, token, batch_body(gateway.id, new_source(), [1]))
+    response = post(api_cloud, token, batch_body(gateway.id, new_source(api_cloud, gateway), [1]))
     assert_error(response, 403, "forbidden")
 
 
@@ -167,7 +172,7 @@ def test_edge_values_are_422_not_500(
     replace: tuple[bytes, bytes],
     field: str | None,
 ) -> None:
-    source = new_source()
+    source = new_source(api_cloud, gateway)
     good = batch_body(gateway.id, source, [1])
     body = good.replace(*replace)
     assert body != good
@@ -190,3 +195,55 @@ def test_streamed_batch_over_the_cap_is_413(
         response = client.post(INGEST, content=body(), headers=headers)
     assert "content-length" not in response.request.headers
     assert_error(response, 413, "payload_too_large")
+
+
+def security_events(cloud: CloudServer, **filters: str) -> list[dict[str, object]]:
+    with cloud.client(cloud.token_with("security-events:GET")) as client:
+        response = client.get("/v1/security-events", params={"limit": 1000, **filters})
+    return list(response.raise_for_status().json()["items"])
+
+
+def test_readings_of_unregistered_sources_are_discarded_and_flagged(
+    api_cloud: CloudServer, gateway: RegisteredGateway
+) -> None:
+    good, rogue = new_source(api_cloud, gateway), new_source(api_cloud)
+    body = json.loads(batch_body(gateway.id, good, range(1, 6)))
+    body["readings"][1]["source"] = body["readings"][3]["source"] = rogue
+    response = post(api_cloud, gateway.credential, json.dumps(body).encode())
+    ack = response.json()
+    assert (ack["stored"], ack["duplicates"], ack["rejected"]) == (3, 0, 2)
+    assert stored(api_cloud, good) == [1, 3, 5]
+    assert stored(api_cloud, rogue) == []
+    (event,) = security_events(api_cloud, source=rogue)
+    assert (event["reason"], event["count"], event["gateway_id"]) == (
+        "unknown-source",
+        2,
+        gateway.id,
+    )
+
+
+def test_disabled_and_foreign_sources_are_discarded(api_cloud: CloudServer) -> None:
+    mine, theirs = api_cloud.add_gateway(), api_cloud.add_gateway()
+    disabled, foreign = new_source(api_cloud, mine), new_source(api_cloud, theirs)
+    with api_cloud.client(api_cloud.account.owner_token) as owner:
+        (source,) = [
+            s for s in owner.get("/v1/data-sources").json()["items"] if s["name"] == disabled
+        ]
+        owner.put(f"/v1/data-sources/{source['id']}", json={"enabled": False}).raise_for_status()
+    for name, reason in ((disabled, "disabled-source"), (foreign, "wrong-gateway")):
+        ack = post(api_cloud, mine.credential, batch_body(mine.id, name, [1])).json()
+        assert (ack["stored"], ack["rejected"]) == (0, 1)
+        assert stored(api_cloud, name) == []
+        assert [e["reason"] for e in security_events(api_cloud, source=name)] == [reason]
+
+
+def test_a_flood_of_rogue_reports_costs_one_event_row(
+    api_cloud: CloudServer, gateway: RegisteredGateway
+) -> None:
+    rogue = new_source(api_cloud)
+    for first in range(1, 10_001, 2_500):
+        body = batch_body(gateway.id, rogue, range(first, first + 2_500))
+        assert post(api_cloud, gateway.credential, body).json()["rejected"] == 2_500
+    events = security_events(api_cloud, source=rogue)
+    assert sum(int(e["count"]) for e in events) == 10_000  # type: ignore[call-overload]
+    assert len(events) <= 2, "one row per window (a run may straddle two windows)"

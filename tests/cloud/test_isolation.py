@@ -55,7 +55,7 @@ def test_lists_show_only_the_callers_account(api_cloud: CloudServer) -> None:
 
 def test_readings_of_another_account_are_invisible(api_cloud: CloudServer) -> None:
     mine, theirs = api_cloud.new_account("A"), api_cloud.new_account("B")
-    gateway = api_cloud.add_gateway(mine.owner_token)
+    gateway = api_cloud.add_gateway(mine.owner_token, sources=["shared-name"])
     response = post(api_cloud, gateway.credential, batch_body(gateway.id, "shared-name", [1, 2]))
     assert response.json()["stored"] == 2
     with api_cloud.client(api_cloud.token_with("readings:GET", account=theirs)) as intruder:

@@ -14,8 +14,8 @@ from tests.peers.cloud import CloudServer
 @pytest.fixture(scope="module")
 def seeded(api_cloud: CloudServer) -> tuple[str, str]:
     """A source with 25 readings one second apart, and a read token."""
-    gateway = api_cloud.add_gateway()
     source = f"src-{secrets.token_hex(4)}"
+    gateway = api_cloud.add_gateway(sources=[source])
     response = post(api_cloud, gateway.credential, batch_body(gateway.id, source, range(1, 26)))
     assert response.status_code == 200
     return source, api_cloud.token_with("readings:GET")

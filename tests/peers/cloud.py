@@ -7,9 +7,12 @@ tested in tests/cloud/test_admin_cli.py and used by the demo.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from edgeward.cloud.crypto.keys import SealedBox
+from edgeward.cloud.datasources.sources import create_source
 from edgeward.cloud.gateways import add_gateway
 from edgeward.cloud.identity.accounts import create_account
 from edgeward.cloud.identity.grants import parse
@@ -67,13 +70,30 @@ class CloudServer(LocalCloud):
         return self._account
 
     def add_gateway(
-        self, token: str | None = None, name: str = "test-gateway"
+        self, token: str | None = None, name: str = "test-gateway", sources: Iterable[str] = ()
     ) -> RegisteredGateway:
+        """A gateway of the default account (or of ``token``'s), with ``sources``
+        registered as bound Modbus power meters on it."""
         settings, database = self._open_storage()
         account_id = self.account.id if token is None else self._account_of(token)
         with database.engine.begin() as connection:
             created = add_gateway(connection, settings.pepper, account_id, name, now_us())
-        return RegisteredGateway(created.id, created.credential)
+        gateway = RegisteredGateway(created.id, created.credential)
+        self.register_sources(account_id, gateway.id, sources)
+        return gateway
+
+    def register_sources(self, account_id: str, gateway_id: str, names: Iterable[str]) -> None:
+        _, database = self._open_storage()
+        box = SealedBox.from_data_dir(self.data_dir)
+        with database.engine.begin() as connection:
+            for unit, name in enumerate(names, start=1):
+                body = {
+                    "name": name,
+                    "type_id": "builtin:modbus-power-meter",
+                    "gateway_id": gateway_id,
+                    "binding": {"bus": "test", "unit": unit},
+                }
+                create_source(connection, box, account_id, body, now_us())
 
     def token_with(
         self,

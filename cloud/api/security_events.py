@@ -1,0 +1,59 @@
+"""Security events of the caller's account: what was discarded, why, how often."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Query, Request
+
+from edgeward.cloud.api.authz import requires
+from edgeward.cloud.api.common import transaction
+from edgeward.cloud.errors import BadRequest
+from edgeward.cloud.identity.principal import Principal
+from edgeward.cloud.security_events import describe
+from edgeward.cloud.storage.schema import security_events
+from edgeward.sync.clock import to_us
+
+router = APIRouter(tags=["security events"])
+
+
+@router.get("/v1/security-events", summary="Discarded reports, counted per source, reason, window")
+def list_security_events(
+    request: Request,
+    principal: Annotated[Principal, requires("security-events")],
+    source: Annotated[str | None, Query(max_length=128)] = None,
+    gateway_id: Annotated[str | None, Query(max_length=32)] = None,
+    reason: Annotated[str | None, Query(max_length=64)] = None,
+    since: Annotated[datetime | None, Query(description="inclusive, RFC 3339")] = None,
+    until: Annotated[datetime | None, Query(description="exclusive, RFC 3339")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    cursor: Annotated[str | None, Query(max_length=20)] = None,
+) -> Any:
+    table = security_events.c
+    statement = sa.select(security_events).where(table.account_id == principal.account_id)
+    for column, value in (
+        (table.source, source),
+        (table.gateway_id, gateway_id),
+        (table.reason, reason),
+    ):
+        if value is not None:
+            statement = statement.where(column == value)
+    for name, moment in (("since", since), ("until", until)):
+        if moment is not None and moment.tzinfo is None:
+            raise BadRequest(f"{name} needs a UTC offset", field=name)
+    if since is not None:
+        statement = statement.where(table.last_us >= to_us(since))
+    if until is not None:
+        statement = statement.where(table.first_us < to_us(until))
+    if cursor is not None:
+        if not (cursor.isascii() and cursor.isdigit() and len(cursor) <= 18):
+            raise BadRequest("cursor is not one this API handed out", field="cursor")
+        statement = statement.where(table.id < int(cursor))
+    statement = statement.order_by(table.id.desc()).limit(limit + 1)
+    with transaction(request) as connection:
+        rows = connection.execute(statement).all()
+    items = [describe(row) for row in rows[:limit]]
+    more = len(rows) > limit
+    return {"items": items, "next_cursor": str(items[-1]["id"]) if more else None, "has_more": more}
