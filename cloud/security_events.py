@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from edgeward.cloud.storage.schema import security_events
+from edgeward.cloud.webhooks.store import enqueue
 from edgeward.sync.clock import format_us
 
 WINDOW_US = 60 * 1_000_000
@@ -30,6 +31,16 @@ def flag(
     if not counts:
         return
     window = now - now % WINDOW_US
+    gateway_key = gateway_id or ""
+    seen = set(
+        connection.execute(
+            sa.select(security_events.c.source, security_events.c.reason).where(
+                security_events.c.account_id == account_id,
+                security_events.c.gateway_id == gateway_key,
+                security_events.c.window_start_us == window,
+            )
+        ).tuples()
+    )
     rows = [
         {
             "account_id": account_id,
@@ -56,6 +67,21 @@ def flag(
         ),
         rows,
     )
+    # Automated support hears of each (source, reason) once per window, not per
+    # report: the webhook load of a flood is bounded like its storage.
+    for (source, reason), count in sorted(counts.items()):
+        if (source, reason) not in seen:
+            payload = {
+                "type": "security_event",
+                "account_id": account_id,
+                "gateway_id": gateway_id,
+                "source": source,
+                "reason": reason,
+                "count": count,
+                "window_start": format_us(window),
+                "first": format_us(now),
+            }
+            enqueue(connection, account_id, payload, now)
 
 
 def describe(row: Any) -> dict[str, Any]:

@@ -22,6 +22,8 @@ class CloudSettings:
     # within the window, before 429s.
     auth_failure_limit: int = 20
     auth_failure_window_s: float = 60.0
+    # Webhooks may call loopback or private addresses (tests, on-premises receivers).
+    webhooks_allow_private: bool = False
 
     @classmethod
     def load(cls, data_dir: Path | None = None, db_url: str | None = None) -> CloudSettings:
@@ -33,6 +35,10 @@ class CloudSettings:
             db_url=url,
             pepper=load_pepper(directory),
             auth_failure_limit=_env_int("EDGEWARD_CLOUD_AUTH_FAILURE_LIMIT", 20),
+            webhooks_allow_private=os.environ.get(
+                "EDGEWARD_CLOUD_WEBHOOKS_ALLOW_PRIVATE", ""
+            ).lower()
+            in ("1", "true", "yes"),
         )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -27,6 +29,7 @@ from edgeward.cloud.api import (
     security_events,
     tokens,
     users,
+    webhooks,
 )
 from edgeward.cloud.api.authz import Authenticator, public
 from edgeward.cloud.crypto.keys import SealedBox, Signer
@@ -34,6 +37,7 @@ from edgeward.cloud.errors import CloudError, RateLimited
 from edgeward.cloud.identity.ratelimit import FailureLimiter
 from edgeward.cloud.settings import CloudSettings
 from edgeward.cloud.storage.database import Database
+from edgeward.cloud.webhooks.deliverer import WebhookDeliverer
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +51,7 @@ ROUTERS = (
     registry.router,
     readings.router,
     security_events.router,
+    webhooks.router,
     audit.router,
     ingest.router,
 )
@@ -57,15 +62,26 @@ def create_app(settings: CloudSettings, *, migrate: bool = True) -> FastAPI:
     if migrate:
         database.migrate()
 
+    sealed_box = SealedBox.from_data_dir(settings.data_dir)
+    deliverer = WebhookDeliverer(
+        database, sealed_box, allow_private=settings.webhooks_allow_private
+    )
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
-        database.dispose()
+        delivering = asyncio.create_task(deliverer.run(), name="webhook deliveries")
+        try:
+            yield
+        finally:
+            delivering.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await delivering
+            database.dispose()
 
     app = FastAPI(title="Edgeward cloud API", version=edgeward.__version__, lifespan=lifespan)
     app.state.settings = settings
     app.state.database = database
-    app.state.sealed_box = SealedBox.from_data_dir(settings.data_dir)
+    app.state.sealed_box = sealed_box
     app.state.signer = Signer.from_data_dir(settings.data_dir)
     app.state.authenticator = Authenticator(
         database,

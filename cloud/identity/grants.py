@@ -23,6 +23,7 @@ APIS = (
     "data-sources",
     "readings",
     "security-events",
+    "webhooks",
     "provisioning",
     "audit",
     "ingest",

@@ -171,3 +171,34 @@ security_events = sa.Table(
     ),
     sa.Index("ix_security_events_account_time", "account_id", "window_start_us", "id"),
 )
+
+webhooks = sa.Table(
+    "webhooks",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("account_id", Id, sa.ForeignKey("accounts.id"), nullable=False, index=True),
+    sa.Column("url", sa.String(2000), nullable=False),
+    # The signing secret, sealed under the cloud master key; shown once at creation.
+    sa.Column("sealed_secret", sa.LargeBinary, nullable=False),
+    sa.Column("enabled", sa.Boolean, nullable=False),
+    sa.Column("created_us", sa.BigInteger, nullable=False),
+)
+
+webhook_deliveries = sa.Table(
+    "webhook_deliveries",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("webhook_id", Id, sa.ForeignKey("webhooks.id"), nullable=False),
+    sa.Column("account_id", Id, nullable=False),
+    sa.Column("payload", sa.JSON, nullable=False),
+    # "pending", "delivered" or "failed" (gave up after the last attempt).
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt_us", sa.BigInteger, nullable=False),
+    sa.Column("last_status_code", sa.Integer, nullable=True),
+    sa.Column("last_error", sa.String(500), nullable=True),
+    sa.Column("created_us", sa.BigInteger, nullable=False),
+    sa.Column("delivered_us", sa.BigInteger, nullable=True),
+    sa.Index("ix_webhook_deliveries_due", "status", "next_attempt_us"),
+    sa.Index("ix_webhook_deliveries_webhook", "webhook_id", "id"),
+)

@@ -17,6 +17,7 @@ import httpx
 
 from edgeward.cloud.api.app import api_routes, create_app
 from edgeward.cloud.api.authz import Requirement
+from edgeward.cloud.identity import grants as grant_maps
 from edgeward.cloud.settings import CloudSettings
 from tests.cloud.conftest import batch_body
 from tests.peers.cloud import Account, CloudServer
@@ -94,21 +95,17 @@ def new_source(cloud: CloudServer, account: Account) -> str:
     return _create(cloud, account, "/v1/data-sources", source_body(cloud, account))
 
 
+def new_webhook(cloud: CloudServer, account: Account) -> str:
+    return _create(cloud, account, "/v1/webhooks", {"url": "https://support.example/hook"})
+
+
 def _email() -> str:
     return f"{secrets.token_hex(4)}@example.com"
 
 
-MEMBER_GRANTS = (
-    "accounts:GET",
-    "users:GET",
-    "applications:GET",
-    "gateways:GET",
-    "data-source-types:GET",
-    "data-sources:GET",
-    "readings:GET",
-    "security-events:GET",
-    "provisioning:GET",
-    "tokens:GET,POST,PUT,DELETE",
+# What a member holds: creating or changing one needs covering it.
+MEMBER_GRANTS = tuple(
+    f"{api}:{','.join(sorted(verbs))}" for api, verbs in grant_maps.ROLE_GRANTS["member"].items()
 )
 
 EXAMPLES: dict[tuple[str, str], Example] = {
@@ -167,6 +164,19 @@ EXAMPLES: dict[tuple[str, str], Example] = {
         lambda c, a: Request("/v1/readings", params={"source": "meter-1"})
     ),
     ("GET", "/v1/audit-events"): Example(lambda c, a: Request("/v1/audit-events")),
+    ("GET", "/v1/webhooks"): Example(lambda c, a: Request("/v1/webhooks")),
+    ("POST", "/v1/webhooks"): Example(
+        lambda c, a: Request("/v1/webhooks", json={"url": "https://support.example/hook"})
+    ),
+    ("GET", "/v1/webhooks/{webhook_id}"): Example(
+        lambda c, a: Request(f"/v1/webhooks/{new_webhook(c, a)}")
+    ),
+    ("DELETE", "/v1/webhooks/{webhook_id}"): Example(
+        lambda c, a: Request(f"/v1/webhooks/{new_webhook(c, a)}")
+    ),
+    ("GET", "/v1/webhooks/{webhook_id}/deliveries"): Example(
+        lambda c, a: Request(f"/v1/webhooks/{new_webhook(c, a)}/deliveries")
+    ),
     ("GET", "/v1/security-events"): Example(
         lambda c, a: Request("/v1/security-events", params={"reason": "unknown-source"})
     ),

@@ -28,11 +28,20 @@ __all__ = ["Account", "CloudServer", "RegisteredGateway"]
 
 class CloudServer(LocalCloud):
     def __init__(
-        self, root: Path, db_url: str, port: int = 0, auth_failure_limit: int = 1_000_000
+        self,
+        root: Path,
+        db_url: str,
+        port: int = 0,
+        auth_failure_limit: int = 1_000_000,
+        webhooks_allow_private: bool = True,
     ) -> None:
         # API tests make many failed calls from one address on purpose; the
         # rate limit has its own test with its own cloud.
-        env = {"EDGEWARD_CLOUD_AUTH_FAILURE_LIMIT": str(auth_failure_limit)}
+        env = {
+            "EDGEWARD_CLOUD_AUTH_FAILURE_LIMIT": str(auth_failure_limit),
+            # Test webhook receivers listen on loopback.
+            "EDGEWARD_CLOUD_WEBHOOKS_ALLOW_PRIVATE": "1" if webhooks_allow_private else "0",
+        }
         super().__init__(root, db_url, port, env=env)
         self._storage: tuple[CloudSettings, Database] | None = None
         self._account: Account | None = None

@@ -1,0 +1,167 @@
+"""Delivering queued webhook calls: signed, retried with backoff, logged.
+
+A background task of each API worker polls for due deliveries. A worker
+claims a delivery by moving its next attempt into the future with a
+conditional UPDATE, so two workers never send the same attempt. Failures
+back off exponentially with jitter; after ``MAX_ATTEMPTS`` the delivery is
+marked failed. Every outcome is written to the delivery log.
+
+Destinations are resolved before each attempt and refused if any address
+is loopback, private, link-local or otherwise not global, unless the
+deployment allows private destinations (tests, on-premises receivers):
+a webhook URL must not become a way into the cloud's own network.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import json
+import logging
+import random
+import socket
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import sqlalchemy as sa
+
+from edgeward.cloud.crypto.keys import SealedBox
+from edgeward.cloud.storage.database import Database
+from edgeward.cloud.storage.schema import webhook_deliveries, webhooks
+from edgeward.cloud.webhooks.signing import HEADER, sign
+from edgeward.sync.clock import now_us
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+LEASE_US = 60 * 1_000_000
+POLL_SECONDS = 0.25
+BATCH = 20
+TIMEOUT_SECONDS = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class Due:
+    id: int
+    webhook_id: str
+    url: str
+    secret: bytes
+    payload: dict[str, Any]
+    attempts: int
+
+
+class DestinationRefused(Exception):
+    """The webhook's host resolves to an address the deployment does not allow."""
+
+
+class WebhookDeliverer:
+    def __init__(self, database: Database, box: SealedBox, *, allow_private: bool) -> None:
+        self.database = database
+        self.box = box
+        self.allow_private = allow_private
+
+    async def run(self) -> None:
+        async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS, follow_redirects=False) as client:
+            while True:
+                try:
+                    due = await asyncio.to_thread(self._claim)
+                    for delivery in due:
+                        await self._attempt(client, delivery)
+                except Exception:  # a bad row or a database hiccup must not end deliveries
+                    log.exception("webhook delivery round failed")
+                await asyncio.sleep(POLL_SECONDS)
+
+    def _claim(self) -> list[Due]:
+        now = now_us()
+        claimed: list[Due] = []
+        with self.database.engine.begin() as connection:
+            rows = connection.execute(
+                sa.select(webhook_deliveries, webhooks.c.url, webhooks.c.sealed_secret)
+                .join(webhooks, webhooks.c.id == webhook_deliveries.c.webhook_id)
+                .where(
+                    webhook_deliveries.c.status == "pending",
+                    webhook_deliveries.c.next_attempt_us <= now,
+                )
+                .order_by(webhook_deliveries.c.next_attempt_us)
+                .limit(BATCH)
+            ).all()
+            for row in rows:
+                taken = connection.execute(
+                    webhook_deliveries.update()
+                    .where(
+                        webhook_deliveries.c.id == row.id,
+                        webhook_deliveries.c.next_attempt_us == row.next_attempt_us,
+                    )
+                    .values(next_attempt_us=now + LEASE_US)
+                ).rowcount
+                if taken == 1:
+                    secret = self.box.open(row.sealed_secret, row.webhook_id)
+                    claimed.append(
+                        Due(row.id, row.webhook_id, row.url, secret, row.payload, row.attempts)
+                    )
+        return claimed
+
+    async def _attempt(self, client: httpx.AsyncClient, delivery: Due) -> None:
+        body = json.dumps(delivery.payload, sort_keys=True, separators=(",", ":")).encode()
+        timestamp = now_us() // 1_000_000
+        headers = {
+            "Content-Type": "application/json",
+            HEADER: sign(delivery.secret, timestamp, body),
+            "Edgeward-Delivery": str(delivery.id),
+        }
+        status: int | None = None
+        error: str | None = None
+        try:
+            await self._check_destination(delivery.url)
+            response = await client.post(delivery.url, content=body, headers=headers)
+            status = response.status_code
+            if not 200 <= status < 300:
+                error = f"answered {status}"
+        except (httpx.HTTPError, DestinationRefused, OSError) as exc:
+            error = str(exc) or exc.__class__.__name__
+        await asyncio.to_thread(self._record, delivery, status, error)
+
+    async def _check_destination(self, url: str) -> None:
+        if self.allow_private:
+            return
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        infos = await asyncio.get_running_loop().getaddrinfo(
+            parts.hostname, port, type=socket.SOCK_STREAM
+        )
+        for info in infos:
+            address = ipaddress.ip_address(info[4][0])
+            if not address.is_global:
+                raise DestinationRefused(f"{parts.hostname} resolves to {address}, not allowed")
+
+    def _record(self, delivery: Due, status: int | None, error: str | None) -> None:
+        now = now_us()
+        attempts = delivery.attempts + 1
+        values: dict[str, Any] = {
+            "attempts": attempts,
+            "last_status_code": status,
+            "last_error": error[:500] if error else None,
+        }
+        if error is None:
+            values.update(status="delivered", delivered_us=now)
+        elif attempts >= MAX_ATTEMPTS:
+            values.update(status="failed")
+        else:
+            backoff_s = min(2**attempts, 3600) * random.uniform(0.5, 1.0)  # noqa: S311 - jitter
+            values.update(next_attempt_us=now + int(backoff_s * 1_000_000))
+        with self.database.engine.begin() as connection:
+            connection.execute(
+                webhook_deliveries.update()
+                .where(webhook_deliveries.c.id == delivery.id)
+                .values(**values)
+            )
+        if error is not None:
+            log.warning(
+                "webhook %s delivery %d attempt %d failed: %s",
+                delivery.webhook_id,
+                delivery.id,
+                attempts,
+                error,
+            )

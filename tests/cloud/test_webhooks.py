@@ -1,0 +1,121 @@
+"""Security events pushed to a real HTTP receiver: signed, retried, logged, bounded."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from edgeward.cloud.webhooks.signing import HEADER, verify
+from tests.cloud.conftest import batch_body
+from tests.cloud.test_ingest import post
+from tests.peers.cloud import CloudServer, RegisteredGateway
+from tests.peers.webhook_receiver import WebhookReceiver
+
+
+def wait_until(condition: Any, what: str, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def add_webhook(cloud: CloudServer, url: str) -> dict[str, Any]:
+    with cloud.client(cloud.account.owner_token) as owner:
+        response = owner.post("/v1/webhooks", json={"url": url})
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+def deliveries(cloud: CloudServer, webhook_id: str) -> list[dict[str, Any]]:
+    with cloud.client(cloud.account.owner_token) as owner:
+        return list(owner.get(f"/v1/webhooks/{webhook_id}/deliveries").json()["items"])
+
+
+def send_rogue(cloud: CloudServer, gateway: RegisteredGateway, source: str, seqs: range) -> None:
+    ack = post(cloud, gateway.credential, batch_body(gateway.id, source, seqs)).json()
+    assert ack["rejected"] == len(seqs)
+
+
+@pytest.fixture
+def gateway(api_cloud: CloudServer) -> RegisteredGateway:
+    return api_cloud.add_gateway()
+
+
+def test_a_security_event_reaches_the_receiver_signed(
+    api_cloud: CloudServer, gateway: RegisteredGateway
+) -> None:
+    with WebhookReceiver() as receiver:
+        webhook = add_webhook(api_cloud, receiver.url)
+        with api_cloud.client(api_cloud.account.owner_token) as owner:
+            listed = owner.get("/v1/webhooks").text
+        assert webhook["secret"] not in listed
+        rogue = f"rogue-{webhook['id']}"
+        send_rogue(api_cloud, gateway, rogue, range(1, 4))
+        wait_until(lambda: any(rogue.encode() in r.body for r in receiver.received), "delivery")
+    (call,) = [r for r in receiver.received if rogue.encode() in r.body]
+    assert verify(call.headers[HEADER], bytes.fromhex(webhook["secret"]), call.body)
+    assert not verify(call.headers[HEADER], b"wrong secret", call.body)
+    event = json.loads(call.body)
+    assert (event["type"], event["source"], event["reason"], event["gateway_id"]) == (
+        "security_event",
+        rogue,
+        "unknown-source",
+        gateway.id,
+    )
+    log = deliveries(api_cloud, webhook["id"])
+    assert [(d["status"], d["attempts"]) for d in log if d["payload"]["source"] == rogue] == [
+        ("delivered", 1)
+    ]
+
+
+def test_failed_deliveries_are_retried_and_logged(
+    api_cloud: CloudServer, gateway: RegisteredGateway
+) -> None:
+    with WebhookReceiver(fail_first=2) as receiver:
+        webhook = add_webhook(api_cloud, receiver.url)
+        send_rogue(api_cloud, gateway, f"retry-{webhook['id']}", range(1, 2))
+        wait_until(lambda: receiver.received, "a delivery after two failures", timeout=30)
+    (delivery,) = deliveries(api_cloud, webhook["id"])
+    wait_until(lambda: deliveries(api_cloud, webhook["id"])[0]["status"] == "delivered", "log")
+    delivery = deliveries(api_cloud, webhook["id"])[0]
+    assert delivery["attempts"] == 3 and delivery["last_status_code"] == 204
+    assert receiver.answered == 3
+
+
+def test_a_flood_is_one_delivery_per_window(
+    api_cloud: CloudServer, gateway: RegisteredGateway
+) -> None:
+    with WebhookReceiver() as receiver:
+        webhook = add_webhook(api_cloud, receiver.url)
+        rogue = f"flood-{webhook['id']}"
+        for first in range(1, 3001, 1000):
+            send_rogue(api_cloud, gateway, rogue, range(first, first + 1000))
+        wait_until(lambda: receiver.received, "the first delivery")
+        log = deliveries(api_cloud, webhook["id"])
+    assert 1 <= len(log) <= 2, "one per (source, reason, minute); a run may straddle two"
+
+
+@pytest.fixture
+def guarded_cloud(tmp_path: Path) -> Iterator[CloudServer]:
+    server = CloudServer(tmp_path, f"sqlite:///{tmp_path / 'c.db'}", webhooks_allow_private=False)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_private_destinations_are_refused_by_default(guarded_cloud: CloudServer) -> None:
+    gateway = guarded_cloud.add_gateway()
+    with WebhookReceiver() as receiver:
+        webhook = add_webhook(guarded_cloud, receiver.url)
+        send_rogue(guarded_cloud, gateway, "rogue-1", range(1, 2))
+        wait_until(lambda: deliveries(guarded_cloud, webhook["id"])[0]["attempts"] >= 1, "attempt")
+        assert receiver.answered == 0
+    (delivery,) = deliveries(guarded_cloud, webhook["id"])
+    assert "not allowed" in delivery["last_error"] and delivery["status"] == "pending"
