@@ -36,6 +36,15 @@ def add_parser(subcommands: argparse._SubParsersAction[argparse.ArgumentParser])
     create_account.add_argument("--owner-email", required=True)
     create_account.set_defaults(handler=_create_account)
 
+    owner_token = admin_actions.add_parser(
+        "issue-owner-token",
+        help="recovery: a new token for an account's owner (prints it once)",
+    )
+    _storage_options(owner_token)
+    owner_token.add_argument("--account", required=True, help="account id (acc-...)")
+    owner_token.add_argument("--email", help="which owner, if the account has several")
+    owner_token.set_defaults(handler=_issue_owner_token)
+
     add_gateway = admin_actions.add_parser(
         "add-gateway", help="register a gateway in an account; prints its credential once"
     )
@@ -88,6 +97,17 @@ def _create_account(args: argparse.Namespace) -> int:
     print(f"token = {created.token.secret}")
     print(f"# The owner's token is shown once and expires {format_us(created.token.expires_us)};")
     print("# the cloud keeps only a keyed hash of it.")
+    return 0
+
+
+def _issue_owner_token(args: argparse.Namespace) -> int:
+    """Recovery from the server's own shell, for when every owner token is lost."""
+    from edgeward.cloud.identity.accounts import issue_owner_token
+
+    with _migrated_database(args) as (settings, database), database.engine.begin() as connection:
+        issued = issue_owner_token(connection, settings.pepper, args.account, args.email, now_us())
+    print(f"token = {issued.secret}")
+    print(f"# Shown once; expires {format_us(issued.expires_us)}. Audited as account.recovery.")
     return 0
 
 

@@ -8,8 +8,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Query, Request
 
 from edgeward.cloud.api.authz import requires
-from edgeward.cloud.api.common import transaction
-from edgeward.cloud.errors import BadRequest
+from edgeward.cloud.api.common import newest_first_page
 from edgeward.cloud.identity.principal import Principal
 from edgeward.cloud.storage.schema import audit_events
 from edgeward.sync.clock import format_us
@@ -28,24 +27,16 @@ def list_audit_events(
     statement = sa.select(audit_events).where(audit_events.c.account_id == principal.account_id)
     if event is not None:
         statement = statement.where(audit_events.c.event == event)
-    if cursor is not None:
-        if not (cursor.isascii() and cursor.isdigit() and len(cursor) <= 18):
-            raise BadRequest("cursor is not one this API handed out", field="cursor")
-        statement = statement.where(audit_events.c.id < int(cursor))
-    statement = statement.order_by(audit_events.c.id.desc()).limit(limit + 1)
-    with transaction(request) as connection:
-        rows = connection.execute(statement).all()
-    items = [
-        {
-            "id": row.id,
-            "time": format_us(row.time_us),
-            "event": row.event,
-            "actor": row.actor,
-            "target": row.target,
-            "client": row.client,
-            "details": row.details,
-        }
-        for row in rows[:limit]
-    ]
-    more = len(rows) > limit
-    return {"items": items, "next_cursor": str(items[-1]["id"]) if more else None, "has_more": more}
+    return newest_first_page(request, statement, audit_events.c.id, limit, cursor, _describe)
+
+
+def _describe(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "time": format_us(row.time_us),
+        "event": row.event,
+        "actor": row.actor,
+        "target": row.target,
+        "client": row.client,
+        "details": row.details,
+    }

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
 from fastapi import Request
 
-from edgeward.cloud.errors import Forbidden
+from edgeward.cloud.errors import BadRequest, Forbidden
 from edgeward.cloud.identity import audit
 from edgeward.cloud.identity import grants as grant_maps
 from edgeward.cloud.identity.principal import Principal
@@ -45,3 +45,32 @@ def within_own_grants(principal: Principal, wanted: grant_maps.Grants, what: str
     beyond = grant_maps.excess(wanted, principal.grants)
     if beyond:
         raise Forbidden(f"{what} would exceed this token's grants: {', '.join(beyond)}")
+
+
+def newest_first_page(
+    request: Request,
+    statement: sa.Select[Any],
+    id_column: sa.ColumnElement[int],
+    limit: int,
+    cursor: str | None,
+    describe: Callable[[Any], dict[str, Any]],
+) -> dict[str, Any]:
+    """One page of ``statement`` by descending id; the cursor is the last id handed out.
+
+    For append-only logs (audit, security events) where newest first is what
+    a reader wants and ids only grow.
+    """
+    if cursor is not None:
+        if not (cursor.isascii() and cursor.isdigit() and len(cursor) <= 18):
+            raise BadRequest("cursor is not one this API handed out", field="cursor")
+        statement = statement.where(id_column < int(cursor))
+    statement = statement.order_by(id_column.desc()).limit(limit + 1)
+    with transaction(request) as connection:
+        rows = connection.execute(statement).all()
+    items = [describe(row) for row in rows[:limit]]
+    more = len(rows) > limit
+    return {
+        "items": items,
+        "next_cursor": str(rows[limit - 1].id) if more else None,
+        "has_more": more,
+    }

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Query, Request
 
 from edgeward.cloud.api.authz import requires
-from edgeward.cloud.api.common import transaction
+from edgeward.cloud.api.common import newest_first_page
 from edgeward.cloud.errors import BadRequest
 from edgeward.cloud.identity.principal import Principal
 from edgeward.cloud.security_events import describe
@@ -47,13 +47,4 @@ def list_security_events(
         statement = statement.where(table.last_us >= to_us(since))
     if until is not None:
         statement = statement.where(table.first_us < to_us(until))
-    if cursor is not None:
-        if not (cursor.isascii() and cursor.isdigit() and len(cursor) <= 18):
-            raise BadRequest("cursor is not one this API handed out", field="cursor")
-        statement = statement.where(table.id < int(cursor))
-    statement = statement.order_by(table.id.desc()).limit(limit + 1)
-    with transaction(request) as connection:
-        rows = connection.execute(statement).all()
-    items = [describe(row) for row in rows[:limit]]
-    more = len(rows) > limit
-    return {"items": items, "next_cursor": str(items[-1]["id"]) if more else None, "has_more": more}
+    return newest_first_page(request, statement, table.id, limit, cursor, describe)

@@ -7,7 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from edgeward.cloud.errors import Conflict, InvalidRequest, NotFound
+from edgeward.cloud.errors import ConfigurationError, Conflict, InvalidRequest, NotFound
 from edgeward.cloud.identity import audit, tokens
 from edgeward.cloud.identity import grants as grant_maps
 from edgeward.cloud.identity.principal import new_id
@@ -53,6 +53,42 @@ def create_account(
         prefix=token.prefix,
     )
     return NewAccount(account_id, owner_id, token)
+
+
+def issue_owner_token(
+    connection: sa.Connection, pepper: bytes, account_id: str, email: str | None, now: int
+) -> tokens.IssuedToken:
+    """A fresh owner token, for the server's operator when the owners lost theirs."""
+    statement = sa.select(users.c.id, users.c.email).where(
+        users.c.account_id == account_id, users.c.role == "owner", users.c.disabled_us.is_(None)
+    )
+    if email is not None:
+        statement = statement.where(users.c.email == email)
+    owners = connection.execute(statement.order_by(users.c.created_us)).all()
+    if not owners:
+        raise ConfigurationError(f"--account/--email: no active owner in account {account_id!r}")
+    owner_id = owners[0].id
+    token = tokens.issue(
+        connection,
+        pepper,
+        account_id=account_id,
+        owner_kind="user",
+        owner_id=owner_id,
+        name="recovery token",
+        grants=grant_maps.ROLE_GRANTS["owner"],
+        expires_us=now + BOOTSTRAP_TOKEN_LIFETIME_S * 1_000_000,
+        now=now,
+    )
+    audit.record(
+        connection,
+        "account.recovery",
+        account_id=account_id,
+        actor="operator",
+        target=token.id,
+        prefix=token.prefix,
+        owner=owner_id,
+    )
+    return token
 
 
 def describe_account(connection: sa.Connection, account_id: str) -> dict[str, Any]:

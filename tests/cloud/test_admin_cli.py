@@ -88,3 +88,14 @@ def test_bad_database_url_is_status_2(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "--db" in result.stderr
+
+
+def test_issue_owner_token_recovers_an_account(tmp_path: Path) -> None:
+    account = admin(tmp_path, "create-account", "--name", "S", "--owner-email", "o@x.io")
+    account_id = field(account.stdout, "account_id")
+    recovered = admin(tmp_path, "issue-owner-token", "--account", account_id)
+    assert recovered.returncode == 0, recovered.stderr
+    token = field(recovered.stdout, "token")
+    assert token.startswith("ewt_") and token != field(account.stdout, "token")
+    missing = admin(tmp_path, "issue-owner-token", "--account", "acc-none")
+    assert missing.returncode == 2 and "no active owner" in missing.stderr

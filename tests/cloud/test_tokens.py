@@ -222,3 +222,23 @@ def test_bad_audit_cursor_is_400(api_cloud: CloudServer, account: Account, curso
     with api_cloud.client(account.owner_token) as owner:
         response = owner.get("/v1/audit-events", params={"cursor": cursor})
     assert response.status_code == 400 and response.json()["error"]["field"] == "cursor"
+
+
+def test_audit_pages_cover_the_log_once_newest_first(
+    api_cloud: CloudServer, account: Account
+) -> None:
+    with api_cloud.client(account.owner_token) as owner:
+        for _ in range(3):
+            create(owner, {"accounts": ["GET"]})
+        everything = owner.get("/v1/audit-events", params={"limit": 1000}).json()["items"]
+        paged, cursor = [], None
+        while True:
+            params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+            page = owner.get("/v1/audit-events", params=params).json()
+            paged += page["items"]
+            cursor = page["next_cursor"]
+            if not page["has_more"]:
+                break
+    assert [e["id"] for e in paged] == [e["id"] for e in everything]
+    assert [e["id"] for e in everything] == sorted((e["id"] for e in everything), reverse=True)
+    assert len(everything) >= 5
