@@ -24,6 +24,7 @@ from edgeward.cloud.api import (
     datasources,
     gateways,
     ingest,
+    provisioning,
     readings,
     registry,
     security_events,
@@ -35,6 +36,7 @@ from edgeward.cloud.api.authz import Authenticator, public
 from edgeward.cloud.crypto.keys import SealedBox, Signer
 from edgeward.cloud.errors import CloudError, RateLimited
 from edgeward.cloud.identity.ratelimit import FailureLimiter
+from edgeward.cloud.provisioning.tunnel import HubSettings
 from edgeward.cloud.settings import CloudSettings
 from edgeward.cloud.storage.database import Database
 from edgeward.cloud.webhooks.deliverer import WebhookDeliverer
@@ -52,6 +54,7 @@ ROUTERS = (
     readings.router,
     security_events.router,
     webhooks.router,
+    provisioning.router,
     audit.router,
     ingest.router,
 )
@@ -83,6 +86,7 @@ def create_app(settings: CloudSettings, *, migrate: bool = True) -> FastAPI:
     app.state.database = database
     app.state.sealed_box = sealed_box
     app.state.signer = Signer.from_data_dir(settings.data_dir)
+    app.state.hub = HubSettings.from_environment()
     app.state.authenticator = Authenticator(
         database,
         settings.pepper,

@@ -9,49 +9,34 @@ unchanged registry a 304.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, Response
 
 from edgeward.cloud.api.authz import public, requires
 from edgeward.cloud.api.common import transaction
-from edgeward.cloud.datasources.sources import registry_entries
+from edgeward.cloud.datasources.registry import signed_registry
 from edgeward.cloud.identity.principal import Principal
-from edgeward.sync.registry import (
-    REGISTRY_FORMAT,
-    REGISTRY_VERSION,
-    SIGNATURE_HEADER,
-    encode_registry,
-)
+from edgeward.sync.registry import SIGNATURE_HEADER
 
 router = APIRouter(tags=["registry"])
 
 
 @router.get("/v1/registry", summary="The calling gateway's data-source registry, signed")
 def get_registry(request: Request, principal: Annotated[Principal, requires("registry")]) -> Any:
+    state = request.app.state
     with transaction(request) as connection:
-        entries = registry_entries(
-            connection, request.app.state.sealed_box, principal.account_id, principal.id
+        registry = signed_registry(
+            connection, state.sealed_box, state.signer, principal.account_id, principal.id
         )
-    body = encode_registry(
-        {
-            "format": REGISTRY_FORMAT,
-            "version": REGISTRY_VERSION,
-            "gateway_id": principal.id,
-            "sources": entries,
-        }
-    )
-    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-    if request.headers.get("If-None-Match") == etag:
-        return Response(status_code=304, headers={"ETag": etag})
-    signature = request.app.state.signer.sign_b64(body)
+    if request.headers.get("If-None-Match") == registry.etag:
+        return Response(status_code=304, headers={"ETag": registry.etag})
     return Response(
-        body,
+        registry.body,
         media_type="application/json",
         headers={
-            "ETag": etag,
-            SIGNATURE_HEADER: f"ed25519={signature}",
+            "ETag": registry.etag,
+            SIGNATURE_HEADER: f"ed25519={registry.signature}",
             "Cache-Control": "no-store",
         },
     )

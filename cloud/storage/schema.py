@@ -59,6 +59,13 @@ gateways = sa.Table(
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("created_us", sa.BigInteger, nullable=False),
     sa.Column("decommissioned_us", sa.BigInteger, nullable=True),
+    # Set at enrollment with a claim code: the gateway's Ed25519 identity key and
+    # WireGuard key (both public, base64), its site and its tunnel address.
+    sa.Column("identity_public_key", sa.String(64), nullable=True),
+    sa.Column("wireguard_public_key", sa.String(64), nullable=True),
+    sa.Column("site", sa.String(200), nullable=True),
+    sa.Column("tunnel_address", sa.String(64), nullable=True),
+    sa.UniqueConstraint("tunnel_address", name="uq_gateways_tunnel_address"),
 )
 
 tokens = sa.Table(
@@ -201,4 +208,21 @@ webhook_deliveries = sa.Table(
     sa.Column("delivered_us", sa.BigInteger, nullable=True),
     sa.Index("ix_webhook_deliveries_due", "status", "next_attempt_us"),
     sa.Index("ix_webhook_deliveries_webhook", "webhook_id", "id"),
+)
+
+claim_codes = sa.Table(
+    "claim_codes",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("account_id", Id, sa.ForeignKey("accounts.id"), nullable=False, index=True),
+    # The code is a secret: only its keyed hash is kept, and its first group for lists.
+    sa.Column("code_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("code_prefix", sa.String(16), nullable=False),
+    sa.Column("site", sa.String(200), nullable=True),
+    sa.Column("created_by", sa.String(80), nullable=False),
+    sa.Column("created_us", sa.BigInteger, nullable=False),
+    sa.Column("expires_us", sa.BigInteger, nullable=False),
+    sa.Column("used_us", sa.BigInteger, nullable=True),
+    sa.Column("gateway_id", Id, nullable=True),
+    sa.Column("revoked_us", sa.BigInteger, nullable=True),
 )

@@ -7,6 +7,7 @@ authorization tests.
 
 from __future__ import annotations
 
+import base64
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -99,6 +100,22 @@ def new_webhook(cloud: CloudServer, account: Account) -> str:
     return _create(cloud, account, "/v1/webhooks", {"url": "https://support.example/hook"})
 
 
+def new_claim(cloud: CloudServer, account: Account) -> tuple[str, str]:
+    """(claim id, code)."""
+    with _owner(cloud, account) as client:
+        created = client.post("/v1/claim-codes", json={}).raise_for_status().json()
+    return str(created["id"]), str(created["code"])
+
+
+def enrollment(cloud: CloudServer, account: Account) -> dict[str, str]:
+    key = base64.b64encode(secrets.token_bytes(32)).decode()
+    return {
+        "claim_code": new_claim(cloud, account)[1],
+        "identity_public_key": key,
+        "wireguard_public_key": key,
+    }
+
+
 def _email() -> str:
     return f"{secrets.token_hex(4)}@example.com"
 
@@ -177,6 +194,17 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("GET", "/v1/webhooks/{webhook_id}/deliveries"): Example(
         lambda c, a: Request(f"/v1/webhooks/{new_webhook(c, a)}/deliveries")
     ),
+    ("GET", "/v1/claim-codes"): Example(lambda c, a: Request("/v1/claim-codes")),
+    ("POST", "/v1/claim-codes"): Example(
+        lambda c, a: Request("/v1/claim-codes", json={"site": "plant 4"})
+    ),
+    ("GET", "/v1/claim-codes/{claim_id}"): Example(
+        lambda c, a: Request(f"/v1/claim-codes/{new_claim(c, a)[0]}")
+    ),
+    ("DELETE", "/v1/claim-codes/{claim_id}"): Example(
+        lambda c, a: Request(f"/v1/claim-codes/{new_claim(c, a)[0]}")
+    ),
+    ("POST", "/v1/enroll"): Example(lambda c, a: Request("/v1/enroll", json=enrollment(c, a))),
     ("GET", "/v1/security-events"): Example(
         lambda c, a: Request("/v1/security-events", params={"reason": "unknown-source"})
     ),

@@ -62,7 +62,8 @@ def test_route_verb_grant_matrix(tmp_path: Path, api_cloud: CloudServer) -> None
         where = f"{verb} {path}"
         if api is None:
             with api_cloud.client() as anonymous:
-                assert send(anonymous, verb, request).status_code == 200, where
+                response = send(anonymous, verb, request)
+                assert 200 <= response.status_code < 300, f"{where}: {response.text}"
             continue
         with api_cloud.client() as anonymous:
             response = send(anonymous, verb, request)

@@ -13,7 +13,7 @@ from edgeward.cloud.settings import CloudSettings
 
 # Served by FastAPI itself: the API document and its viewers, public by design.
 FRAMEWORK_ROUTES = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
-PUBLIC_ROUTES = {"/healthz", "/v1/registry/public-key"}
+PUBLIC_ROUTES = {"/healthz", "/v1/registry/public-key", "/v1/enroll"}
 
 
 def declared_requirements(route: APIRoute) -> list[Requirement]:

@@ -34,6 +34,7 @@ class CloudServer(LocalCloud):
         port: int = 0,
         auth_failure_limit: int = 1_000_000,
         webhooks_allow_private: bool = True,
+        extra_env: dict[str, str] | None = None,
     ) -> None:
         # API tests make many failed calls from one address on purpose; the
         # rate limit has its own test with its own cloud.
@@ -41,6 +42,7 @@ class CloudServer(LocalCloud):
             "EDGEWARD_CLOUD_AUTH_FAILURE_LIMIT": str(auth_failure_limit),
             # Test webhook receivers listen on loopback.
             "EDGEWARD_CLOUD_WEBHOOKS_ALLOW_PRIVATE": "1" if webhooks_allow_private else "0",
+            **(extra_env or {}),
         }
         super().__init__(root, db_url, port, env=env)
         self._storage: tuple[CloudSettings, Database] | None = None

@@ -1,0 +1,1 @@
+"""Provisioning at the cloud: claim codes, and the enrollment of a gateway that presents one."""
