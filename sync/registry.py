@@ -39,7 +39,7 @@ TRANSPORTS = ("modbus", "serial", "ble", "mqtt")
 AUTH_MODES = ("bound", "hmac", "ed25519", "sealed")
 SEALED_FOR = ("gateway", "cloud")
 VALUE_TYPES = ("int16", "uint16", "int32", "uint32", "float32", "float64", "string", "bool")
-REGISTER_TABLES = ("holding", "input", "coil", "discrete")
+REGISTER_TABLES = ("holding", "input", "coil", "discrete_input")
 SERIAL_FRAMINGS = ("line", "stx-etx", "length-prefixed")
 # What a type's decoder spec must hold, per transport.
 DECODER_KEYS = {
