@@ -33,6 +33,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from edgeward.gateway.errors import KeyringError, SealError
+from edgeward.gateway.files import write_atomic
 from edgeward.sync.clock import now_us
 
 KEYRING_VERSION = 1
@@ -147,29 +148,7 @@ class Keyring:
                 for key in self._keys.values()
             },
         }
-        write_private(self.path, json.dumps(document, indent=1).encode())
-
-
-def write_private(path: Path, data: bytes) -> None:
-    """Atomically replace ``path`` with ``data``, readable by the owner only, from birth."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.unlink(missing_ok=True)
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)  # the rename itself survives a power cut
-    finally:
-        os.close(directory)
+        write_atomic(self.path, json.dumps(document, indent=1).encode(), mode=0o600)
 
 
 def _new_key(key_id: int, secret: bytes) -> DataKey:
