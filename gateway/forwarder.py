@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 MAX_GROUP_COMMIT = 2000
 # What a reading costs in a batch beyond its sealed plaintext: seq, time format, keys.
 WIRE_OVERHEAD = 64
+# A batch's envelope around its readings: format, version, gateway id.
+BATCH_OVERHEAD = 128
 # 4xx answers that condemn the batch itself: sending the same bytes again
 # cannot succeed, so the readings are set aside instead of blocking the queue.
 BATCH_REFUSALS = frozenset({400, 413, 422})
@@ -166,7 +168,7 @@ class Uplink:
         """Cut ``pending`` to ``batch_max_bytes`` (one reading always goes, however big)."""
         ordered = reversed(pending) if newest else iter(pending)
         kept: list[StoredReading] = []
-        size = 0
+        size = BATCH_OVERHEAD
         for reading in ordered:
             size += reading.size + WIRE_OVERHEAD
             if kept and size > self.batch_max_bytes:
@@ -177,7 +179,7 @@ class Uplink:
         return kept
 
     def _is_short(self, pending: list[StoredReading]) -> bool:
-        size = sum(reading.size + WIRE_OVERHEAD for reading in pending)
+        size = BATCH_OVERHEAD + sum(reading.size + WIRE_OVERHEAD for reading in pending)
         return len(pending) < self.batch_max_readings and size < self.batch_max_bytes // 2
 
     async def _linger(self, pending: list[StoredReading]) -> list[StoredReading]:
