@@ -43,6 +43,9 @@ def show_status(config: GatewayConfig, as_json: bool) -> int:
 
 def render(status: dict[str, Any], now: int) -> str:
     outbox, uplink = status["outbox"], status["uplink"]
+    # The snapshot's ages were true when it was written; age them to now.
+    since = (now - int(status["updated_us"])) / 1e6
+    oldest = outbox["oldest_unsent_age_s"]
     rows: list[tuple[str, str]] = [
         ("gateway", f"{status['gateway_id']} (pid {status['pid']})"),
         ("updated", _ago(status["updated_us"], now)),
@@ -52,7 +55,7 @@ def render(status: dict[str, Any], now: int) -> str:
             f"{_bytes(outbox['backlog_bytes'])} of {_bytes(outbox['max_bytes'])} "
             f"({outbox['full_policy']}{', FULL' if outbox['full'] else ''})",
         ),
-        ("oldest unsent", _maybe_seconds(outbox["oldest_unsent_age_s"])),
+        ("oldest unsent", _maybe_seconds(None if oldest is None else oldest + since)),
         ("dropped", f"{outbox['dropped_total']} readings"),
         ("rejected", f"{outbox['rejected_total']} readings (set aside)"),
         ("moved aside", ", ".join(outbox["moved_aside"]) or "none"),
