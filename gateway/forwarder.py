@@ -149,8 +149,7 @@ class Uplink:
             self.new_data.clear()
             pending = await self._take()
             if not pending:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.new_data.wait(), self.idle_interval)
+                await self._wait_for_data(self.idle_interval)
                 return pending
         if self._is_short(pending) and self.batch_max_age > 0:
             pending = await self._linger(pending)
@@ -191,10 +190,20 @@ class Uplink:
         deadline = loop.time() + self.batch_max_age
         while self._is_short(pending) and (left := deadline - loop.time()) > 0:
             self.new_data.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.new_data.wait(), left)
+            await self._wait_for_data(left)
             pending = await self._take()
         return pending
+
+    async def _wait_for_data(self, seconds: float) -> None:
+        """Until a commit or ``seconds``; a cancellation is never lost.
+
+        ``asyncio.timeout`` rather than ``wait_for``: on Python 3.11, a cancel
+        that lands as ``wait_for`` times out can be swallowed (cpython#86296),
+        which hung the gateway's clean stop in a test run.
+        """
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self.new_data.wait()
 
     def _batch(self, pending: list[StoredReading]) -> Batch:
         return Batch(
