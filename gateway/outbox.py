@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from edgeward.gateway import outbox_file
+from edgeward.gateway import outbox_file, outbox_migrate
 from edgeward.gateway.errors import OutboxCorrupt, OutboxError, OutboxFull, SealError
 from edgeward.gateway.keyring import Keyring
 from edgeward.sync.clock import now_us
@@ -204,6 +204,8 @@ class Outbox:
     def _connect(self) -> None:
         connection = outbox_file.connect(self.path, self._synchronous)
         try:
+            if outbox_migrate.needs_migration(connection):
+                outbox_migrate.migrate_plaintext(connection, self._ring().seal)
             outbox_file.create_schema(connection, self._seq_floor)
             (depth, size) = connection.execute(
                 "SELECT count(*), coalesce(sum(length(sealed)), 0) FROM readings"

@@ -172,3 +172,57 @@ def test_a_damaged_keyring_is_refused_without_quoting_it(tmp_path: Path) -> None
     with pytest.raises(KeyringError, match="unreadable keyring") as caught:
         Keyring.load_or_create(path)
     assert "c2VjcmV0" not in str(caught.value)
+
+
+OLD_SCHEMA = """
+CREATE TABLE readings (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    source TEXT NOT NULL,
+    time_us INTEGER NOT NULL,
+    payload BLOB NOT NULL
+);
+CREATE TABLE rejected (
+    seq INTEGER PRIMARY KEY,
+    source TEXT NOT NULL,
+    time_us INTEGER NOT NULL,
+    payload BLOB NOT NULL,
+    reason TEXT NOT NULL,
+    rejected_us INTEGER NOT NULL
+);
+"""
+
+
+def test_a_plaintext_outbox_of_the_previous_version_is_sealed_in_place(tmp_path: Path) -> None:
+    """Upgrade in the field: the old backlog keeps its seqs, and its plaintext leaves the disk."""
+    path = tmp_path / "outbox.db"
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.executescript(OLD_SCHEMA)
+    for n in range(1, 301):
+        payload = json.dumps({"tag": CANARY_TEXT, "n": n}).encode()
+        db.execute(
+            "INSERT INTO readings (source, time_us, payload) VALUES (?, ?, ?)",
+            (CANARY_SOURCE, 1_764_128_460_000_000 + n, payload),
+        )
+    db.execute("DELETE FROM readings WHERE seq <= 100")  # acknowledged before the upgrade
+    db.execute(
+        "INSERT INTO rejected SELECT seq, source, time_us, payload, 'refused', 1 "
+        "FROM readings WHERE seq = 150"
+    )
+    db.execute("DELETE FROM readings WHERE seq = 150")
+    db.close()
+
+    async def test(outbox: Outbox) -> tuple[list[int], int, bytes]:
+        pending = await outbox.pending(1000)
+        assert all(r.source == CANARY_SOURCE and r.values["tag"] == CANARY_TEXT for r in pending)
+        wal = path.with_name("outbox.db-wal")
+        on_disk = path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+        return [r.seq for r in pending], await outbox.append([canary(1)]), on_disk
+
+    seqs, next_seq, on_disk = with_outbox(path, test)
+    assert seqs == [n for n in range(101, 301) if n != 150]
+    assert next_seq == 301, "the sequence continues where the old file left it"
+    for data in (on_disk, path.read_bytes()):
+        assert CANARY_TEXT.encode() not in data and CANARY_SOURCE.encode() not in data
+    rejected = sqlite3.connect(path).execute("SELECT seq, reason FROM rejected").fetchall()
+    assert rejected == [(150, "refused")]
