@@ -244,6 +244,9 @@ def exposition(snapshot: dict[str, Any]) -> str:
             value = value / 1e6
         lines += [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}", f"{name} {_number(value)}"]
     lines += [
+        "# HELP edgeward_outbox_moved_aside_total Corrupt outbox files moved aside since start.",
+        "# TYPE edgeward_outbox_moved_aside_total counter",
+        f"edgeward_outbox_moved_aside_total {len(snapshot['outbox']['moved_aside'])}",
         "# HELP edgeward_device_up 1 if the device answered its last poll.",
         "# TYPE edgeward_device_up gauge",
     ]

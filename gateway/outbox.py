@@ -111,6 +111,7 @@ class Outbox:
         self._backlog = 0
         self._last_seq = 0
         self._full = False
+        self._dropping = False
         self.quarantined: list[str] = []
 
     async def open(self) -> None:
@@ -255,7 +256,7 @@ class Outbox:
                 key_id, sealed = keyring.seal(seq, plaintext)
                 rows.append((seq, key_id, sealed))
             added = sum(len(sealed) for _, _, sealed in rows) + ROW_OVERHEAD * len(rows)
-            self._make_room(db, added)
+            dropped, freed = self._make_room(db, added)
             db.executemany("INSERT INTO readings (seq, key_id, sealed) VALUES (?, ?, ?)", rows)
             db.execute("COMMIT")
         except sqlite3.Error as exc:
@@ -265,17 +266,20 @@ class Outbox:
         finally:
             if db.in_transaction:
                 db.execute("ROLLBACK")
-        self._depth += len(rows)
-        self._backlog += added
+        self._depth += len(rows) - dropped
+        self._backlog += added - freed
         self._last_seq = rows[-1][0]
         return self._last_seq
 
-    def _make_room(self, db: sqlite3.Connection, added: int) -> None:
-        """Within the append's transaction: apply the quota before the new rows go in."""
+    def _make_room(self, db: sqlite3.Connection, added: int) -> tuple[int, int]:
+        """Within the append's transaction: apply the quota before the new rows go in.
+
+        Returns (rows, bytes) dropped, for the caller to count once the commit holds.
+        """
         excess = 0 if self.max_bytes is None else self._backlog + added - self.max_bytes
         if excess <= 0:
-            self._full = False
-            return
+            self._full = self._dropping = False
+            return 0, 0
         if self.full_policy == STOP_READING:
             if not self._full:
                 self._full = True
@@ -297,8 +301,12 @@ class Outbox:
         if count:
             db.execute("DELETE FROM readings WHERE seq <= ?", (last,))
             self._record_event("data_dropped", count, first, last, "outbox full: oldest dropped")
-            self._depth -= count
-            self._backlog -= freed
+            if not self._dropping:
+                self._dropping = True
+                log.error(
+                    "outbox at its quota (%d bytes): dropping the oldest readings", self._backlog
+                )
+        return count, freed
 
     def _record_event(
         self, kind: str, count: int, first_seq: int | None, last_seq: int | None, detail: str

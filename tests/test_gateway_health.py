@@ -103,6 +103,7 @@ def test_status_and_metrics_of_a_running_gateway(tmp_path: Path) -> None:
                 assert seen["edgeward_uplink_sent_readings_total"] >= 50
                 assert seen["edgeward_outbox_depth"] >= 0
                 assert seen["edgeward_outbox_dropped_readings_total"] == 0
+                assert seen["edgeward_outbox_moved_aside_total"] == 0
                 assert seen["edgeward_uplink_failing"] == 0
                 assert seen['edgeward_device_up{source="meter-1"}'] == 1
                 assert (

@@ -4,6 +4,7 @@ duplicates of the old file's)."""
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
@@ -51,6 +52,8 @@ def test_gateway_replaces_a_corrupt_outbox_and_keeps_delivering(tmp_path: Path) 
         assert after[: len(before)] == before, "nothing already stored was disturbed"
         moved = [p for p in outbox.parent.glob("outbox.db.corrupt-*") if p.name.endswith("Z")]
         assert len(moved) == 1, "the corrupt file is kept for an engineer"
+        status = json.loads((outbox.parent / "status.json").read_text())
+        assert status["outbox"]["moved_aside"] == [moved[0].name], "reported in the status"
         log = (config.parent / "gateway-2.log").read_text()
         assert "is corrupt; moved aside" in log
         assert gateway.credential not in log
