@@ -189,17 +189,19 @@ class Uplink:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.batch_max_age
         while self._is_short(pending) and (left := deadline - loop.time()) > 0:
+            # Clear, then look again: a commit in between is seen now, not at the deadline.
             self.new_data.clear()
-            await self._wait_for_data(left)
             pending = await self._take()
-        return pending
+            if self._is_short(pending):
+                await self._wait_for_data(left)
+        return await self._take() if self._is_short(pending) else pending
 
     async def _wait_for_data(self, seconds: float) -> None:
         """Until a commit or ``seconds``; a cancellation is never lost.
 
         ``asyncio.timeout`` rather than ``wait_for``: on Python 3.11, a cancel
         that lands as ``wait_for`` times out can be swallowed (cpython#86296),
-        which hung the gateway's clean stop in a test run.
+        and the supervisor's stop would then wait for the uplink forever.
         """
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(seconds):
