@@ -35,13 +35,13 @@ import logging
 import sqlite3
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 from edgeward.gateway import outbox_file, outbox_migrate
 from edgeward.gateway.errors import OutboxCorrupt, OutboxError, OutboxFull, SealError
 from edgeward.gateway.keyring import Keyring
+from edgeward.gateway.outbox_records import NewReading, OutboxStats, StoredReading
 from edgeward.sync.clock import now_us
 
 T = TypeVar("T")
@@ -54,35 +54,7 @@ STOP_READING = "stop_reading"
 US_PER_DAY = 86_400 * 1_000_000
 
 
-@dataclass(frozen=True, slots=True)
-class NewReading:
-    source: str
-    time_us: int
-    values: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class StoredReading:
-    seq: int
-    source: str
-    time_us: int
-    values: dict[str, Any]
-    # Plaintext bytes of the reading, what it costs in an uplink batch (about).
-    size: int = field(default=0, compare=False)
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxStats:
-    depth: int
-    backlog_bytes: int
-    max_bytes: int | None
-    first_seq: int
-    last_seq: int
-    oldest_time_us: int | None
-    dropped_total: int
-    rejected_total: int
-    full: bool
-    quarantined: tuple[str, ...]
+__all__ = ["DROP_OLDEST", "STOP_READING", "NewReading", "Outbox", "OutboxStats", "StoredReading"]
 
 
 class Outbox:
