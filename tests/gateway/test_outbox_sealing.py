@@ -8,6 +8,8 @@ import json
 import logging
 import sqlite3
 import stat
+import subprocess
+import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,6 +19,7 @@ import pytest
 from edgeward.gateway.errors import KeyringError
 from edgeward.gateway.keyring import Keyring
 from edgeward.gateway.outbox import NewReading, Outbox
+from tests.gateway.test_config import valid_document, write_config
 
 T = TypeVar("T")
 
@@ -226,3 +229,21 @@ def test_a_plaintext_outbox_of_the_previous_version_is_sealed_in_place(tmp_path:
         assert CANARY_TEXT.encode() not in data and CANARY_SOURCE.encode() not in data
     rejected = sqlite3.connect(path).execute("SELECT seq, reason FROM rejected").fetchall()
     assert rejected == [(150, "refused")]
+
+
+def test_the_gateway_refuses_to_start_on_a_keyring_others_can_read(tmp_path: Path) -> None:
+    config = write_config(tmp_path, valid_document())
+    keyring = tmp_path / "data" / "outbox.keys"
+    Keyring.load_or_create(keyring)
+    keyring.chmod(0o640)
+    result = subprocess.run(
+        [sys.executable, "-m", "edgeward", "gateway", "run", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "chmod 600" in result.stderr and "0640" in result.stderr
+    secret = json.loads(keyring.read_text())["keys"]["1"]["key"]
+    assert secret not in result.stderr + result.stdout
