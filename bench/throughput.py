@@ -15,6 +15,10 @@ Paths measured, each ``--repeat`` times (interleaved, best run reported):
 
 * raw sqlite insert: the baseline above (JSON encoding included, as the
   outbox encodes too);
+* raw sqlite insert + AES-GCM: the same, each row sealed the way the outbox
+  seals it (AES-256-GCM, a random 96-bit nonce, seq in the associated data)
+  and stored as ``(seq, key_id, sealed)``: the floor of a *sealed* durable
+  outbox on this machine, which the sealed outbox append is compared with;
 * outbox append only (stage): ``Outbox.append`` in groups, no uplink;
 * uplink drain only (stage): a pre-filled outbox drained into the cloud;
 * edgeward end-to-end: appends in groups while the ``Uplink`` drains
@@ -35,6 +39,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import random
 import shutil
 import signal
@@ -48,7 +53,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
 from edgeward.gateway.forwarder import Uplink
+from edgeward.gateway.keyring import associated_data
 from edgeward.gateway.outbox import NewReading, Outbox
 from edgeward.local_cloud import LocalCloud, RegisteredGateway, read_pages
 from edgeward.processes import ChildProcessError
@@ -182,6 +190,49 @@ def raw_sqlite_insert(path: Path, groups: Groups) -> Timing:
         connection.close()
     if stored != count(groups):
         raise BenchError(f"baseline stored {stored} rows, expected {count(groups)}")
+    return Timing(seconds)
+
+
+SEALED_SCHEMA = """
+CREATE TABLE readings (
+    seq INTEGER PRIMARY KEY,
+    key_id INTEGER NOT NULL,
+    sealed BLOB NOT NULL
+)
+"""
+
+
+def raw_sealed_insert(path: Path, groups: Groups) -> Timing:
+    """The same rows sealed with AES-GCM, one transaction per group (WAL, FULL)."""
+    cipher = AESGCM(AESGCM.generate_key(bit_length=256))
+    connection = sqlite3.connect(path)
+    try:
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=FULL")
+        connection.execute(SEALED_SCHEMA)
+        connection.commit()
+        seq = 0
+        start = time.perf_counter()
+        for group in groups:
+            rows = []
+            for r in group:
+                seq += 1
+                plaintext = json.dumps(
+                    [r.source, r.time_us, r.values], separators=(",", ":"), allow_nan=False
+                ).encode()
+                nonce = os.urandom(12)
+                sealed = nonce + cipher.encrypt(nonce, plaintext, associated_data(seq, 1))
+                rows.append((seq, 1, sealed))
+            connection.executemany(
+                "INSERT INTO readings (seq, key_id, sealed) VALUES (?, ?, ?)", rows
+            )
+            connection.commit()
+        seconds = time.perf_counter() - start
+        (stored,) = connection.execute("SELECT count(*) FROM readings").fetchone()
+    finally:
+        connection.close()
+    if stored != count(groups):
+        raise BenchError(f"sealed baseline stored {stored} rows, expected {count(groups)}")
     return Timing(seconds)
 
 
@@ -356,6 +407,16 @@ def report(
     )
 
 
+def report_sealing(readings: int, append_only: PathResult, sealed: PathResult) -> None:
+    """The sealed outbox against the floor of sealing and storing the same rows by hand."""
+    outbox_rate = rate(readings, append_only.best.seconds)
+    floor_rate = rate(readings, sealed.best.seconds)
+    print(
+        f"sealed outbox append: {outbox_rate:,.0f} readings/s = "
+        f"{outbox_rate / floor_rate:.2f}x raw sqlite + AES-GCM ({floor_rate:,.0f} readings/s)"
+    )
+
+
 def run(args: argparse.Namespace) -> None:
     root = Path(tempfile.mkdtemp(prefix="edgeward-bench-", dir=args.tmp_dir))
     cloud = LocalCloud(root)
@@ -364,7 +425,8 @@ def run(args: argparse.Namespace) -> None:
         cloud.start()
         token = cloud.create_token(account.owner_token, "readings:GET", name="bench")
         baseline = PathResult("raw sqlite insert (baseline)", None)
-        append_only = PathResult("outbox append only (stage)", None)
+        sealed_baseline = PathResult("raw sqlite + AES-GCM (sealed)", None)
+        append_only = PathResult("sealed outbox append (stage)", None)
         drain_only = PathResult("uplink drain only (stage)", args.batch)
         whole = PathResult("edgeward end-to-end", args.batch)
         # Untimed warm-up of the local paths (imports, first SQLite file on this disk), so
@@ -380,6 +442,9 @@ def run(args: argparse.Namespace) -> None:
 
             baseline.timings.append(raw_sqlite_insert(root / f"raw-{repetition}.db", groups))
             _progress(label, baseline)
+            path = root / f"sealed-{repetition}.db"
+            sealed_baseline.timings.append(raw_sealed_insert(path, groups))
+            _progress(label, sealed_baseline)
 
             if args.stages:
                 path = root / f"append-{repetition}.db"
@@ -409,7 +474,9 @@ def run(args: argparse.Namespace) -> None:
             if not cloud.process.alive():
                 raise BenchError(f"the cloud died:\n{cloud.process.log_tail()}")
         stages = [append_only, drain_only] if args.stages else []
-        report(args, [baseline, *stages, whole], baseline, round_trip(cloud))
+        report(args, [baseline, sealed_baseline, *stages, whole], baseline, round_trip(cloud))
+        if args.stages:
+            report_sealing(args.readings, append_only, sealed_baseline)
     finally:
         cloud.stop()
         shutil.rmtree(root, ignore_errors=True)

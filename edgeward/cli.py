@@ -11,7 +11,7 @@ import edgeward
 from edgeward.cloud import cli as cloud_cli
 from edgeward.cloud.errors import ConfigurationError
 from edgeward.gateway import cli as gateway_cli
-from edgeward.gateway.errors import ConfigError
+from edgeward.gateway.errors import ConfigError, KeyringError
 
 EXIT_CONFIG_ERROR = 2
 
@@ -66,7 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(args.verbose)
     try:
         return int(args.handler(args))
-    except (ConfigError, ConfigurationError) as exc:
+    except (ConfigError, ConfigurationError, KeyringError) as exc:
         print(f"edgeward: {exc}", file=sys.stderr)
         return EXIT_CONFIG_ERROR
     except KeyboardInterrupt:

@@ -21,12 +21,43 @@ def add_parser(subcommands: argparse._SubParsersAction[argparse.ArgumentParser])
     check = actions.add_parser("check-config", help="validate gateway.toml and exit")
     check.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
     check.set_defaults(handler=_check)
+    status = actions.add_parser("status", help="the running gateway's outbox, uplink and devices")
+    status.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    status.add_argument("--json", action="store_true", help="the raw status.json")
+    status.set_defaults(handler=_status)
+    rotate = actions.add_parser(
+        "rotate-key", help="seal new outbox rows under a fresh key (from the next start)"
+    )
+    rotate.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    rotate.set_defaults(handler=_rotate_key)
 
 
 def _check(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     sources = sum(len(endpoint.devices) for endpoint in config.modbus_tcp)
     print(f"{args.config}: OK (gateway {config.gateway_id}, {sources} data sources)")
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    from edgeward.gateway.status import show_status
+
+    return show_status(load_config(args.config), args.json)
+
+
+def _rotate_key(args: argparse.Namespace) -> int:
+    """Adds a key and makes it current; old keys stay until no row uses them.
+
+    The running gateway keeps sealing under the key it loaded until it is
+    restarted, and only the gateway retires keys (at start), so running this
+    beside a live gateway never strands a row.
+    """
+    from edgeward.gateway.keyring import Keyring
+
+    config = load_config(args.config)
+    keyring = Keyring.load_or_create(config.data_dir / "outbox.keys")
+    key = keyring.rotate()
+    print(f"outbox key {key.key_id} is current from the next start; keys {keyring.key_ids}")
     return 0
 
 

@@ -25,6 +25,14 @@ from edgeward.drivers.modbus.register_map import (
     ValueType,
 )
 from edgeward.gateway.errors import ConfigError
+from edgeward.gateway.pipeline_config import (
+    HealthConfig,
+    OutboxConfig,
+    UplinkConfig,
+    parse_health,
+    parse_outbox,
+    parse_uplink,
+)
 from edgeward.sync.batch import IDENTIFIER_RULE, is_identifier
 
 
@@ -34,18 +42,16 @@ class CloudConfig:
     credential: str
 
 
-@dataclass(frozen=True, slots=True)
-class UplinkConfig:
-    batch_max_readings: int = 500
-    idle_interval: float = 1.0
-    timeout: float = 10.0
-    backoff_max: float = 60.0
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxConfig:
-    # "full" survives power loss; "normal" only survives a crashed process.
-    synchronous: str = "full"
+__all__ = [
+    "CloudConfig",
+    "GatewayConfig",
+    "HealthConfig",
+    "ModbusDeviceConfig",
+    "ModbusTcpConfig",
+    "OutboxConfig",
+    "UplinkConfig",
+    "load_config",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +79,7 @@ class GatewayConfig:
     uplink: UplinkConfig
     outbox: OutboxConfig
     modbus_tcp: tuple[ModbusTcpConfig, ...]
+    health: HealthConfig
 
     @property
     def outbox_path(self) -> Path:
@@ -92,7 +99,7 @@ def load_config(path: Path) -> GatewayConfig:
 
 
 def _parse(path: Path, root: _Section) -> GatewayConfig:
-    root.allow("gateway", "cloud", "uplink", "outbox", "modbus_tcp")
+    root.allow("gateway", "cloud", "uplink", "outbox", "health", "modbus_tcp")
     gateway = root.section("gateway")
     gateway.allow("id", "data_dir")
     cloud = root.section("cloud")
@@ -100,11 +107,6 @@ def _parse(path: Path, root: _Section) -> GatewayConfig:
     url = cloud.string("url")
     if not url.startswith(("http://", "https://")):
         raise cloud.error("url", "an http:// or https:// URL", url)
-    uplink = root.section("uplink", required=False)
-    uplink.allow("batch_max_readings", "idle_interval", "timeout", "backoff_max")
-    outbox = root.section("outbox", required=False)
-    outbox.allow("synchronous")
-    defaults = UplinkConfig()
     modbus_tcp = tuple(_modbus_tcp(endpoint) for endpoint in root.sections("modbus_tcp"))
     _check_sources_unique(root, modbus_tcp)
     return GatewayConfig(
@@ -112,16 +114,10 @@ def _parse(path: Path, root: _Section) -> GatewayConfig:
         gateway_id=gateway.identifier("id"),
         data_dir=gateway.path("data_dir"),
         cloud=CloudConfig(url=url, credential=_read_credential(cloud)),
-        uplink=UplinkConfig(
-            batch_max_readings=uplink.integer(
-                "batch_max_readings", 1, 10_000, defaults.batch_max_readings
-            ),
-            idle_interval=uplink.number("idle_interval", 0.01, 3600, defaults.idle_interval),
-            timeout=uplink.number("timeout", 0.1, 600, defaults.timeout),
-            backoff_max=uplink.number("backoff_max", 0.1, 3600, defaults.backoff_max),
-        ),
-        outbox=OutboxConfig(synchronous=outbox.choice("synchronous", ("full", "normal"), "full")),
+        uplink=parse_uplink(root.section("uplink", required=False)),
+        outbox=parse_outbox(root.section("outbox", required=False)),
         modbus_tcp=modbus_tcp,
+        health=parse_health(root.section("health", required=False)),
     )
 
 

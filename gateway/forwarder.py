@@ -3,11 +3,16 @@
 :class:`OutboxWriter` drains the in-memory queue into the outbox, as many
 readings per transaction as are waiting. A failed commit is retried with the
 same readings (they were never taken), and meanwhile the bounded queue
-pushes back on the pollers.
+pushes back on the pollers. A full outbox under ``stop_reading`` is the same
+push-back: the pollers wait until the uplink has made room.
 
-:class:`Uplink` sends the oldest unacknowledged readings and deletes them
-only after the cloud's ack. It retries forever with jittered backoff: no
-outage, however long, needs a restart.
+:class:`Uplink` sends unacknowledged readings in batches bounded by count,
+bytes and age, and deletes them only after the cloud's ack. It retries
+forever with jittered backoff: no outage, however long, needs a restart.
+While a backlog drains, every other batch is the newest readings, so live
+data reaches the cloud within two batches instead of after the whole
+backlog (the cloud orders by time and dedups by seq, so order on the wire
+does not matter).
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import logging
 from dataclasses import dataclass
 
 from edgeward.gateway.backoff import Backoff
-from edgeward.gateway.errors import OutboxError
+from edgeward.gateway.errors import OutboxError, OutboxFull
 from edgeward.gateway.outbox import NewReading, Outbox, StoredReading
 from edgeward.sync.batch import Batch, WireReading
 from edgeward.sync.clock import from_us, now_us
@@ -29,6 +34,10 @@ log = logging.getLogger(__name__)
 
 # Readings committed per transaction at most; more wait for the next one.
 MAX_GROUP_COMMIT = 2000
+# What a reading costs in a batch beyond its sealed plaintext: seq, time format, keys.
+WIRE_OVERHEAD = 64
+# A batch's envelope around its readings: format, version, gateway id.
+BATCH_OVERHEAD = 128
 # 4xx answers that condemn the batch itself: sending the same bytes again
 # cannot succeed, so the readings are set aside instead of blocking the queue.
 BATCH_REFUSALS = frozenset({400, 413, 422})
@@ -40,6 +49,7 @@ class OutboxWriter:
         self.queue = queue
         self.committed = asyncio.Event()
         self.readings_committed = 0
+        self.full_waits = 0
 
     async def run(self) -> None:
         backoff = Backoff(0.05, 5.0)
@@ -51,6 +61,10 @@ class OutboxWriter:
                 try:
                     await self.outbox.append(group)
                     break
+                except OutboxFull:
+                    # Logged once by the outbox; wait for the uplink to make room.
+                    self.full_waits += 1
+                    await asyncio.sleep(backoff.next())
                 except OutboxError as exc:
                     delay = backoff.next()
                     log.error("%s; retrying in %.2fs", exc, delay)
@@ -67,8 +81,11 @@ class UplinkStats:
     batches_sent: int = 0
     readings_sent: int = 0
     readings_rejected: int = 0
+    failures: int = 0
     last_success_us: int | None = None
     last_error: str | None = None
+    last_error_us: int | None = None
+    failing: bool = False
 
 
 class Uplink:
@@ -82,16 +99,21 @@ class Uplink:
         batch_max_readings: int,
         idle_interval: float,
         backoff_max: float,
+        batch_max_bytes: int = 1024 * 1024,
+        batch_max_age: float = 0.0,
     ) -> None:
         self.gateway_id = gateway_id
         self.client = client
         self.outbox = outbox
         self.new_data = new_data
         self.batch_max_readings = batch_max_readings
+        self.batch_max_bytes = batch_max_bytes
+        self.batch_max_age = batch_max_age
         self.idle_interval = idle_interval
         self.backoff = Backoff(0.5, backoff_max)
         self.stats = UplinkStats()
         self._failing = False
+        self._live_turn = False
 
     async def run(self) -> None:
         while True:
@@ -107,7 +129,7 @@ class Uplink:
         """
         loop = asyncio.get_running_loop()
         while loop.time() < deadline:
-            pending = await self.outbox.pending(self.batch_max_readings)
+            pending = self._fit(await self.outbox.pending(self.batch_max_readings))
             if not pending:
                 return
             try:
@@ -121,16 +143,69 @@ class Uplink:
             await self._acknowledged(pending)
 
     async def _next_pending(self) -> list[StoredReading]:
-        pending = await self.outbox.pending(self.batch_max_readings)
-        if pending:
-            return pending
-        # Clear before looking again, so a commit in between is never missed.
-        self.new_data.clear()
-        pending = await self.outbox.pending(self.batch_max_readings)
+        pending = await self._take()
         if not pending:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.new_data.wait(), self.idle_interval)
+            # Clear before looking again, so a commit in between is never missed.
+            self.new_data.clear()
+            pending = await self._take()
+            if not pending:
+                await self._wait_for_data(self.idle_interval)
+                return pending
+        if self._is_short(pending) and self.batch_max_age > 0:
+            pending = await self._linger(pending)
         return pending
+
+    async def _take(self) -> list[StoredReading]:
+        """The next batch: the oldest readings, or, every other time while a backlog drains,
+        the newest."""
+        backlog = await self.outbox.depth() > self.batch_max_readings
+        self._live_turn = backlog and not self._live_turn
+        pending = await self.outbox.pending(self.batch_max_readings, newest=self._live_turn)
+        return self._fit(pending, newest=self._live_turn)
+
+    def _fit(self, pending: list[StoredReading], *, newest: bool = False) -> list[StoredReading]:
+        """Cut ``pending`` to ``batch_max_bytes`` (one reading always goes, however big)."""
+        ordered = reversed(pending) if newest else iter(pending)
+        kept: list[StoredReading] = []
+        size = BATCH_OVERHEAD
+        for reading in ordered:
+            size += reading.size + WIRE_OVERHEAD
+            if kept and size > self.batch_max_bytes:
+                break
+            kept.append(reading)
+        if newest:
+            kept.reverse()
+        return kept
+
+    def _is_short(self, pending: list[StoredReading]) -> bool:
+        size = BATCH_OVERHEAD + sum(reading.size + WIRE_OVERHEAD for reading in pending)
+        return len(pending) < self.batch_max_readings and size < self.batch_max_bytes // 2
+
+    async def _linger(self, pending: list[StoredReading]) -> list[StoredReading]:
+        """Wait up to ``batch_max_age`` for a short batch to fill.
+
+        Fewer, bigger posts compress better and cost the cloud one transaction each.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.batch_max_age
+        while self._is_short(pending) and (left := deadline - loop.time()) > 0:
+            # Clear, then look again: a commit in between is seen now, not at the deadline.
+            self.new_data.clear()
+            pending = await self._take()
+            if self._is_short(pending):
+                await self._wait_for_data(left)
+        return await self._take() if self._is_short(pending) else pending
+
+    async def _wait_for_data(self, seconds: float) -> None:
+        """Until a commit or ``seconds``; a cancellation is never lost.
+
+        ``asyncio.timeout`` rather than ``wait_for``: on Python 3.11, a cancel
+        that lands as ``wait_for`` times out can be swallowed (cpython#86296),
+        and the supervisor's stop would then wait for the uplink forever.
+        """
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self.new_data.wait()
 
     def _batch(self, pending: list[StoredReading]) -> Batch:
         return Batch(
@@ -161,6 +236,7 @@ class Uplink:
             log.info("cloud reachable again; sending the backlog")
             self._failing = False
         self.backoff.reset()
+        self.stats.failing = False
         self.stats.batches_sent += 1
         self.stats.readings_sent += len(pending)
         self.stats.last_success_us = now_us()
@@ -180,6 +256,9 @@ class Uplink:
         if not self._failing:
             log.warning("uplink failing, readings stay in the outbox: %s", error)
             self._failing = True
+        self.stats.failing = True
+        self.stats.failures += 1
         self.stats.last_error = error
+        self.stats.last_error_us = now_us()
         log.debug("next uplink attempt in %.1fs", delay)
         await asyncio.sleep(delay)

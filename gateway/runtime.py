@@ -8,14 +8,18 @@ stop, so a clean stop loses nothing that a device handed over.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from edgeward.drivers.modbus.tcp import ModbusDevice, ModbusTcpDriver
 from edgeward.gateway.config import GatewayConfig, ModbusTcpConfig
 from edgeward.gateway.coordinator import Decoder, PollCoordinator
+from edgeward.gateway.errors import GatewayError
 from edgeward.gateway.forwarder import OutboxWriter, Uplink
+from edgeward.gateway.health import HealthPublisher, read_status
 from edgeward.gateway.outbox import NewReading, Outbox
 from edgeward.gateway.supervisor import Supervisor
+from edgeward.sync.clock import now_us
 from edgeward.sync.uplink import UplinkClient
 
 log = logging.getLogger(__name__)
@@ -30,10 +34,21 @@ class GatewayRuntime:
     def __init__(self, config: GatewayConfig) -> None:
         self.config = config
         self.queue: asyncio.Queue[NewReading] = asyncio.Queue(maxsize=QUEUE_SIZE)
-        self.outbox = Outbox(config.outbox_path, synchronous=config.outbox.synchronous)
+        self.started_us = now_us()
+        self.outbox = Outbox(
+            config.outbox_path,
+            synchronous=config.outbox.synchronous,
+            max_bytes=config.outbox.max_bytes,
+            full_policy=config.outbox.full_policy,
+            key_rotation_days=config.outbox.key_rotation_days,
+            seq_floor=_last_published_seq(config),
+        )
         self.writer = OutboxWriter(self.outbox, self.queue)
         self.client = UplinkClient(
-            config.cloud.url, config.cloud.credential, timeout=config.uplink.timeout
+            config.cloud.url,
+            config.cloud.credential,
+            timeout=config.uplink.timeout,
+            compress=config.uplink.compress,
         )
         self.uplink = Uplink(
             config.gateway_id,
@@ -41,10 +56,13 @@ class GatewayRuntime:
             self.outbox,
             self.writer.committed,
             batch_max_readings=config.uplink.batch_max_readings,
+            batch_max_bytes=config.uplink.batch_max_bytes,
+            batch_max_age=config.uplink.batch_max_age,
             idle_interval=config.uplink.idle_interval,
             backoff_max=config.uplink.backoff_max,
         )
         self.coordinators = [self._coordinator(endpoint) for endpoint in config.modbus_tcp]
+        self.health = HealthPublisher(self)
         self.pollers = Supervisor()
         self.pipeline = Supervisor()
 
@@ -68,8 +86,10 @@ class GatewayRuntime:
             self.config.outbox_path,
         )
         try:
+            await self.health.start_metrics()
             self.pipeline.start("outbox-writer", self.writer.run)
             self.pipeline.start("uplink", self.uplink.run)
+            self.pipeline.start("health", self.health.run)
             for coordinator in self.coordinators:
                 name = f"poll {coordinator.driver.__class__.__name__} {coordinator.driver.sources}"
                 self.pollers.start(name, coordinator.run)
@@ -87,5 +107,19 @@ class GatewayRuntime:
         loop = asyncio.get_running_loop()
         await self.uplink.flush(loop.time() + FLUSH_TIMEOUT)
         await self.client.aclose()
+        await self.health.stop_metrics()
+        with contextlib.suppress(OSError, GatewayError):
+            await self.health.publish()  # the final counts, for `edgeward gateway status`
         await self.outbox.close()
         log.info("gateway %s stopped", self.config.gateway_id)
+
+
+def _last_published_seq(config: GatewayConfig) -> int:
+    """The highest sequence the last run published: a floor for a fresh outbox's first.
+
+    Covers a replaced outbox on a box whose clock came up wrong (no RTC, no NTP yet).
+    """
+    try:
+        return int(read_status(config.data_dir)["outbox"]["last_seq"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
@@ -9,14 +10,25 @@ from starlette.concurrency import run_in_threadpool
 
 from edgeward.cloud.api.authz import requires
 from edgeward.cloud.api.common import transaction
-from edgeward.cloud.errors import Forbidden, InvalidBatch, PayloadTooLarge
+from edgeward.cloud.errors import BadRequest, CloudError, Forbidden, InvalidBatch, PayloadTooLarge
 from edgeward.cloud.identity.principal import Principal
 from edgeward.cloud.readings import store_batch
 from edgeward.sync.batch import Batch, BatchAck, decode_batch, encode_ack
 from edgeward.sync.errors import BatchFormatError
 from edgeward.sync.uplink import INGEST_PATH
 
+# The cap on a batch's JSON, compressed or not: gzip bodies are inflated only up to it.
 MAX_BATCH_BYTES = 8 * 1024 * 1024
+# 16 + MAX_WBITS: zlib expects a gzip header and trailer (RFC 1952), nothing else.
+GZIP_WBITS = 16 + zlib.MAX_WBITS
+
+
+class UnsupportedEncoding(CloudError):
+    """A Content-Encoding other than gzip; the gateway then resends uncompressed."""
+
+    status_code = 415
+    code = "unsupported_encoding"
+
 
 router = APIRouter(tags=["ingest"])
 
@@ -42,6 +54,28 @@ def _store(request: Request, batch: Batch, account_id: str) -> BatchAck:
 
 
 async def _read_capped(request: Request) -> bytes:
+    encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
+    if encoding not in ("identity", "gzip"):
+        raise UnsupportedEncoding(f"Content-Encoding {encoding!r}: use gzip or none")
+    body = await _read_body(request)
+    return _gunzip_capped(body) if encoding == "gzip" else body
+
+
+def _gunzip_capped(data: bytes) -> bytes:
+    """Inflate one gzip member, never past MAX_BATCH_BYTES: a zip bomb costs 8 MiB, no more."""
+    inflater = zlib.decompressobj(wbits=GZIP_WBITS)
+    try:
+        body = inflater.decompress(data, MAX_BATCH_BYTES + 1)
+    except zlib.error as exc:
+        raise BadRequest(f"the body is not valid gzip: {exc}") from exc
+    if len(body) > MAX_BATCH_BYTES:
+        raise PayloadTooLarge(f"a batch is at most {MAX_BATCH_BYTES} bytes decompressed")
+    if not inflater.eof or inflater.unused_data:
+        raise BadRequest("the body must be exactly one complete gzip member")
+    return body
+
+
+async def _read_body(request: Request) -> bytes:
     declared = request.headers.get("Content-Length")
     if declared is not None and declared.isdigit() and int(declared) > MAX_BATCH_BYTES:
         raise PayloadTooLarge(f"a batch is at most {MAX_BATCH_BYTES} bytes")

@@ -12,7 +12,9 @@ from typing import TypeVar
 import pytest
 
 from edgeward.gateway.errors import OutboxError
+from edgeward.gateway.keyring import Keyring
 from edgeward.gateway.outbox import NewReading, Outbox, StoredReading
+from edgeward.sync.clock import now_us
 
 T = TypeVar("T")
 
@@ -46,28 +48,41 @@ def rows(path: Path, query: str, *params: object) -> list[tuple[object, ...]]:
 
 def test_append_returns_the_highest_sequence(tmp_path: Path) -> None:
     async def test(outbox: Outbox) -> list[int]:
+        base = await outbox.last_seq()
         return [
-            await outbox.append([reading(1)]),
-            await outbox.append([reading(2), reading(3), reading(4)]),
-            await outbox.append([reading(5)]),
-            await outbox.last_seq(),
+            await outbox.append([reading(1)]) - base,
+            await outbox.append([reading(2), reading(3), reading(4)]) - base,
+            await outbox.append([reading(5)]) - base,
+            await outbox.last_seq() - base,
             await outbox.depth(),
         ]
 
     assert with_outbox(tmp_path / "outbox.db", test) == [1, 4, 5, 5, 5]
 
 
+def test_a_fresh_outbox_starts_its_sequence_above_the_clock(tmp_path: Path) -> None:
+    """Regression guard: a replaced outbox restarting at 1 would be dropped as duplicates."""
+
+    async def test(outbox: Outbox) -> tuple[int, int]:
+        return await outbox.last_seq(), (await outbox.stats()).first_seq
+
+    before = now_us()
+    last, first = with_outbox(tmp_path / "outbox.db", test)
+    assert last == first >= before
+
+
 def test_pending_is_in_sequence_order_with_values(tmp_path: Path) -> None:
-    async def test(outbox: Outbox) -> tuple[list[StoredReading], list[StoredReading]]:
+    async def test(outbox: Outbox) -> tuple[int, list[StoredReading], list[StoredReading]]:
+        base = await outbox.last_seq()
         await outbox.append([reading(1, "meter-b"), reading(2, "meter-a")])
         await outbox.append([reading(3, "meter-b")])
-        return await outbox.pending(10), await outbox.pending(2)
+        return base, await outbox.pending(10), await outbox.pending(2)
 
-    everything, first_two = with_outbox(tmp_path / "outbox.db", test)
+    base, everything, first_two = with_outbox(tmp_path / "outbox.db", test)
     assert everything == [
-        StoredReading(1, "meter-b", 1_764_128_460_000_001, {"n": 1, "v": 0.25, "ok": True}),
-        StoredReading(2, "meter-a", 1_764_128_460_000_002, {"n": 2, "v": 0.5, "ok": True}),
-        StoredReading(3, "meter-b", 1_764_128_460_000_003, {"n": 3, "v": 0.75, "ok": True}),
+        StoredReading(base + 1, "meter-b", 1_764_128_460_000_001, {"n": 1, "v": 0.25, "ok": True}),
+        StoredReading(base + 2, "meter-a", 1_764_128_460_000_002, {"n": 2, "v": 0.5, "ok": True}),
+        StoredReading(base + 3, "meter-b", 1_764_128_460_000_003, {"n": 3, "v": 0.75, "ok": True}),
     ]
     assert first_two == everything[:2]
     # JSON keeps the types: bool stays bool, int stays int.
@@ -75,18 +90,27 @@ def test_pending_is_in_sequence_order_with_values(tmp_path: Path) -> None:
     assert type(everything[0].values["n"]) is int
 
 
-def test_pending_on_an_empty_outbox_is_empty(tmp_path: Path) -> None:
-    async def test(outbox: Outbox) -> tuple[list[StoredReading], int, int]:
-        return await outbox.pending(10), await outbox.depth(), await outbox.last_seq()
+def test_pending_newest_gives_the_tail_in_sequence_order(tmp_path: Path) -> None:
+    async def test(outbox: Outbox) -> list[int]:
+        await outbox.append([reading(n) for n in range(1, 8)])
+        return [r.values["n"] for r in await outbox.pending(3, newest=True)]
 
-    assert with_outbox(tmp_path / "outbox.db", test) == ([], 0, 0)
+    assert with_outbox(tmp_path / "outbox.db", test) == [5, 6, 7]
+
+
+def test_pending_on_an_empty_outbox_is_empty(tmp_path: Path) -> None:
+    async def test(outbox: Outbox) -> tuple[list[StoredReading], int]:
+        return await outbox.pending(10), await outbox.depth()
+
+    assert with_outbox(tmp_path / "outbox.db", test) == ([], 0)
 
 
 def test_remove_through_deletes_only_that_range(tmp_path: Path) -> None:
     async def test(outbox: Outbox) -> tuple[list[int], int]:
+        base = await outbox.last_seq()
         await outbox.append([reading(n) for n in range(1, 8)])
-        await outbox.remove_through(3, 5)
-        return [r.seq for r in await outbox.pending(100)], await outbox.depth()
+        await outbox.remove_through(base + 3, base + 5)
+        return [r.seq - base for r in await outbox.pending(100)], await outbox.depth()
 
     assert with_outbox(tmp_path / "outbox.db", test) == ([1, 2, 6, 7], 4)
 
@@ -96,7 +120,7 @@ def test_remove_through_of_an_absent_range_deletes_nothing(tmp_path: Path) -> No
         await outbox.append([reading(n) for n in range(1, 4)])
         await outbox.remove_through(10, 20)
         await outbox.remove_through(3, 2)  # an empty range
-        return [r.seq for r in await outbox.pending(100)]
+        return [r.values["n"] for r in await outbox.pending(100)]
 
     assert with_outbox(tmp_path / "outbox.db", test) == [1, 2, 3]
 
@@ -115,47 +139,54 @@ def test_sequences_are_never_reused_after_delete_close_and_reopen(tmp_path: Path
         highest = await outbox.append([reading(4), reading(5)])
         return before, highest, [r.seq for r in await outbox.pending(10)]
 
-    assert with_outbox(path, first_run) == 3
-    assert with_outbox(path, second_run) == (3, 5, [4, 5])
+    highest = with_outbox(path, first_run)
+    assert with_outbox(path, second_run) == (
+        highest,
+        highest + 2,
+        [highest + 1, highest + 2],
+    )
 
 
 def test_sequences_are_never_reused_after_reject_and_reopen(tmp_path: Path) -> None:
     path = tmp_path / "outbox.db"
 
-    async def first_run(outbox: Outbox) -> int:
-        await outbox.append([reading(1), reading(2)])
-        return await outbox.reject(1, 2, "bad batch", 1)
+    async def first_run(outbox: Outbox) -> tuple[int, int]:
+        highest = await outbox.append([reading(1), reading(2)])
+        return highest, await outbox.reject(1, highest, "bad batch", 1)
 
     async def second_run(outbox: Outbox) -> int:
         return await outbox.append([reading(3)])
 
-    assert with_outbox(path, first_run) == 2
-    assert with_outbox(path, second_run) == 3
-    assert rows(path, "SELECT seq FROM rejected ORDER BY seq") == [(1,), (2,)]
-    assert rows(path, "SELECT seq FROM readings") == [(3,)]
+    highest, moved = with_outbox(path, first_run)
+    assert moved == 2
+    assert with_outbox(path, second_run) == highest + 1
+    assert rows(path, "SELECT seq FROM rejected ORDER BY seq") == [(highest - 1,), (highest,)]
+    assert rows(path, "SELECT seq FROM readings") == [(highest + 1,)]
 
 
-def test_reject_moves_the_range_to_the_rejected_table(tmp_path: Path) -> None:
+def test_reject_moves_the_range_to_the_rejected_table_still_sealed(tmp_path: Path) -> None:
     path = tmp_path / "outbox.db"
 
-    async def test(outbox: Outbox) -> tuple[int, list[int]]:
+    async def test(outbox: Outbox) -> tuple[int, int, list[int]]:
+        base = await outbox.last_seq()
         await outbox.append([reading(n) for n in range(1, 6)])
-        moved = await outbox.reject(2, 4, "cloud refused the batch (422 invalid)", 1_234_567)
-        return moved, [r.seq for r in await outbox.pending(100)]
+        moved = await outbox.reject(
+            base + 2, base + 4, "cloud refused the batch (422 invalid)", 1_234_567
+        )
+        return base, moved, [r.seq - base for r in await outbox.pending(100)]
 
-    moved, still_pending = with_outbox(path, test)
+    base, moved, still_pending = with_outbox(path, test)
     assert moved == 3
     assert still_pending == [1, 5]
-    rejected = rows(
-        path, "SELECT seq, source, time_us, payload, reason, rejected_us FROM rejected ORDER BY seq"
-    )
-    assert [row[0] for row in rejected] == [2, 3, 4]
-    for seq, source, time_us, payload, reason, rejected_us in rejected:
-        assert isinstance(seq, int)
+    rejected = rows(path, "SELECT seq, key_id, sealed, reason, rejected_us FROM rejected")
+    assert [row[0] for row in rejected] == [base + 2, base + 3, base + 4]
+    keyring = Keyring.load_or_create(tmp_path / "outbox.keys")
+    for seq, key_id, sealed, reason, rejected_us in rejected:
+        assert isinstance(seq, int) and isinstance(key_id, int) and isinstance(sealed, bytes)
+        source, time_us, values = json.loads(keyring.open(seq, key_id, sealed))
         assert source == "meter-1"
-        assert time_us == 1_764_128_460_000_000 + seq
-        assert isinstance(payload, bytes)
-        assert json.loads(payload) == {"n": seq, "v": seq / 4, "ok": True}
+        assert time_us == 1_764_128_460_000_000 + seq - base
+        assert values == {"n": seq - base, "v": (seq - base) / 4, "ok": True}
         assert reason == "cloud refused the batch (422 invalid)"
         assert rejected_us == 1_234_567
 
@@ -210,17 +241,17 @@ def test_committed_reading_is_visible_to_another_connection_at_once(tmp_path: Pa
     path = tmp_path / "outbox.db"
 
     async def test(outbox: Outbox) -> None:
+        keyring = Keyring.load_or_create(tmp_path / "outbox.keys")
         for n in range(1, 4):
             seq = await outbox.append([reading(n)])
             # No waiting: the commit happened before append returned.
-            seen = rows(
-                path, "SELECT seq, source, time_us, payload FROM readings WHERE seq = ?", seq
-            )
+            seen = rows(path, "SELECT seq, key_id, sealed FROM readings WHERE seq = ?", seq)
             assert len(seen) == 1
-            _, source, time_us, payload = seen[0]
+            _, key_id, sealed = seen[0]
+            assert isinstance(key_id, int) and isinstance(sealed, bytes)
+            source, time_us, values = json.loads(keyring.open(seq, key_id, sealed))
             assert (source, time_us) == ("meter-1", 1_764_128_460_000_000 + n)
-            assert isinstance(payload, bytes)
-            assert json.loads(payload)["n"] == n
+            assert values["n"] == n
 
     with_outbox(path, test)
 
@@ -229,7 +260,8 @@ def test_open_creates_missing_parent_directories(tmp_path: Path) -> None:
     path = tmp_path / "var" / "lib" / "edgeward" / "outbox.db"
 
     async def test(outbox: Outbox) -> int:
-        return await outbox.append([reading(1)])
+        await outbox.append([reading(1)])
+        return await outbox.depth()
 
     assert with_outbox(path, test) == 1
     assert path.exists()
@@ -269,6 +301,7 @@ def test_a_failed_append_takes_nothing_and_leaves_the_outbox_usable(tmp_path: Pa
     path = tmp_path / "outbox.db"
 
     async def test(outbox: Outbox) -> tuple[int, list[tuple[int, int]]]:
+        base = await outbox.last_seq()
         await outbox.append([reading(1)])
         # Another connection holds the write lock: the append cannot commit.
         blocker = sqlite3.connect(path, timeout=0, isolation_level=None)
@@ -283,7 +316,7 @@ def test_a_failed_append_takes_nothing_and_leaves_the_outbox_usable(tmp_path: Pa
             blocker.execute("ROLLBACK")
             blocker.close()
         highest = await outbox.append([reading(4)])
-        return highest, [(r.seq, r.values["n"]) for r in await outbox.pending(10)]
+        return highest - base, [(r.seq - base, r.values["n"]) for r in await outbox.pending(10)]
 
     # Neither reading 2 nor 3 was taken, and the rolled-back attempt left no gap.
     assert with_outbox(path, test) == (2, [(1, 1), (2, 4)])

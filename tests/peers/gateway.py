@@ -46,4 +46,21 @@ def outbox_state(config: Path) -> tuple[int, int]:
     return (row[0] if row else 0), waiting
 
 
-__all__ = ["CloudServer", "gateway_process", "outbox_state", "write_gateway_config"]
+def outbox_sequences(config: Path) -> range:
+    """Every sequence number the gateway's current outbox file has given out.
+
+    A fresh outbox starts above the clock (never at 1), and records where in ``meta``.
+    """
+    with sqlite3.connect(config.parent / "data" / "outbox.db") as db:
+        (first,) = db.execute("SELECT value FROM meta WHERE name = 'first_seq'").fetchone()
+        row = db.execute("SELECT seq FROM sqlite_sequence WHERE name='readings'").fetchone()
+    return range(first + 1, row[0] + 1)
+
+
+__all__ = [
+    "CloudServer",
+    "gateway_process",
+    "outbox_sequences",
+    "outbox_state",
+    "write_gateway_config",
+]

@@ -1,0 +1,169 @@
+"""Uplink batches into the real cloud: bounded by bytes and age, gzip-compressed, and a
+backlog drained without starving the newest readings."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from edgeward.gateway.forwarder import Uplink
+from edgeward.gateway.outbox import NewReading, Outbox
+from edgeward.sync.batch import Batch, BatchAck
+from edgeward.sync.uplink import UplinkClient
+from tests.peers.cloud import CloudServer
+
+VALUES = {"voltage": 230.12, "current": 12.345, "power": 2841.2, "energy": 1_000_123}
+
+
+@pytest.fixture(scope="module")
+def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CloudServer]:
+    root = tmp_path_factory.mktemp("cloud")
+    server = CloudServer(root, f"sqlite:///{root / 'cloud.db'}").start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+class RecordingClient(UplinkClient):
+    """The real client; it also notes each batch's size and first and last seq."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.batches: list[tuple[int, int, int]] = []
+
+    async def send(self, batch: Batch) -> BatchAck:
+        before = self.body_bytes
+        ack = await super().send(batch)
+        first, last = batch.readings[0].seq, batch.readings[-1].seq
+        self.batches.append((self.body_bytes - before, first, last))
+        return ack
+
+
+def readings(source: str, count: int, start: int = 0) -> list[NewReading]:
+    return [
+        NewReading(source=source, time_us=1_764_128_460_000_000 + n, values={**VALUES, "n": n})
+        for n in range(start, start + count)
+    ]
+
+
+async def run_uplink(
+    cloud: CloudServer,
+    outbox: Outbox,
+    done: Callable[[Uplink, RecordingClient], Awaitable[bool]],
+    **options: float,
+) -> RecordingClient:
+    gateway = cloud.add_gateway()
+    client = RecordingClient(cloud.url, gateway.credential)
+    uplink = Uplink(
+        gateway.id,
+        client,
+        outbox,
+        asyncio.Event(),
+        batch_max_readings=int(options.pop("batch_max_readings", 500)),
+        idle_interval=0.01,
+        backoff_max=0.5,
+        **options,  # type: ignore[arg-type]
+    )
+    task = asyncio.create_task(uplink.run())
+    try:
+        async with asyncio.timeout(30):
+            while not await done(uplink, client):
+                assert not task.done(), task
+                await asyncio.sleep(0.01)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await client.aclose()
+    return client
+
+
+def stored_seqs(cloud: CloudServer, source: str) -> Counter[int]:
+    token = cloud.create_token("readings:GET")
+    return Counter(int(r["seq"]) for r in cloud.all_readings(token, source))
+
+
+def test_batches_stay_under_the_byte_bound_and_travel_compressed(
+    cloud: CloudServer, tmp_path: Path
+) -> None:
+    async def main() -> tuple[RecordingClient, list[int]]:
+        outbox = Outbox(tmp_path / "outbox.db")
+        await outbox.open()
+        try:
+            await outbox.append(readings("bytes-1", 300))
+            seqs = list(range(await outbox.last_seq() - 299, await outbox.last_seq() + 1))
+
+            async def drained(_: Uplink, __: RecordingClient) -> bool:
+                return await outbox.depth() == 0
+
+            client = await run_uplink(cloud, outbox, drained, batch_max_bytes=4096)
+            return client, seqs
+        finally:
+            await outbox.close()
+
+    client, seqs = asyncio.run(main())
+    sizes = [size for size, _, _ in client.batches]
+    assert len(sizes) >= 300 * 150 // 4096
+    assert max(sizes) <= 4096
+    assert client.wire_bytes * 4 < client.body_bytes, "gzip on the wire"
+    assert stored_seqs(cloud, "bytes-1") == Counter(seqs)
+
+
+def test_a_backlog_drains_without_starving_the_newest_readings(
+    cloud: CloudServer, tmp_path: Path
+) -> None:
+    async def main() -> tuple[RecordingClient, int, int]:
+        outbox = Outbox(tmp_path / "outbox.db")
+        await outbox.open()
+        try:
+            for start in range(0, 3000, 500):
+                await outbox.append(readings("backlog-1", 500, start))
+            newest = await outbox.last_seq()
+
+            async def drained(_: Uplink, __: RecordingClient) -> bool:
+                return await outbox.depth() == 0
+
+            client = await run_uplink(cloud, outbox, drained, batch_max_readings=100)
+            return client, newest - 2999, newest
+        finally:
+            await outbox.close()
+
+    client, first, newest = asyncio.run(main())
+    # The first two batches carry the oldest and the newest readings: live data does not
+    # wait behind 30 batches of backlog.
+    assert sorted((low, high) for _, low, high in client.batches[:2]) == [
+        (first, first + 99),
+        (newest - 99, newest),
+    ]
+    assert stored_seqs(cloud, "backlog-1") == Counter(range(first, newest + 1))
+
+
+def test_a_short_batch_waits_up_to_its_age_for_more(cloud: CloudServer, tmp_path: Path) -> None:
+    async def main() -> RecordingClient:
+        outbox = Outbox(tmp_path / "outbox.db")
+        await outbox.open()
+        try:
+            await outbox.append(readings("age-1", 5))
+            appended = asyncio.Event()
+
+            async def ten_sent(uplink: Uplink, _: RecordingClient) -> bool:
+                if not appended.is_set():
+                    await outbox.append(readings("age-1", 5, 5))
+                    uplink.new_data.set()
+                    appended.set()
+                return uplink.stats.readings_sent == 10
+
+            return await run_uplink(
+                cloud, outbox, ten_sent, batch_max_readings=10, batch_max_age=30.0
+            )
+        finally:
+            await outbox.close()
+
+    client = asyncio.run(main())
+    assert len(client.batches) == 1, "five readings did not go alone while the batch could fill"
