@@ -40,8 +40,8 @@ def test_fifty_sigkills_and_cloud_restarts_lose_and_duplicate_nothing(tmp_path: 
     database = f"sqlite:///{tmp_path / 'cloud.db'}"
     cloud = CloudServer(tmp_path, database).start()
     port = int(cloud.url.rsplit(":", 1)[1])
-    gateway = cloud.add_gateway()
-    token = cloud.create_token("readings:GET")
+    gateway = cloud.add_gateway(sources=[f"meter-{u}" for u in UNITS])
+    token = cloud.token_with("readings:GET")
     try:
         modbus = ModbusServerThread(UNITS).start()
         try:

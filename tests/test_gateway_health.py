@@ -61,7 +61,7 @@ def metrics(url: str) -> dict[str, float]:
 def test_status_and_metrics_of_a_running_gateway(tmp_path: Path) -> None:
     cloud = CloudServer(tmp_path, f"sqlite:///{tmp_path / 'cloud.db'}").start()
     try:
-        gateway = cloud.add_gateway()
+        gateway = cloud.add_gateway(sources=["meter-1"])
         with ModbusServerThread([1]) as modbus:
             modbus.update(lambda server: PowerMeters(server).update(time.time()))
             devices = [

@@ -18,8 +18,8 @@ from tests.peers.modbus import ModbusServerThread
 def test_gateway_replaces_a_corrupt_outbox_and_keeps_delivering(tmp_path: Path) -> None:
     cloud = CloudServer(tmp_path, f"sqlite:///{tmp_path / 'cloud.db'}").start()
     try:
-        gateway = cloud.add_gateway()
-        token = cloud.create_token("readings:GET")
+        gateway = cloud.add_gateway(sources=["meter-1"])
+        token = cloud.token_with("readings:GET")
         with ModbusServerThread([1]) as modbus:
             modbus.update(lambda server: PowerMeters(server).update(time.time()))
             devices = [

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import secrets
 import zlib
 
 import httpx
@@ -11,6 +10,7 @@ import pytest
 
 from edgeward.cloud.api.ingest import MAX_BATCH_BYTES
 from tests.cloud.conftest import batch_body
+from tests.cloud.test_ingest import new_source
 from tests.peers.cloud import CloudServer, RegisteredGateway
 
 INGEST = "/v1/ingest/batches"
@@ -27,7 +27,7 @@ def post(cloud: CloudServer, credential: str, body: bytes, encoding: str) -> htt
 
 
 def stored(cloud: CloudServer, source: str) -> list[int]:
-    token = cloud.create_token("readings:GET")
+    token = cloud.token_with("readings:GET")
     return [int(r["seq"]) for r in cloud.all_readings(token, source)]  # type: ignore[call-overload]
 
 
@@ -37,7 +37,7 @@ def gateway(api_cloud: CloudServer) -> RegisteredGateway:
 
 
 def test_a_gzip_batch_is_stored(api_cloud: CloudServer, gateway: RegisteredGateway) -> None:
-    source = f"src-{secrets.token_hex(4)}"
+    source = new_source(api_cloud, gateway)
     body = gzip.compress(batch_body(gateway.id, source, range(1, 201)))
     response = post(api_cloud, gateway.credential, body, "gzip")
     assert response.status_code == 200, response.text
@@ -69,7 +69,7 @@ def test_a_zip_bomb_is_413_without_inflating_it_all(
 def test_malformed_gzip_is_400_and_stores_nothing(
     api_cloud: CloudServer, gateway: RegisteredGateway, mangle: object
 ) -> None:
-    source = f"src-{secrets.token_hex(4)}"
+    source = new_source(api_cloud, gateway)
     body = gzip.compress(batch_body(gateway.id, source, range(1, 4)))
     response = post(api_cloud, gateway.credential, mangle(body), "gzip")  # type: ignore[operator]
     assert response.status_code == 400, response.text

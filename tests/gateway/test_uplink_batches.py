@@ -15,7 +15,7 @@ from edgeward.gateway.forwarder import Uplink
 from edgeward.gateway.outbox import NewReading, Outbox
 from edgeward.sync.batch import Batch, BatchAck
 from edgeward.sync.uplink import UplinkClient
-from tests.peers.cloud import CloudServer
+from tests.peers.cloud import Account, CloudServer
 
 VALUES = {"voltage": 230.12, "current": 12.345, "power": 2841.2, "energy": 1_000_123}
 
@@ -36,6 +36,7 @@ class RecordingClient(UplinkClient):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.batches: list[tuple[int, int, int]] = []
+        self.account: Account | None = None  # whose readings these are, for reading them back
 
     async def send(self, batch: Batch) -> BatchAck:
         before = self.body_bytes
@@ -43,6 +44,9 @@ class RecordingClient(UplinkClient):
         first, last = batch.readings[0].seq, batch.readings[-1].seq
         self.batches.append((self.body_bytes - before, first, last))
         return ack
+
+
+SOURCES = ("bytes-1", "backlog-1", "age-1", "live-1")
 
 
 def readings(source: str, count: int, start: int = 0) -> list[NewReading]:
@@ -58,8 +62,10 @@ async def run_uplink(
     done: Callable[[Uplink, RecordingClient], Awaitable[bool]],
     **options: float,
 ) -> RecordingClient:
-    gateway = cloud.add_gateway()
+    account = cloud.new_account()  # each test its own, so source names never clash
+    gateway = cloud.add_gateway(account.owner_token, sources=SOURCES)
     client = RecordingClient(cloud.url, gateway.credential)
+    client.account = account
     uplink = Uplink(
         gateway.id,
         client,
@@ -84,8 +90,8 @@ async def run_uplink(
     return client
 
 
-def stored_seqs(cloud: CloudServer, source: str) -> Counter[int]:
-    token = cloud.create_token("readings:GET")
+def stored_seqs(cloud: CloudServer, source: str, client: RecordingClient) -> Counter[int]:
+    token = cloud.token_with("readings:GET", account=client.account)
     return Counter(int(r["seq"]) for r in cloud.all_readings(token, source))
 
 
@@ -112,7 +118,7 @@ def test_batches_stay_under_the_byte_bound_and_travel_compressed(
     assert len(sizes) >= 300 * 150 // 4096
     assert max(sizes) <= 4096
     assert client.wire_bytes * 4 < client.body_bytes, "gzip on the wire"
-    assert stored_seqs(cloud, "bytes-1") == Counter(seqs)
+    assert stored_seqs(cloud, "bytes-1", client) == Counter(seqs)
 
 
 def test_a_backlog_drains_without_starving_the_newest_readings(
@@ -141,7 +147,7 @@ def test_a_backlog_drains_without_starving_the_newest_readings(
         (first, first + 99),
         (newest - 99, newest),
     ]
-    assert stored_seqs(cloud, "backlog-1") == Counter(range(first, newest + 1))
+    assert stored_seqs(cloud, "backlog-1", client) == Counter(range(first, newest + 1))
 
 
 def test_a_short_batch_waits_up_to_its_age_for_more(cloud: CloudServer, tmp_path: Path) -> None:
