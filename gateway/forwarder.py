@@ -223,10 +223,19 @@ class Uplink:
             await self._wait_after_failure(str(exc), exc.retry_after)
             return
         except UplinkRejected as exc:
-            if exc.status_code in BATCH_REFUSALS:
+            if exc.status_code not in BATCH_REFUSALS:
+                await self._wait_after_failure(str(exc), None)
+            elif len(pending) > 1:
+                # One bad reading (or a batch too big for the cloud) must not cost
+                # the good ones: halve until the refusal is down to single readings.
+                middle = len(pending) // 2
+                log.warning(
+                    "cloud refused %d readings (%s); retrying in halves", len(pending), exc.code
+                )
+                await self.send(pending[:middle])
+                await self.send(pending[middle:])
+            else:
                 await self._set_aside(pending, str(exc))
-                return
-            await self._wait_after_failure(str(exc), None)
             return
         await self._acknowledged(pending)
 

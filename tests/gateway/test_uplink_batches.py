@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
@@ -173,3 +174,33 @@ def test_a_short_batch_waits_up_to_its_age_for_more(cloud: CloudServer, tmp_path
 
     client = asyncio.run(main())
     assert len(client.batches) == 1, "five readings did not go alone while the batch could fill"
+
+
+def test_one_refused_reading_costs_only_itself(cloud: CloudServer, tmp_path: Path) -> None:
+    """The cloud refuses a batch holding one reading it can't take (a time before
+    1970): the uplink halves its way down to that reading, sets it aside, and
+    delivers the other nine. Regression: the whole batch used to be set aside."""
+
+    async def main() -> tuple[RecordingClient, list[int], int]:
+        outbox = Outbox(tmp_path / "outbox.db")
+        await outbox.open()
+        try:
+            batch = readings("bytes-1", 10)
+            batch[6] = NewReading(source="bytes-1", time_us=-5_000_000, values=VALUES)
+            await outbox.append(batch)
+            last = await outbox.last_seq()
+            seqs = list(range(last - 9, last + 1))
+
+            async def drained(_: Uplink, __: RecordingClient) -> bool:
+                return await outbox.depth() == 0
+
+            client = await run_uplink(cloud, outbox, drained)
+            return client, seqs, seqs[6]
+        finally:
+            await outbox.close()
+
+    client, seqs, refused = asyncio.run(main())
+    assert stored_seqs(cloud, "bytes-1", client) == Counter(s for s in seqs if s != refused)
+    with sqlite3.connect(tmp_path / "outbox.db") as db:
+        aside = [seq for (seq,) in db.execute("SELECT seq FROM rejected")]
+    assert aside == [refused]
