@@ -26,3 +26,25 @@ def cloud(tmp_path: Path, database_url: str) -> Iterator[CloudServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def api_cloud(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[CloudServer]:
+    """One real cloud per storage backend for a whole module; tests keep apart
+    by registering their own gateways and sources."""
+    root = tmp_path_factory.mktemp(f"cloud-{request.param}")
+    if request.param == "sqlite":
+        server = CloudServer(root, f"sqlite:///{root / 'cloud.db'}").start()
+        try:
+            yield server
+        finally:
+            server.stop()
+    else:
+        with fresh_database() as url:
+            server = CloudServer(root, url).start()
+            try:
+                yield server
+            finally:
+                server.stop()

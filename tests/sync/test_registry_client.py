@@ -1,0 +1,75 @@
+"""Pulling the registry from the real cloud: verified, kept on disk 0600, 304 when
+unchanged, and a forged or tampered registry never used."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import stat
+from pathlib import Path
+
+import httpx
+import pytest
+
+from edgeward.sync.registry import SpecError
+from edgeward.sync.registry_client import RegistryStore, pull
+from tests.peers.cloud import CloudServer
+
+
+def public_key(cloud: CloudServer) -> str:
+    with cloud.client() as client:
+        return str(client.get("/v1/registry/public-key").json()["public_key"])
+
+
+def test_pull_verify_keep_and_304(tmp_path: Path, api_cloud: CloudServer) -> None:
+    gateway = api_cloud.add_gateway(sources=[f"meter-{tmp_path.name[-6:]}"])
+    store = RegistryStore(tmp_path / "registry.json", public_key(api_cloud))
+
+    async def main() -> tuple[object, object]:
+        headers = {"Authorization": f"Bearer {gateway.credential}"}
+        async with httpx.AsyncClient(base_url=api_cloud.url, headers=headers) as client:
+            first = await pull(client, store, None)
+            assert first is not None
+            again = await pull(client, store, first[1])
+        return first, again
+
+    first, again = asyncio.run(main())
+    registry, _etag = first  # type: ignore[misc]
+    assert registry["gateway_id"] == gateway.id and len(registry["sources"]) == 1
+    assert again is None, "unchanged: 304"
+    assert stat.S_IMODE((tmp_path / "registry.json").stat().st_mode) == 0o600
+    loaded = store.load()
+    assert loaded is not None and loaded[0] == registry
+
+
+def test_a_tampered_saved_registry_is_ignored(tmp_path: Path, api_cloud: CloudServer) -> None:
+    gateway = api_cloud.add_gateway(sources=[f"probe-{tmp_path.name[-6:]}"])
+    store = RegistryStore(tmp_path / "registry.json", public_key(api_cloud))
+
+    async def main() -> None:
+        headers = {"Authorization": f"Bearer {gateway.credential}"}
+        async with httpx.AsyncClient(base_url=api_cloud.url, headers=headers) as client:
+            await pull(client, store, None)
+
+    asyncio.run(main())
+    saved = json.loads(store.path.read_text())
+    saved["body"] = saved["body"].replace('"enabled":true', '"enabled":false')
+    store.path.write_text(json.dumps(saved))
+    assert store.load() is None
+
+
+def test_a_registry_signed_by_another_key_is_refused(
+    tmp_path: Path, api_cloud: CloudServer
+) -> None:
+    gateway = api_cloud.add_gateway()
+    other_key = "A" * 43 + "="  # a valid-looking 32-byte key that did not sign it
+    store = RegistryStore(tmp_path / "registry.json", other_key)
+
+    async def main() -> None:
+        headers = {"Authorization": f"Bearer {gateway.credential}"}
+        async with httpx.AsyncClient(base_url=api_cloud.url, headers=headers) as client:
+            await pull(client, store, None)
+
+    with pytest.raises(SpecError):
+        asyncio.run(main())
+    assert not store.path.exists()
