@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 
 class Decoder(Protocol):
-    def decode(self, frame: bytes) -> Mapping[str, int | float]: ...
+    def decode(self, frame: bytes) -> Mapping[str, bool | int | float | str]: ...
 
 
 class PollCoordinator:

@@ -16,24 +16,9 @@ from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.exceptions import ModbusException
 
 from edgeward.drivers.base import PollingDriver, Reading
-from edgeward.drivers.errors import DeviceProtocolError, DeviceUnavailable, DriverConfigError
-from edgeward.drivers.modbus.register_map import Block, RegisterMap, Table
-
-# Modbus Application Protocol Specification v1.1b3, §7 "MODBUS Exception Responses".
-EXCEPTION_CODES: dict[int, str] = {
-    0x01: "illegal function",
-    0x02: "illegal data address",
-    0x03: "illegal data value",
-    0x04: "server device failure",
-    0x05: "acknowledge",
-    0x06: "server device busy",
-    0x08: "memory parity error",
-    0x0A: "gateway path unavailable",
-    0x0B: "gateway target device failed to respond",
-}
-# Codes that say "not now" rather than "never": the device or a gateway in front
-# of it is busy or unreachable, so the read counts as unavailable.
-RETRYABLE_CODES = frozenset({0x05, 0x06, 0x0A, 0x0B})
+from edgeward.drivers.errors import DeviceUnavailable, DriverConfigError
+from edgeward.drivers.modbus.register_map import Block, RegisterMap
+from edgeward.drivers.modbus.requests import LinkBroken, read_block
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,31 +108,10 @@ class ModbusTcpDriver(PollingDriver):
     async def _read_block(self, device: ModbusDevice, block: Block) -> bytes:
         client = self._client
         assert client is not None
-        read = (
-            client.read_holding_registers
-            if block.table is Table.HOLDING
-            else client.read_input_registers
-        )
         where = f"{self.origin(device)} {block.table} {block.address}+{block.count}"
         try:
-            response = await asyncio.wait_for(
-                read(block.address, count=block.count, device_id=device.unit),
-                self.timeout,
-            )
-        except (TimeoutError, OSError, ModbusException) as exc:
+            return await read_block(client, block, device.unit, self.timeout, where)
+        except LinkBroken:
             # The connection is in an unknown state; the next poll starts afresh.
             await self._drop_client()
-            raise DeviceUnavailable(f"no answer: {exc!r}", device=where) from exc
-        if response.isError():
-            code = int(getattr(response, "exception_code", 0))
-            meaning = EXCEPTION_CODES.get(code, "unknown exception code")
-            message = f"exception {code:#04x} ({meaning})"
-            if code in RETRYABLE_CODES:
-                raise DeviceUnavailable(message, device=where)
-            raise DeviceProtocolError(message, device=where, code=code)
-        registers = list(getattr(response, "registers", []))
-        if len(registers) != block.count:
-            raise DeviceProtocolError(
-                f"asked for {block.count} registers, got {len(registers)}", device=where
-            )
-        return b"".join(register.to_bytes(2, "big") for register in registers)
+            raise
