@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from edgeward.drivers.modbus.rtu import ModbusRtuDriver, RtuDevice, SerialLine
 from edgeward.drivers.modbus.tcp import ModbusDevice, ModbusTcpDriver
-from edgeward.gateway.config import GatewayConfig, ModbusTcpConfig
+from edgeward.gateway.config import GatewayConfig, ModbusRtuConfig, ModbusTcpConfig
 from edgeward.gateway.coordinator import Decoder, PollCoordinator
 from edgeward.gateway.forwarder import OutboxWriter, Uplink
 from edgeward.gateway.outbox import NewReading, Outbox
@@ -45,6 +46,7 @@ class GatewayRuntime:
             backoff_max=config.uplink.backoff_max,
         )
         self.coordinators = [self._coordinator(endpoint) for endpoint in config.modbus_tcp]
+        self.coordinators += [self._rtu_coordinator(bus) for bus in config.modbus_rtu]
         self.pollers = Supervisor()
         self.pipeline = Supervisor()
 
@@ -57,6 +59,19 @@ class GatewayRuntime:
         )
         decoders: dict[str, Decoder] = {d.source: d.register_map for d in endpoint.devices}
         intervals = {d.source: d.poll_interval for d in endpoint.devices}
+        return PollCoordinator(driver, intervals, decoders, self.queue)
+
+    def _rtu_coordinator(self, bus: ModbusRtuConfig) -> PollCoordinator:
+        # One driver, hence one scheduler, per serial bus; buses poll in parallel.
+        driver = ModbusRtuDriver(
+            SerialLine(bus.port, bus.baudrate, bus.parity, bus.bytesize, bus.stopbits),
+            [
+                RtuDevice(d.source, d.unit, d.register_map, d.timeout or bus.timeout)
+                for d in bus.devices
+            ],
+        )
+        decoders: dict[str, Decoder] = {d.source: d.register_map for d in bus.devices}
+        intervals = {d.source: d.poll_interval for d in bus.devices}
         return PollCoordinator(driver, intervals, decoders, self.queue)
 
     async def run(self, stop: asyncio.Event) -> None:

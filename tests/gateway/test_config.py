@@ -286,8 +286,8 @@ CASES: list[tuple[str, Mutation, str, tuple[str, ...]]] = [
     ),
     (
         "unknown-top-level-key",
-        lambda d: d.update(modbus_rtu=[]),
-        "modbus_rtu",
+        lambda d: d.update(modbus_ascii=[]),
+        "modbus_ascii",
         ("an unknown key",),
     ),
     (
