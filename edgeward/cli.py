@@ -34,6 +34,14 @@ def build_parser() -> argparse.ArgumentParser:
     meters.add_argument("--units", type=int, nargs="+", default=[1, 2])
     meters.add_argument("--port-file", help="write the bound port here once listening")
     meters.set_defaults(handler=_simulate_meters)
+    sensor = simulate_kinds.add_parser("serial-sensor", help="a sensor on a serial port")
+    sensor.add_argument("--port", required=True, help="the tty (e.g. one end of a socat pty pair)")
+    sensor.add_argument("--protocol", choices=("line", "stx", "length"), default="line")
+    sensor.add_argument("--interval", type=float, default=1.0, help="seconds between frames")
+    sensor.add_argument("--respond-to", help="answer only this request instead of streaming")
+    sensor.add_argument("--garbage-every", type=int, default=0, help="junk before every Nth frame")
+    sensor.add_argument("--baudrate", type=int, default=9600)
+    sensor.set_defaults(handler=_simulate_serial_sensor)
     return parser
 
 
@@ -47,6 +55,14 @@ def _simulate_meters(args: argparse.Namespace) -> int:
     from edgeward.drivers.simulators.power_meters import run_power_meters
 
     return run_power_meters(args.host, args.port, args.units, args.port_file)
+
+
+def _simulate_serial_sensor(args: argparse.Namespace) -> int:
+    from edgeward.drivers.simulators.serial_sensor import run_serial_sensor
+
+    return run_serial_sensor(
+        args.port, args.protocol, args.interval, args.respond_to, args.garbage_every, args.baudrate
+    )
 
 
 def configure_logging(verbose: bool) -> None:
