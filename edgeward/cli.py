@@ -42,6 +42,18 @@ def build_parser() -> argparse.ArgumentParser:
     sensor.add_argument("--garbage-every", type=int, default=0, help="junk before every Nth frame")
     sensor.add_argument("--baudrate", type=int, default=9600)
     sensor.set_defaults(handler=_simulate_serial_sensor)
+    mqtt = simulate_kinds.add_parser("mqtt-sensor", help="a sensor publishing JSON over MQTT")
+    mqtt.add_argument("--host", default="127.0.0.1")
+    mqtt.add_argument("--port", type=int, default=1883)
+    mqtt.add_argument("--topic", action="append", required=True, help="repeat for more topics")
+    mqtt.add_argument("--interval", type=float, default=1.0)
+    mqtt.add_argument("--username")
+    mqtt.add_argument(
+        "--password-file", help="a file holding the password (not on the command line)"
+    )
+    mqtt.add_argument("--ca-file", help="use TLS, verifying the broker against this CA")
+    mqtt.add_argument("--garbage-every", type=int, default=0, help="every Nth message not JSON")
+    mqtt.set_defaults(handler=_simulate_mqtt_sensor)
     return parser
 
 
@@ -62,6 +74,21 @@ def _simulate_serial_sensor(args: argparse.Namespace) -> int:
 
     return run_serial_sensor(
         args.port, args.protocol, args.interval, args.respond_to, args.garbage_every, args.baudrate
+    )
+
+
+def _simulate_mqtt_sensor(args: argparse.Namespace) -> int:
+    from edgeward.drivers.simulators.mqtt_sensor import run_mqtt_sensor
+
+    return run_mqtt_sensor(
+        args.host,
+        args.port,
+        args.topic,
+        interval=args.interval,
+        username=args.username,
+        password_file=args.password_file,
+        ca_file=args.ca_file,
+        garbage_every=args.garbage_every,
     )
 
 
