@@ -22,7 +22,9 @@ from edgeward.gateway.config_modbus import (
     parse_modbus_rtu,
     parse_modbus_tcp,
 )
+from edgeward.gateway.config_mqtt import MqttConfig, parse_mqtt
 from edgeward.gateway.config_section import Section
+from edgeward.gateway.config_serial import SerialConfig, parse_serial
 from edgeward.gateway.errors import ConfigError
 
 __all__ = [
@@ -31,7 +33,9 @@ __all__ = [
     "ModbusDeviceConfig",
     "ModbusRtuConfig",
     "ModbusTcpConfig",
+    "MqttConfig",
     "OutboxConfig",
+    "SerialConfig",
     "UplinkConfig",
     "load_config",
 ]
@@ -67,11 +71,16 @@ class GatewayConfig:
     outbox: OutboxConfig
     modbus_tcp: tuple[ModbusTcpConfig, ...]
     modbus_rtu: tuple[ModbusRtuConfig, ...] = ()
+    serial: tuple[SerialConfig, ...] = ()
+    mqtt: tuple[MqttConfig, ...] = ()
 
     @property
     def source_count(self) -> int:
-        return sum(len(section.devices) for section in self.modbus_tcp) + sum(
-            len(section.devices) for section in self.modbus_rtu
+        return (
+            sum(len(section.devices) for section in self.modbus_tcp)
+            + sum(len(section.devices) for section in self.modbus_rtu)
+            + len(self.serial)
+            + sum(len(section.subscriptions) for section in self.mqtt)
         )
 
     @property
@@ -92,7 +101,7 @@ def load_config(path: Path) -> GatewayConfig:
 
 
 def _parse(path: Path, root: Section) -> GatewayConfig:
-    root.allow("gateway", "cloud", "uplink", "outbox", "modbus_tcp", "modbus_rtu")
+    root.allow("gateway", "cloud", "uplink", "outbox", "modbus_tcp", "modbus_rtu", "serial", "mqtt")
     gateway = root.section("gateway")
     gateway.allow("id", "data_dir")
     cloud = root.section("cloud")
@@ -107,19 +116,14 @@ def _parse(path: Path, root: Section) -> GatewayConfig:
     defaults = UplinkConfig()
     modbus_tcp = tuple(parse_modbus_tcp(endpoint) for endpoint in root.sections("modbus_tcp"))
     modbus_rtu = tuple(parse_modbus_rtu(bus) for bus in root.sections("modbus_rtu"))
-    _check_sources_unique(
+    serial = tuple(parse_serial(port) for port in root.sections("serial"))
+    mqtt = tuple(parse_mqtt(broker) for broker in root.sections("mqtt"))
+    _check_sources_unique(root, _sources(modbus_tcp, modbus_rtu, serial, mqtt))
+    _check_ports_unique(
         root,
-        [
-            (f"{kind}[{index}].devices[{device_index}].source", device.source)
-            for kind, devices_per_section in (
-                ("modbus_tcp", [section.devices for section in modbus_tcp]),
-                ("modbus_rtu", [section.devices for section in modbus_rtu]),
-            )
-            for index, devices in enumerate(devices_per_section)
-            for device_index, device in enumerate(devices)
-        ],
+        [(f"modbus_rtu[{i}].port", bus.port) for i, bus in enumerate(modbus_rtu)]
+        + [(f"serial[{i}].port", port.port) for i, port in enumerate(serial)],
     )
-    _check_ports_unique(root, modbus_rtu)
     return GatewayConfig(
         path=path,
         gateway_id=gateway.identifier("id"),
@@ -136,6 +140,8 @@ def _parse(path: Path, root: Section) -> GatewayConfig:
         outbox=OutboxConfig(synchronous=outbox.choice("synchronous", ("full", "normal"), "full")),
         modbus_tcp=modbus_tcp,
         modbus_rtu=modbus_rtu,
+        serial=serial,
+        mqtt=mqtt,
     )
 
 
@@ -150,15 +156,36 @@ def _check_sources_unique(root: Section, sources: list[tuple[str, str]]) -> None
         seen.add(source)
 
 
-def _check_ports_unique(root: Section, buses: tuple[ModbusRtuConfig, ...]) -> None:
+def _sources(
+    modbus_tcp: tuple[ModbusTcpConfig, ...],
+    modbus_rtu: tuple[ModbusRtuConfig, ...],
+    serial: tuple[SerialConfig, ...],
+    mqtt: tuple[MqttConfig, ...],
+) -> list[tuple[str, str]]:
+    """Every configured data source with the key that names it, in file order."""
+    found: list[tuple[str, str]] = []
+    modbus: list[tuple[str, tuple[ModbusDeviceConfig, ...]]] = [
+        *((f"modbus_tcp[{index}]", endpoint.devices) for index, endpoint in enumerate(modbus_tcp)),
+        *((f"modbus_rtu[{index}]", bus.devices) for index, bus in enumerate(modbus_rtu)),
+    ]
+    for where, devices in modbus:
+        for number, device in enumerate(devices):
+            found.append((f"{where}.devices[{number}].source", device.source))
+    found += [(f"serial[{index}].source", port.source) for index, port in enumerate(serial)]
+    for index, broker in enumerate(mqtt):
+        for number, entry in enumerate(broker.subscriptions):
+            key = f"mqtt[{index}].subscriptions[{number}].source"
+            found.append((key, entry.subscription.source))
+    return found
+
+
+def _check_ports_unique(root: Section, ports: list[tuple[str, str]]) -> None:
     # Two drivers on one serial port would interleave their frames on the wire.
     seen: set[str] = set()
-    for index, bus in enumerate(buses):
-        if bus.port in seen:
-            raise root.error(
-                f"modbus_rtu[{index}].port", "a serial port used by one section", repr(bus.port)
-            )
-        seen.add(bus.port)
+    for key, port in ports:
+        if port in seen:
+            raise root.error(key, "a serial port used by one section", repr(port))
+        seen.add(port)
 
 
 def _read_credential(cloud: Section) -> str:

@@ -23,7 +23,9 @@ log = logging.getLogger(__name__)
 
 
 class Decoder(Protocol):
-    def decode(self, frame: bytes) -> Mapping[str, bool | int | float | str]: ...
+    def decode(self, frame: bytes) -> Mapping[str, bool | int | float | str]:
+        """Named values of one frame; DeviceProtocolError if it has none."""
+        ...
 
 
 class PollCoordinator:

@@ -12,10 +12,20 @@ import logging
 
 from edgeward.drivers.modbus.rtu import ModbusRtuDriver, RtuDevice, SerialLine
 from edgeward.drivers.modbus.tcp import ModbusDevice, ModbusTcpDriver
-from edgeward.gateway.config import GatewayConfig, ModbusRtuConfig, ModbusTcpConfig
+from edgeward.drivers.mqtt.client import MqttDriver
+from edgeward.drivers.serial.port import Requests, SerialDriver, SerialSettings
+from edgeward.gateway.config import (
+    GatewayConfig,
+    ModbusRtuConfig,
+    ModbusTcpConfig,
+    MqttConfig,
+    SerialConfig,
+)
 from edgeward.gateway.coordinator import Decoder, PollCoordinator
+from edgeward.gateway.decoding import DelimitedDecoder, JsonDecoder
 from edgeward.gateway.forwarder import OutboxWriter, Uplink
 from edgeward.gateway.outbox import NewReading, Outbox
+from edgeward.gateway.stream_coordinator import StreamCoordinator
 from edgeward.gateway.supervisor import Supervisor
 from edgeward.sync.uplink import UplinkClient
 
@@ -47,6 +57,8 @@ class GatewayRuntime:
         )
         self.coordinators = [self._coordinator(endpoint) for endpoint in config.modbus_tcp]
         self.coordinators += [self._rtu_coordinator(bus) for bus in config.modbus_rtu]
+        self.streams = [self._serial_coordinator(port) for port in config.serial]
+        self.streams += [self._mqtt_coordinator(broker) for broker in config.mqtt]
         self.pollers = Supervisor()
         self.pipeline = Supervisor()
 
@@ -74,6 +86,27 @@ class GatewayRuntime:
         intervals = {d.source: d.poll_interval for d in bus.devices}
         return PollCoordinator(driver, intervals, decoders, self.queue)
 
+    def _serial_coordinator(self, port: SerialConfig) -> StreamCoordinator:
+        requests = None
+        if port.request is not None:
+            requests = Requests(port.request, port.poll_interval, port.timeout)
+        driver = SerialDriver(
+            SerialSettings(port.port, port.baudrate, port.parity, port.bytesize, port.stopbits),
+            port.source,
+            port.framer(),
+            requests=requests,
+            stale_after=port.stale_after,
+        )
+        decoder = DelimitedDecoder(port.fields, port.separator)
+        return StreamCoordinator(driver, {port.source: decoder}, self.queue)
+
+    def _mqtt_coordinator(self, broker: MqttConfig) -> StreamCoordinator:
+        driver = MqttDriver(broker.broker, [entry.subscription for entry in broker.subscriptions])
+        decoders: dict[str, Decoder] = {
+            entry.subscription.source: JsonDecoder(entry.fields) for entry in broker.subscriptions
+        }
+        return StreamCoordinator(driver, decoders, self.queue)
+
     async def run(self, stop: asyncio.Event) -> None:
         await self.outbox.open()
         log.info(
@@ -88,6 +121,9 @@ class GatewayRuntime:
             for coordinator in self.coordinators:
                 name = f"poll {coordinator.driver.__class__.__name__} {coordinator.driver.sources}"
                 self.pollers.start(name, coordinator.run)
+            for stream in self.streams:
+                name = f"stream {stream.driver.__class__.__name__} {stream.driver.sources}"
+                self.pollers.start(name, stream.run)
             await stop.wait()
         finally:
             await self._shutdown()

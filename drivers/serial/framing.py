@@ -38,8 +38,12 @@ class Framer(abc.ABC):
     def encode(self, payload: bytes) -> bytes:
         """The bytes that carry ``payload`` as one frame."""
 
-    def reset(self) -> None:
-        """Forget a partial frame (the port was reopened)."""
+    def reset(self, *, mid_stream: bool = False) -> None:
+        """Forget a partial frame (the port was reopened).
+
+        ``mid_stream``: the device may be halfway through a frame, so a framer
+        without a start marker drops bytes up to the first frame boundary.
+        """
         self._buffer.clear()
 
 
@@ -83,9 +87,12 @@ class LineFramer(Framer):
     def encode(self, payload: bytes) -> bytes:
         return payload + self.delimiter
 
-    def reset(self) -> None:
+    def reset(self, *, mid_stream: bool = False) -> None:
         super().reset()
-        self._discarding = False
+        # A port opened while the device talks starts inside a line: the bytes
+        # up to the first delimiter are its tail, not a line. This costs one
+        # whole line when the port happened to open between lines.
+        self._discarding = mid_stream
 
 
 class Checksum(enum.StrEnum):

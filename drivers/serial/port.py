@@ -91,7 +91,7 @@ class SerialDriver(StreamingDriver):
             try:
                 port = await self._open()
                 wait = 0.05
-                self.framer.reset()
+                self.framer.reset(mid_stream=self.requests is None)
                 if self.requests is None:
                     await self._stream(port, emit)
                 else:

@@ -87,3 +87,11 @@ def test_framer_misuse_is_a_config_error() -> None:
         StxEtxFramer().encode(bytes([ETX]))
     with pytest.raises(DriverConfigError):
         LengthPrefixedFramer(1).encode(b"x" * 256)
+
+
+def test_line_framer_reset_mid_stream_drops_the_tail_of_the_cut_line() -> None:
+    framer = LineFramer()
+    framer.reset(mid_stream=True)
+    assert framer.feed(b"5,21.50,45.0\n16,21.60,46.0\n") == ([b"16,21.60,46.0"], 0)
+    framer.reset()
+    assert framer.feed(b"whole\n") == ([b"whole"], 0)
