@@ -28,11 +28,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(handler=_demo)
     simulate = subcommands.add_parser("simulate", help="run a device simulator")
     simulate_kinds = simulate.add_subparsers(dest="simulator", required=True)
-    meters = simulate_kinds.add_parser("modbus-meters", help="power meters on Modbus TCP")
+    meters = simulate_kinds.add_parser("modbus-meters", help="power meters on Modbus TCP or RTU")
     meters.add_argument("--host", default="127.0.0.1")
     meters.add_argument("--port", type=int, default=5020, help="0 picks a free port")
     meters.add_argument("--units", type=int, nargs="+", default=[1, 2])
     meters.add_argument("--port-file", help="write the bound port here once listening")
+    meters.add_argument("--serial-port", help="serve Modbus RTU on this tty instead of TCP")
     meters.set_defaults(handler=_simulate_meters)
     sensor = simulate_kinds.add_parser("serial-sensor", help="a sensor on a serial port")
     sensor.add_argument("--port", required=True, help="the tty (e.g. one end of a socat pty pair)")
@@ -66,7 +67,7 @@ def _demo(args: argparse.Namespace) -> int:
 def _simulate_meters(args: argparse.Namespace) -> int:
     from edgeward.drivers.simulators.power_meters import run_power_meters
 
-    return run_power_meters(args.host, args.port, args.units, args.port_file)
+    return run_power_meters(args.host, args.port, args.units, args.port_file, args.serial_port)
 
 
 def _simulate_serial_sensor(args: argparse.Namespace) -> int:
