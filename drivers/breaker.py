@@ -19,6 +19,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from edgeward.drivers.errors import DeviceUnavailable
+
 
 @dataclass(frozen=True, slots=True)
 class BreakerPolicy:
@@ -54,6 +56,15 @@ class CircuitBreaker:
     def allow(self) -> bool:
         """May a request go out now? Past ``retry_at`` one probe may."""
         return self.retry_at is None or self._clock() >= self.retry_at
+
+    def check(self, device: str) -> None:
+        """Raise DeviceUnavailable, naming ``device``, unless a request may go out now."""
+        if not self.allow():
+            raise DeviceUnavailable(
+                f"circuit open after {self.consecutive_failures} failures in a row; "
+                f"next try in {self.seconds_to_retry():.1f}s",
+                device=device,
+            )
 
     def seconds_to_retry(self) -> float:
         return 0.0 if self.retry_at is None else max(0.0, self.retry_at - self._clock())

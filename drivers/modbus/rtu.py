@@ -108,12 +108,7 @@ class ModbusRtuDriver(PollingDriver):
     async def poll(self, source: str) -> Reading:
         device = self._devices[source]
         breaker = self.breakers[source]
-        if not breaker.allow():
-            raise DeviceUnavailable(
-                f"circuit open after {breaker.consecutive_failures} failures in a row; "
-                f"next try in {breaker.seconds_to_retry():.1f}s",
-                device=self.origin(device),
-            )
+        breaker.check(self.origin(device))
         others_healthy = any(
             not other.suspect for name, other in self.breakers.items() if name != source
         )

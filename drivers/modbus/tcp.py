@@ -1,9 +1,12 @@
 """Modbus TCP transport over pymodbus 3.x.
 
 One driver per endpoint (host and port): the units behind it share one TCP
-connection and pymodbus keeps one request in flight on it. Reconnection is
-ours, not pymodbus's: its automatic reconnect is switched off so that the
+connection and pymodbus keeps one request in flight on it; separate
+endpoints are separate drivers and poll concurrently. Reconnection is ours,
+not pymodbus's: its automatic reconnect is switched off so that the
 gateway's coordinator alone decides when to retry and what counts as down.
+Each unit has a circuit breaker, so a unit a TCP-to-RTU gateway can't reach
+stops holding the shared connection for its timeout on every poll.
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.exceptions import ModbusException
 
 from edgeward.drivers.base import PollingDriver, Reading
-from edgeward.drivers.errors import DeviceUnavailable, DriverConfigError
+from edgeward.drivers.breaker import BreakerPolicy, CircuitBreaker
+from edgeward.drivers.errors import DeviceProtocolError, DeviceUnavailable, DriverConfigError
 from edgeward.drivers.modbus.register_map import Block, RegisterMap
 from edgeward.drivers.modbus.requests import LinkBroken, read_block
 
@@ -38,6 +42,7 @@ class ModbusTcpDriver(PollingDriver):
         devices: list[ModbusDevice],
         *,
         timeout: float = 2.0,
+        breaker: BreakerPolicy | None = None,
     ) -> None:
         if not devices:
             raise DriverConfigError(f"no devices configured for modbus-tcp://{host}:{port}")
@@ -47,6 +52,7 @@ class ModbusTcpDriver(PollingDriver):
         self._devices = {device.source: device for device in devices}
         if len(self._devices) != len(devices):
             raise DriverConfigError(f"a source is configured twice on modbus-tcp://{host}:{port}")
+        self.breakers = {device.source: CircuitBreaker(breaker) for device in devices}
         self._client: AsyncModbusTcpClient | None = None
         self._connect_lock = asyncio.Lock()
 
@@ -81,10 +87,20 @@ class ModbusTcpDriver(PollingDriver):
 
     async def poll(self, source: str) -> Reading:
         device = self._devices[source]
-        await self.open()
-        frame = bytearray()
-        for block in device.register_map.blocks:
-            frame += await self._read_block(device, block)
+        breaker = self.breakers[source]
+        breaker.check(self.origin(device))
+        try:
+            await self.open()
+            frame = bytearray()
+            for block in device.register_map.blocks:
+                frame += await self._read_block(device, block)
+        except DeviceProtocolError:
+            breaker.succeeded()  # it answered: the unit is there, the map is wrong
+            raise
+        except DeviceUnavailable:
+            breaker.failed()
+            raise
+        breaker.succeeded()
         return Reading(
             source=source,
             raw=bytes(frame),
