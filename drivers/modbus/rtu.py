@@ -142,10 +142,10 @@ class ModbusRtuDriver(PollingDriver):
         client = self._client
         assert client is not None
         frame = bytearray()
+        origin = self.origin(device)
         for block in device.register_map.blocks:
-            where = f"{self.origin(device)} {block.table} {block.address}+{block.count}"
             try:
-                frame += await read_block(client, block, device.unit, device.timeout, where)
+                frame += await read_block(client, block, device.unit, device.timeout, origin)
             except LinkBroken:
                 # A silent unit leaves the port usable; a vanished port does not.
                 if not client.connected:

@@ -21,7 +21,7 @@ from pymodbus.exceptions import ModbusException
 from edgeward.drivers.base import PollingDriver, Reading
 from edgeward.drivers.breaker import BreakerPolicy, CircuitBreaker
 from edgeward.drivers.errors import DeviceProtocolError, DeviceUnavailable, DriverConfigError
-from edgeward.drivers.modbus.register_map import Block, RegisterMap
+from edgeward.drivers.modbus.register_map import RegisterMap
 from edgeward.drivers.modbus.requests import LinkBroken, read_block
 
 
@@ -53,6 +53,9 @@ class ModbusTcpDriver(PollingDriver):
         if len(self._devices) != len(devices):
             raise DriverConfigError(f"a source is configured twice on modbus-tcp://{host}:{port}")
         self.breakers = {device.source: CircuitBreaker(breaker) for device in devices}
+        self._origins = {
+            device.source: f"modbus-tcp://{host}:{port}/{device.unit}" for device in devices
+        }
         self._client: AsyncModbusTcpClient | None = None
         self._connect_lock = asyncio.Lock()
 
@@ -61,9 +64,11 @@ class ModbusTcpDriver(PollingDriver):
         return tuple(self._devices)
 
     def origin(self, device: ModbusDevice) -> str:
-        return f"modbus-tcp://{self.host}:{self.port}/{device.unit}"
+        return self._origins[device.source]
 
     async def open(self) -> None:
+        if self._client is not None and self._client.connected:
+            return  # the common case, without taking the lock
         async with self._connect_lock:
             if self._client is not None and self._client.connected:
                 return
@@ -88,12 +93,24 @@ class ModbusTcpDriver(PollingDriver):
     async def poll(self, source: str) -> Reading:
         device = self._devices[source]
         breaker = self.breakers[source]
-        breaker.check(self.origin(device))
+        origin = self.origin(device)
+        breaker.check(origin)
         try:
             await self.open()
-            frame = bytearray()
-            for block in device.register_map.blocks:
-                frame += await self._read_block(device, block)
+            client = self._client
+            assert client is not None
+            # pymodbus's own timeout (self.timeout, retries off) bounds each request.
+            frame = b"".join(
+                [
+                    await read_block(client, block, device.unit, None, origin)
+                    for block in device.register_map.blocks
+                ]
+            )
+        except LinkBroken:
+            # The connection is in an unknown state; the next poll starts afresh.
+            await self._drop_client()
+            breaker.failed()
+            raise
         except DeviceProtocolError:
             breaker.succeeded()  # it answered: the unit is there, the map is wrong
             raise
@@ -101,12 +118,7 @@ class ModbusTcpDriver(PollingDriver):
             breaker.failed()
             raise
         breaker.succeeded()
-        return Reading(
-            source=source,
-            raw=bytes(frame),
-            time=datetime.now(UTC),
-            origin=self.origin(device),
-        )
+        return Reading(source=source, raw=frame, time=datetime.now(UTC), origin=origin)
 
     async def close(self) -> None:
         async with self._connect_lock:
@@ -120,14 +132,3 @@ class ModbusTcpDriver(PollingDriver):
         if self._client is not None:
             self._client.close()
             self._client = None
-
-    async def _read_block(self, device: ModbusDevice, block: Block) -> bytes:
-        client = self._client
-        assert client is not None
-        where = f"{self.origin(device)} {block.table} {block.address}+{block.count}"
-        try:
-            return await read_block(client, block, device.unit, self.timeout, where)
-        except LinkBroken:
-            # The connection is in an unknown state; the next poll starts afresh.
-            await self._drop_client()
-            raise

@@ -299,3 +299,24 @@ def test_breaker_opens_on_a_dead_endpoint_and_a_probe_after_backoff_recovers() -
             await restarted.stop()
 
     asyncio.run(main())
+
+
+def test_a_server_that_accepts_but_never_answers_times_out_in_time() -> None:
+    async def main() -> None:
+        async def swallow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await reader.read()  # takes every request, answers none
+            writer.close()
+
+        silent = await asyncio.start_server(swallow, HOST, 0)
+        port = silent.sockets[0].getsockname()[1]
+        driver = ModbusTcpDriver(HOST, port, [ModbusDevice("meter-1", 1, METER)], timeout=0.3)
+        try:
+            started = asyncio.get_running_loop().time()
+            with pytest.raises(DeviceUnavailable, match="no answer"):
+                await driver.poll("meter-1")
+            assert asyncio.get_running_loop().time() - started < 0.3 * 3
+        finally:
+            await driver.close()
+            silent.close()
+
+    asyncio.run(main())
