@@ -43,11 +43,13 @@ class CircuitBreaker:
         self.consecutive_failures = 0
         self.retry_at: float | None = None
         self._wait = self.policy.backoff
+        self._answered = False
 
     @property
     def suspect(self) -> bool:
-        """The last request failed: its next ones must not hold up healthy devices."""
-        return self.consecutive_failures > 0
+        """Not known to answer (never has, or its last request failed): its next
+        requests must not hold up devices that do."""
+        return not self._answered or self.consecutive_failures > 0
 
     @property
     def is_open(self) -> bool:
@@ -70,6 +72,7 @@ class CircuitBreaker:
         return 0.0 if self.retry_at is None else max(0.0, self.retry_at - self._clock())
 
     def succeeded(self) -> None:
+        self._answered = True
         self.consecutive_failures = 0
         self.retry_at = None
         self._wait = self.policy.backoff

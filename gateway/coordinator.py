@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Mapping
 from typing import Protocol
 
@@ -60,7 +61,10 @@ class PollCoordinator:
             due += interval
             now = loop.time()
             if due < now:
-                due = now  # a late poll skips the missed ticks instead of bursting
+                # A late poll skips the ticks it missed and keeps to its grid. Polling
+                # again at once would burst, and on a shared bus it would collide
+                # with the gap the bus scheduler just gave a failing unit.
+                due += math.ceil((now - due) / interval) * interval
             await asyncio.sleep(due - now)
 
     async def poll_once(self, source: str) -> None:

@@ -96,7 +96,8 @@ class ModbusRtuDriver(PollingDriver):
                 reconnect_delay=0,
             )
             try:
-                connected = await asyncio.wait_for(client.connect(), timeout)
+                async with asyncio.timeout(timeout):  # not wait_for: see bus.py
+                    connected = await client.connect()
             except (TimeoutError, OSError, ModbusException) as exc:
                 client.close()
                 raise DeviceUnavailable(f"cannot open: {exc!r}", device=self._bus_name) from exc

@@ -81,7 +81,10 @@ class ModbusTcpDriver(PollingDriver):
                 reconnect_delay=0,
             )
             try:
-                connected = await asyncio.wait_for(client.connect(), self.timeout)
+                # asyncio.timeout, not wait_for: on 3.11 wait_for can turn a
+                # cancellation racing its timeout into TimeoutError (gh-86296).
+                async with asyncio.timeout(self.timeout):
+                    connected = await client.connect()
             except (TimeoutError, OSError, ModbusException) as exc:
                 client.close()
                 raise DeviceUnavailable(f"cannot connect: {exc!r}", device=self._endpoint) from exc

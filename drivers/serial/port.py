@@ -119,7 +119,11 @@ class SerialDriver(StreamingDriver):
             )
 
         try:
-            return await asyncio.wait_for(asyncio.to_thread(open_port), OPEN_TIMEOUT)
+            # asyncio.timeout, not wait_for, throughout: on 3.11 wait_for can turn
+            # a cancellation racing its timeout into TimeoutError (CPython
+            # gh-86296), and run() would then never stop.
+            async with asyncio.timeout(OPEN_TIMEOUT):
+                return await asyncio.to_thread(open_port)
         except (TimeoutError, OSError, ValueError, serial.SerialException) as exc:
             raise DeviceUnavailable(f"cannot open: {exc}", device=self.origin) from exc
 
@@ -173,7 +177,8 @@ class SerialDriver(StreamingDriver):
         fd = port.fileno()
         loop.add_reader(fd, ready)
         try:
-            await asyncio.wait_for(readable, within)
+            async with asyncio.timeout(within):
+                await readable
         finally:
             loop.remove_reader(fd)
         try:
@@ -187,7 +192,8 @@ class SerialDriver(StreamingDriver):
 
     async def _write(self, port: serial.Serial, data: bytes) -> None:
         try:
-            await asyncio.wait_for(asyncio.to_thread(port.write, data), WRITE_TIMEOUT * 2)
+            async with asyncio.timeout(WRITE_TIMEOUT * 2):
+                await asyncio.to_thread(port.write, data)
         except (TimeoutError, OSError, serial.SerialException) as exc:
             raise DeviceUnavailable(f"write failed: {exc}", device=self.origin) from exc
 

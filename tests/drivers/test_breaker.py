@@ -16,6 +16,9 @@ class Clock:
 def test_opens_after_threshold_probes_after_backoff_and_closes_on_success() -> None:
     clock = Clock()
     breaker = CircuitBreaker(BreakerPolicy(threshold=2, backoff=4.0, backoff_max=10.0), clock)
+    assert breaker.suspect and breaker.allow()  # unknown until it answers
+    breaker.succeeded()
+    assert not breaker.suspect
     breaker.failed()
     assert breaker.suspect and not breaker.is_open and breaker.allow()
     breaker.failed()
