@@ -80,9 +80,13 @@ def outbox(config: Path) -> dict[str, list[dict[str, Any]]]:
     found: dict[str, list[dict[str, Any]]] = defaultdict(list)
     if not database.exists():
         return found
-    with sqlite3.connect(database) as db:
-        for source, payload in db.execute("SELECT source, payload FROM readings ORDER BY seq"):
-            found[source].append(json.loads(payload))
+    try:
+        with sqlite3.connect(database) as db:
+            rows = db.execute("SELECT source, payload FROM readings ORDER BY seq").fetchall()
+    except sqlite3.OperationalError:
+        return found  # the gateway is still creating its schema
+    for source, payload in rows:
+        found[source].append(json.loads(payload))
     return found
 
 

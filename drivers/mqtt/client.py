@@ -113,16 +113,7 @@ class MqttDriver(StreamingDriver):
         client = paho.Client(CallbackAPIVersion.VERSION2, client_id=broker.client_id)
         client.connect_timeout = broker.connect_timeout
         client.reconnect_delay_set(broker.reconnect_min, broker.backoff_max)
-        if broker.username is not None:
-            client.username_pw_set(broker.username, broker.password)
-        if broker.tls is not None:
-            client.tls_set(
-                ca_certs=broker.tls.ca_file,
-                certfile=broker.tls.cert_file,
-                keyfile=broker.tls.key_file,
-                cert_reqs=ssl.CERT_REQUIRED,
-                tls_version=ssl.PROTOCOL_TLS_CLIENT,
-            )
+        _authenticate(client, broker)
 
         def on_connect(
             client: paho.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any
@@ -193,3 +184,17 @@ class MqttDriver(StreamingDriver):
             health.failures += 1
             health.consecutive_failures += 1
             health.last_error = reason
+
+
+def _authenticate(client: paho.Client, broker: Broker) -> None:
+    """Username/password, and TLS verifying the broker (hostname included)."""
+    if broker.username is not None:
+        client.username_pw_set(broker.username, broker.password)
+    if broker.tls is not None:
+        client.tls_set(
+            ca_certs=broker.tls.ca_file,
+            certfile=broker.tls.cert_file,
+            keyfile=broker.tls.key_file,
+            cert_reqs=ssl.CERT_REQUIRED,
+            tls_version=ssl.PROTOCOL_TLS_CLIENT,
+        )
