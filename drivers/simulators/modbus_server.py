@@ -132,13 +132,22 @@ class SerialRegisterBankServer(RegisterBankServer):
         self.serial_port = serial_port
         self.baudrate = baudrate
 
+    def _devices(self) -> list[SimDevice]:
+        # A catch-all (id 0 in pymodbus's simulator) answers for absent units, so
+        # they don't log a KeyError traceback per request; the answers are then
+        # dropped by _silence_absent_units like any other for an absent unit.
+        catch_all = SimDevice(
+            id=0, simdata=SimData(address=0, count=BANK_SIZE, datatype=DataType.REGISTERS)
+        )
+        return [*super()._devices(), catch_all]
+
     async def start(self) -> None:
         server = ModbusSerialServer(
             self._devices(),
             port=self.serial_port,
             baudrate=self.baudrate,
-            # SimCore answers an unknown unit with an exception response
-            # whatever ignore_missing_devices says; drop those answers instead.
+            # pymodbus's simulator answers every unit whatever
+            # ignore_missing_devices says; drop the answers for absent units.
             trace_packet=self._silence_absent_units,
         )
         self._server = server
