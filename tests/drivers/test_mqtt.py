@@ -13,7 +13,7 @@ from edgeward.drivers.base import Reading
 from edgeward.drivers.errors import DriverConfigError
 from edgeward.drivers.mqtt.client import Broker, MqttDriver, Subscription, Tls
 from edgeward.processes import ChildProcess
-from tests.peers.mosquitto import PASSWORD, USERNAME, Mosquitto
+from tests.peers.mosquitto import PASSWORD, USERNAME, Mosquitto, free_port
 
 WAIT = 15.0
 
@@ -128,6 +128,19 @@ def test_broker_restart_reconnects_and_resubscribes(tmp_path: Path) -> None:
             run_driver(driver, test)
     finally:
         mosquitto.stop()
+
+
+def test_no_broker_listening_is_unavailable_and_never_raises() -> None:
+    broker = Broker("127.0.0.1", free_port(), connect_timeout=0.5, reconnect_min=1, backoff_max=1)
+    driver = MqttDriver(broker, [Subscription("probe-a", "site/a/temp")])
+    health = driver.health()["probe-a"]
+
+    async def test(readings: list[Reading]) -> None:
+        await until(lambda: health.failures >= 1, "a failed connection")
+        assert not health.available and readings == []
+        assert health.last_error == "cannot connect"
+
+    run_driver(driver, test)
 
 
 def test_misconfigured_subscriptions_are_config_errors() -> None:

@@ -128,3 +128,39 @@ def test_port_that_disappears_and_comes_back_is_recovered(tmp_path: Path) -> Non
                 pair.stop()
 
         run_driver(driver, test)
+
+
+def test_a_streaming_device_that_falls_silent_is_marked_unavailable(tmp_path: Path) -> None:
+    # A sensor that only answers requests never speaks to a streaming reader.
+    options = ("--respond-to", "READ")
+    with PtyPair(tmp_path) as pair, serial_sensor(pair.peer_end, tmp_path, *options):
+        driver = SerialDriver(
+            SerialSettings(str(pair.device_end)), "probe-1", LineFramer(), stale_after=0.2
+        )
+        health = driver.health()["probe-1"]
+
+        async def test(readings: list[Reading]) -> None:
+            await until(lambda: health.failures >= 2, "two silent periods")
+            assert not health.available and readings == []
+            assert health.last_error == "no frame for 0.2s"
+
+        run_driver(driver, test)
+
+
+def test_a_request_nobody_answers_times_out_and_is_retried(tmp_path: Path) -> None:
+    # The sensor answers READ; the driver asks something else.
+    options = ("--respond-to", "READ")
+    with PtyPair(tmp_path) as pair, serial_sensor(pair.peer_end, tmp_path, *options):
+        driver = SerialDriver(
+            SerialSettings(str(pair.device_end)),
+            "probe-1",
+            LineFramer(),
+            requests=Requests(b"WHAT", interval=0.05, timeout=0.1),
+        )
+        health = driver.health()["probe-1"]
+
+        async def test(readings: list[Reading]) -> None:
+            await until(lambda: health.failures >= 3, "three unanswered requests")
+            assert readings == [] and health.last_error == "no answer within 0.1s"
+
+        run_driver(driver, test)
