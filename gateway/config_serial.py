@@ -41,6 +41,7 @@ class SerialConfig:
     request: bytes | None
     poll_interval: float
     timeout: float
+    # Streaming only: no frame for this long marks the device unavailable.
     stale_after: float
     separator: str
     fields: tuple[TextField, ...]
@@ -70,6 +71,10 @@ def parse_serial(port: Section) -> SerialConfig:
     for key in ("poll_interval", "timeout"):
         if request is None and key in port.data:
             raise port.error(key, "a request to go with it (request/response mode)", key)
+    if request is not None and "stale_after" in port.data:
+        raise port.error(
+            "stale_after", "no stale_after with a request (streaming only)", "a request"
+        )
     delimiter = port.optional_string("delimiter") or "\n"
     return SerialConfig(
         port=port.string("port"),

@@ -77,6 +77,7 @@ class PollCoordinator:
             return
         except DeviceProtocolError as exc:
             self.malformed += 1
+            health.malformed += 1
             self._failed(source, health, exc)
             return
         if not health.available:

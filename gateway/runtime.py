@@ -13,7 +13,9 @@ import logging
 from edgeward.drivers.modbus.rtu import ModbusRtuDriver, RtuDevice, SerialLine
 from edgeward.drivers.modbus.tcp import ModbusDevice, ModbusTcpDriver
 from edgeward.drivers.mqtt.client import MqttDriver
-from edgeward.drivers.serial.port import Requests, SerialDriver, SerialSettings
+from edgeward.drivers.serial.polled import SerialPollingDriver
+from edgeward.drivers.serial.port import SerialSettings
+from edgeward.drivers.serial.stream import SerialDriver
 from edgeward.gateway.config import (
     GatewayConfig,
     ModbusRtuConfig,
@@ -57,7 +59,8 @@ class GatewayRuntime:
         )
         self.coordinators = [self._coordinator(endpoint) for endpoint in config.modbus_tcp]
         self.coordinators += [self._rtu_coordinator(bus) for bus in config.modbus_rtu]
-        self.streams = [self._serial_coordinator(port) for port in config.serial]
+        self.coordinators += [self._serial_poller(p) for p in config.serial if p.request]
+        self.streams = [self._serial_stream(p) for p in config.serial if not p.request]
         self.streams += [self._mqtt_coordinator(broker) for broker in config.mqtt]
         self.pollers = Supervisor()
         self.pipeline = Supervisor()
@@ -86,19 +89,27 @@ class GatewayRuntime:
         intervals = {d.source: d.poll_interval for d in bus.devices}
         return PollCoordinator(driver, intervals, decoders, self.queue)
 
-    def _serial_coordinator(self, port: SerialConfig) -> StreamCoordinator:
-        requests = None
-        if port.request is not None:
-            requests = Requests(port.request, port.poll_interval, port.timeout)
+    def _serial_stream(self, port: SerialConfig) -> StreamCoordinator:
         driver = SerialDriver(
             SerialSettings(port.port, port.baudrate, port.parity, port.bytesize, port.stopbits),
             port.source,
             port.framer(),
-            requests=requests,
             stale_after=port.stale_after,
         )
         decoder = DelimitedDecoder(port.fields, port.separator)
         return StreamCoordinator(driver, {port.source: decoder}, self.queue)
+
+    def _serial_poller(self, port: SerialConfig) -> PollCoordinator:
+        assert port.request is not None
+        driver = SerialPollingDriver(
+            SerialSettings(port.port, port.baudrate, port.parity, port.bytesize, port.stopbits),
+            port.source,
+            port.framer(),
+            port.request,
+            timeout=port.timeout,
+        )
+        decoders: dict[str, Decoder] = {port.source: DelimitedDecoder(port.fields, port.separator)}
+        return PollCoordinator(driver, {port.source: port.poll_interval}, decoders, self.queue)
 
     def _mqtt_coordinator(self, broker: MqttConfig) -> StreamCoordinator:
         driver = MqttDriver(broker.broker, [entry.subscription for entry in broker.subscriptions])

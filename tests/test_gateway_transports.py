@@ -1,7 +1,8 @@
 """The gateway program reading Modbus RTU, serial and MQTT peers at once, into its outbox.
 
 Every peer is a real program: the meters simulator serving RTU behind one
-socat pty pair, the serial sensor behind another, a private mosquitto with
+socat pty pair, the serial sensor behind another (streaming) and a third
+(answering requests, polled by the gateway), a private mosquitto with
 TLS and a password, the MQTT sensor. The cloud is left unreachable so that
 every reading waits in outbox.db, where the test reads it back.
 """
@@ -28,10 +29,12 @@ SENSOR_FIELDS = [
     {"name": "temperature", "type": "float"},
     {"name": "humidity", "type": "float"},
 ]
-SOURCES = ("meter-1", "probe-1", "room-1")
+SOURCES = ("meter-1", "probe-1", "probe-2", "room-1")
 
 
-def gateway_config(root: Path, rtu: PtyPair, serial: PtyPair, mosquitto: Mosquitto) -> Path:
+def gateway_config(
+    root: Path, rtu: PtyPair, serial: PtyPair, asked: PtyPair, mosquitto: Mosquitto
+) -> Path:
     directory = root / "gateway"
     write_secret(directory / "credential", "ewg_not_used_the_cloud_is_away")
     write_secret(directory / "mqtt-password", PASSWORD)
@@ -56,7 +59,17 @@ def gateway_config(root: Path, rtu: PtyPair, serial: PtyPair, mosquitto: Mosquit
                 ],
             }
         ],
-        "serial": [{"port": str(serial.device_end), "source": "probe-1", "fields": SENSOR_FIELDS}],
+        "serial": [
+            {"port": str(serial.device_end), "source": "probe-1", "fields": SENSOR_FIELDS},
+            {
+                "port": str(asked.device_end),
+                "source": "probe-2",
+                "framing": "stx_etx",
+                "request": "READ",
+                "poll_interval": 0.05,
+                "fields": SENSOR_FIELDS,
+            },
+        ],
         "mqtt": [
             {
                 "host": "127.0.0.1",
@@ -101,8 +114,10 @@ def mqtt_sensor(mosquitto: Mosquitto, directory: Path) -> ChildProcess:
 
 
 def test_rtu_serial_and_mqtt_readings_reach_the_outbox_decoded(tmp_path: Path) -> None:
+    (tmp_path / "asked").mkdir()
     rtu = PtyPair(tmp_path, ("rtu-gw", "rtu-meters"))
     serial = PtyPair(tmp_path, ("ser-gw", "ser-sensor"))
+    asked = PtyPair(tmp_path, ("ask-gw", "ask-sensor"))
     meters = ChildProcess(
         "meters",
         ["simulate", "modbus-meters", "--units", "1", "--serial-port", str(rtu.peer_end)],
@@ -111,12 +126,16 @@ def test_rtu_serial_and_mqtt_readings_reach_the_outbox_decoded(tmp_path: Path) -
     with (
         rtu,
         serial,
+        asked,
         Mosquitto(tmp_path / "mqtt") as mosquitto,
         meters,
         serial_sensor(serial.peer_end, tmp_path, "--interval", "0.05"),
+        serial_sensor(
+            asked.peer_end, tmp_path / "asked", "--protocol", "stx", "--respond-to", "READ"
+        ),
         mqtt_sensor(mosquitto, tmp_path),
     ):
-        config = gateway_config(tmp_path, rtu, serial, mosquitto)
+        config = gateway_config(tmp_path, rtu, serial, asked, mosquitto)
         with gateway_process(config) as gateway:
             gateway.wait_for(
                 lambda: all(len(outbox(config)[s]) >= 5 for s in SOURCES),
@@ -128,7 +147,10 @@ def test_rtu_serial_and_mqtt_readings_reach_the_outbox_decoded(tmp_path: Path) -
     for reading in stored["meter-1"]:
         assert set(reading) == {r["name"] for r in METER_REGISTERS}
         assert 226 <= reading["voltage"] <= 234 and 49.9 <= reading["frequency"] <= 50.1
-    for source in ("probe-1", "room-1"):
+    # The polled sensor counts requests: one answer per poll, none lost or doubled.
+    counters = [reading["counter"] for reading in stored["probe-2"]]
+    assert counters == list(range(1, len(counters) + 1))
+    for source in ("probe-1", "probe-2", "room-1"):
         for reading in stored[source]:
             temperature, humidity = values_for(reading["counter"])
             assert (reading["temperature"], reading["humidity"]) == (temperature, humidity)

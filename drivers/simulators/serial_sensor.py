@@ -84,6 +84,8 @@ class SerialSensor:
         while not self.stop.is_set():
             try:
                 with serial.Serial(self.port, self.baudrate, timeout=READ_TIMEOUT) as port:
+                    # Tests wait for this line: bytes sent before it are flushed by open.
+                    print(f"serial-sensor: open {self.port}", flush=True)
                     self.framer.reset()
                     self._serve(port)
             except (OSError, serial.SerialException):

@@ -6,9 +6,19 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import pytest
+
 from edgeward.drivers.base import Reading
-from edgeward.drivers.serial.framing import Checksum, LengthPrefixedFramer, LineFramer, StxEtxFramer
-from edgeward.drivers.serial.port import Requests, SerialDriver, SerialSettings
+from edgeward.drivers.errors import DeviceProtocolError, DeviceUnavailable
+from edgeward.drivers.serial.framing import (
+    Checksum,
+    LengthPrefixedFramer,
+    LineFramer,
+    StxEtxFramer,
+)
+from edgeward.drivers.serial.polled import SerialPollingDriver
+from edgeward.drivers.serial.port import SerialSettings
+from edgeward.drivers.serial.stream import SerialDriver
 from edgeward.drivers.simulators.serial_sensor import payload_for
 from tests.peers.serial_sensor import serial_sensor
 from tests.peers.socat import PtyPair
@@ -88,22 +98,27 @@ def test_stx_etx_garbage_is_counted_and_never_fatal(tmp_path: Path) -> None:
         run_driver(driver, test)
 
 
-def test_request_response_gets_one_answer_per_request(tmp_path: Path) -> None:
+def test_request_response_gets_one_answer_per_poll(tmp_path: Path) -> None:
     options = ("--protocol", "length", "--respond-to", "READ")
     with PtyPair(tmp_path) as pair, serial_sensor(pair.peer_end, tmp_path, *options):
-        driver = SerialDriver(
+        driver = SerialPollingDriver(
             SerialSettings(str(pair.device_end)),
             "probe-1",
             LengthPrefixedFramer(1),
-            requests=Requests(b"READ", interval=0.05, timeout=1.0),
+            b"READ",
+            timeout=2.0,
         )
 
-        async def test(readings: list[Reading]) -> None:
-            await until(lambda: len(counters(readings)) >= 5, "five answers")
-            # The sensor only speaks when asked: its counter counts our requests.
-            assert counters(readings)[:5] == [1, 2, 3, 4, 5]
+        async def main() -> list[Reading]:
+            try:
+                return [await driver.poll("probe-1") for _ in range(5)]
+            finally:
+                await driver.close()
 
-        run_driver(driver, test)
+        readings = asyncio.run(main())
+    # The sensor only speaks when asked: its counter counts our polls.
+    assert [counter(r) for r in readings] == [1, 2, 3, 4, 5]
+    assert {r.origin for r in readings} == {f"serial://{pair.device_end}"}
 
 
 def test_port_that_disappears_and_comes_back_is_recovered(tmp_path: Path) -> None:
@@ -147,20 +162,82 @@ def test_a_streaming_device_that_falls_silent_is_marked_unavailable(tmp_path: Pa
         run_driver(driver, test)
 
 
-def test_a_request_nobody_answers_times_out_and_is_retried(tmp_path: Path) -> None:
-    # The sensor answers READ; the driver asks something else.
-    options = ("--respond-to", "READ")
+def test_unanswered_and_garbled_polls_fail_and_the_next_poll_works(tmp_path: Path) -> None:
+    # The sensor answers READ only, with junk before every 2nd answer's frame.
+    options = ("--protocol", "stx", "--respond-to", "READ", "--garbage-every", "2")
     with PtyPair(tmp_path) as pair, serial_sensor(pair.peer_end, tmp_path, *options):
-        driver = SerialDriver(
+        settings = SerialSettings(str(pair.device_end))
+        asking_wrong = SerialPollingDriver(
+            settings, "probe-1", StxEtxFramer(Checksum.XOR), b"WHAT", timeout=0.1
+        )
+        asking_right = SerialPollingDriver(
+            settings, "probe-1", StxEtxFramer(Checksum.XOR), b"READ", timeout=2.0
+        )
+
+        async def main() -> None:
+            try:
+                with pytest.raises(DeviceUnavailable, match=r"no answer within 0\.1s"):
+                    await asking_wrong.poll("probe-1")
+            finally:
+                await asking_wrong.close()
+            try:
+                # Garbage ahead of a good frame costs nothing: the answer still counts.
+                answers = [await asking_right.poll("probe-1") for _ in range(4)]
+                assert [counter(r) for r in answers] == [1, 2, 3, 4]
+            finally:
+                await asking_right.close()
+
+        asyncio.run(main())
+
+
+def test_a_polled_port_that_vanishes_fails_the_poll_and_is_reopened(tmp_path: Path) -> None:
+    pair = PtyPair(tmp_path).start()
+    try:
+        with serial_sensor(pair.peer_end, tmp_path, "--respond-to", "READ") as sensor:
+            driver = SerialPollingDriver(
+                SerialSettings(str(pair.device_end)), "probe-1", LineFramer(), b"READ", timeout=2.0
+            )
+
+            def sensor_opened(times: int) -> bool:
+                return sensor.log_path.read_text().count(f"open {pair.peer_end}") >= times
+
+            async def main() -> None:
+                try:
+                    assert counter(await driver.poll("probe-1")) == 1
+                    pair.stop()
+                    with pytest.raises(DeviceUnavailable):
+                        await driver.poll("probe-1")
+                    pair.start()
+                    await until(lambda: sensor_opened(2), "the sensor to reopen its end")
+                    # The driver reopens its end on this poll, by itself.
+                    assert counter(await driver.poll("probe-1")) == 2
+                finally:
+                    await driver.close()
+
+            asyncio.run(main())
+    finally:
+        pair.stop()
+
+
+def test_a_reply_that_never_frames_is_a_protocol_error(tmp_path: Path) -> None:
+    # Answers of 12 bytes to a reader that allows 4: bytes came, no frame did.
+    with (
+        PtyPair(tmp_path) as pair,
+        serial_sensor(pair.peer_end, tmp_path, "--respond-to", "READ"),
+    ):
+        driver = SerialPollingDriver(
             SerialSettings(str(pair.device_end)),
             "probe-1",
-            LineFramer(),
-            requests=Requests(b"WHAT", interval=0.05, timeout=0.1),
+            LineFramer(max_length=4),
+            b"READ",
+            timeout=0.5,
         )
-        health = driver.health()["probe-1"]
 
-        async def test(readings: list[Reading]) -> None:
-            await until(lambda: health.failures >= 3, "three unanswered requests")
-            assert readings == [] and health.last_error == "no answer within 0.1s"
+        async def main() -> None:
+            try:
+                with pytest.raises(DeviceProtocolError, match="malformed"):
+                    await driver.poll("probe-1")
+            finally:
+                await driver.close()
 
-        run_driver(driver, test)
+        asyncio.run(main())

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from edgeward.drivers.mqtt.client import Broker, MqttDriver, Subscription, Tls
 from edgeward.drivers.serial.framing import LineFramer
-from edgeward.drivers.serial.port import SerialDriver, SerialSettings
+from edgeward.drivers.serial.port import SerialSettings
+from edgeward.drivers.serial.stream import SerialDriver
 from edgeward.drivers.simulators.serial_sensor import values_for
 from edgeward.gateway.coordinator import Decoder
 from edgeward.gateway.decoding import DelimitedDecoder, FieldType, JsonDecoder, TextField
