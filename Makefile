@@ -42,6 +42,7 @@ test: peers lint typecheck unit
 bench: $(VENV)/.installed
 	$(BIN)/python bench/throughput.py
 	$(BIN)/python bench/auth_overhead.py
+	$(BIN)/python bench/modbus_polls.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .pytest_cache .ruff_cache

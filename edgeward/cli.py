@@ -28,12 +28,33 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(handler=_demo)
     simulate = subcommands.add_parser("simulate", help="run a device simulator")
     simulate_kinds = simulate.add_subparsers(dest="simulator", required=True)
-    meters = simulate_kinds.add_parser("modbus-meters", help="power meters on Modbus TCP")
+    meters = simulate_kinds.add_parser("modbus-meters", help="power meters on Modbus TCP or RTU")
     meters.add_argument("--host", default="127.0.0.1")
     meters.add_argument("--port", type=int, default=5020, help="0 picks a free port")
     meters.add_argument("--units", type=int, nargs="+", default=[1, 2])
     meters.add_argument("--port-file", help="write the bound port here once listening")
+    meters.add_argument("--serial-port", help="serve Modbus RTU on this tty instead of TCP")
     meters.set_defaults(handler=_simulate_meters)
+    sensor = simulate_kinds.add_parser("serial-sensor", help="a sensor on a serial port")
+    sensor.add_argument("--port", required=True, help="the tty (e.g. one end of a socat pty pair)")
+    sensor.add_argument("--protocol", choices=("line", "stx", "length"), default="line")
+    sensor.add_argument("--interval", type=float, default=1.0, help="seconds between frames")
+    sensor.add_argument("--respond-to", help="answer only this request instead of streaming")
+    sensor.add_argument("--garbage-every", type=int, default=0, help="junk before every Nth frame")
+    sensor.add_argument("--baudrate", type=int, default=9600)
+    sensor.set_defaults(handler=_simulate_serial_sensor)
+    mqtt = simulate_kinds.add_parser("mqtt-sensor", help="a sensor publishing JSON over MQTT")
+    mqtt.add_argument("--host", default="127.0.0.1")
+    mqtt.add_argument("--port", type=int, default=1883)
+    mqtt.add_argument("--topic", action="append", required=True, help="repeat for more topics")
+    mqtt.add_argument("--interval", type=float, default=1.0)
+    mqtt.add_argument("--username")
+    mqtt.add_argument(
+        "--password-file", help="a file holding the password (not on the command line)"
+    )
+    mqtt.add_argument("--ca-file", help="use TLS, verifying the broker against this CA")
+    mqtt.add_argument("--garbage-every", type=int, default=0, help="every Nth message not JSON")
+    mqtt.set_defaults(handler=_simulate_mqtt_sensor)
     return parser
 
 
@@ -46,7 +67,30 @@ def _demo(args: argparse.Namespace) -> int:
 def _simulate_meters(args: argparse.Namespace) -> int:
     from edgeward.drivers.simulators.power_meters import run_power_meters
 
-    return run_power_meters(args.host, args.port, args.units, args.port_file)
+    return run_power_meters(args.host, args.port, args.units, args.port_file, args.serial_port)
+
+
+def _simulate_serial_sensor(args: argparse.Namespace) -> int:
+    from edgeward.drivers.simulators.serial_sensor import run_serial_sensor
+
+    return run_serial_sensor(
+        args.port, args.protocol, args.interval, args.respond_to, args.garbage_every, args.baudrate
+    )
+
+
+def _simulate_mqtt_sensor(args: argparse.Namespace) -> int:
+    from edgeward.drivers.simulators.mqtt_sensor import run_mqtt_sensor
+
+    return run_mqtt_sensor(
+        args.host,
+        args.port,
+        args.topic,
+        interval=args.interval,
+        username=args.username,
+        password_file=args.password_file,
+        ca_file=args.ca_file,
+        garbage_every=args.garbage_every,
+    )
 
 
 def configure_logging(verbose: bool) -> None:

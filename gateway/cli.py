@@ -34,7 +34,7 @@ def add_parser(subcommands: argparse._SubParsersAction[argparse.ArgumentParser])
 
 def _check(args: argparse.Namespace) -> int:
     config = load_config(args.config)
-    sources = sum(len(endpoint.devices) for endpoint in config.modbus_tcp)
+    sources = config.source_count
     print(f"{args.config}: OK (gateway {config.gateway_id}, {sources} data sources)")
     return 0
 

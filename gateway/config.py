@@ -14,16 +14,17 @@ import stat
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from edgeward.drivers.errors import DriverConfigError
-from edgeward.drivers.modbus.register_map import (
-    Order,
-    RegisterField,
-    RegisterMap,
-    Table,
-    ValueType,
+from edgeward.gateway.config_modbus import (
+    ModbusDeviceConfig,
+    ModbusRtuConfig,
+    ModbusTcpConfig,
+    parse_modbus_rtu,
+    parse_modbus_tcp,
 )
+from edgeward.gateway.config_mqtt import MqttConfig, parse_mqtt
+from edgeward.gateway.config_section import Section
+from edgeward.gateway.config_serial import SerialConfig, parse_serial
 from edgeward.gateway.errors import ConfigError
 from edgeward.gateway.pipeline_config import (
     HealthConfig,
@@ -33,41 +34,26 @@ from edgeward.gateway.pipeline_config import (
     parse_outbox,
     parse_uplink,
 )
-from edgeward.sync.batch import IDENTIFIER_RULE, is_identifier
-
-
-@dataclass(frozen=True, slots=True)
-class CloudConfig:
-    url: str
-    credential: str
-
 
 __all__ = [
     "CloudConfig",
     "GatewayConfig",
     "HealthConfig",
     "ModbusDeviceConfig",
+    "ModbusRtuConfig",
     "ModbusTcpConfig",
+    "MqttConfig",
     "OutboxConfig",
+    "SerialConfig",
     "UplinkConfig",
     "load_config",
 ]
 
 
 @dataclass(frozen=True, slots=True)
-class ModbusDeviceConfig:
-    source: str
-    unit: int
-    poll_interval: float
-    register_map: RegisterMap
-
-
-@dataclass(frozen=True, slots=True)
-class ModbusTcpConfig:
-    host: str
-    port: int
-    timeout: float
-    devices: tuple[ModbusDeviceConfig, ...]
+class CloudConfig:
+    url: str
+    credential: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,8 +64,20 @@ class GatewayConfig:
     cloud: CloudConfig
     uplink: UplinkConfig
     outbox: OutboxConfig
-    modbus_tcp: tuple[ModbusTcpConfig, ...]
     health: HealthConfig
+    modbus_tcp: tuple[ModbusTcpConfig, ...]
+    modbus_rtu: tuple[ModbusRtuConfig, ...] = ()
+    serial: tuple[SerialConfig, ...] = ()
+    mqtt: tuple[MqttConfig, ...] = ()
+
+    @property
+    def source_count(self) -> int:
+        return (
+            sum(len(section.devices) for section in self.modbus_tcp)
+            + sum(len(section.devices) for section in self.modbus_rtu)
+            + len(self.serial)
+            + sum(len(section.subscriptions) for section in self.mqtt)
+        )
 
     @property
     def outbox_path(self) -> Path:
@@ -95,11 +93,21 @@ def load_config(path: Path) -> GatewayConfig:
         raise ConfigError(path, "", "a readable UTF-8 file", str(exc)) from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, "", "valid TOML", str(exc)) from exc
-    return _parse(path, _Section(path, "", document))
+    return _parse(path, Section(path, "", document))
 
 
-def _parse(path: Path, root: _Section) -> GatewayConfig:
-    root.allow("gateway", "cloud", "uplink", "outbox", "health", "modbus_tcp")
+def _parse(path: Path, root: Section) -> GatewayConfig:
+    root.allow(
+        "gateway",
+        "cloud",
+        "uplink",
+        "outbox",
+        "health",
+        "modbus_tcp",
+        "modbus_rtu",
+        "serial",
+        "mqtt",
+    )
     gateway = root.section("gateway")
     gateway.allow("id", "data_dir")
     cloud = root.section("cloud")
@@ -107,8 +115,16 @@ def _parse(path: Path, root: _Section) -> GatewayConfig:
     url = cloud.string("url")
     if not url.startswith(("http://", "https://")):
         raise cloud.error("url", "an http:// or https:// URL", url)
-    modbus_tcp = tuple(_modbus_tcp(endpoint) for endpoint in root.sections("modbus_tcp"))
-    _check_sources_unique(root, modbus_tcp)
+    modbus_tcp = tuple(parse_modbus_tcp(endpoint) for endpoint in root.sections("modbus_tcp"))
+    modbus_rtu = tuple(parse_modbus_rtu(bus) for bus in root.sections("modbus_rtu"))
+    serial = tuple(parse_serial(port) for port in root.sections("serial"))
+    mqtt = tuple(parse_mqtt(broker) for broker in root.sections("mqtt"))
+    _check_sources_unique(root, _sources(modbus_tcp, modbus_rtu, serial, mqtt))
+    _check_ports_unique(
+        root,
+        [(f"modbus_rtu[{i}].port", bus.port) for i, bus in enumerate(modbus_rtu)]
+        + [(f"serial[{i}].port", port.port) for i, port in enumerate(serial)],
+    )
     return GatewayConfig(
         path=path,
         gateway_id=gateway.identifier("id"),
@@ -116,25 +132,58 @@ def _parse(path: Path, root: _Section) -> GatewayConfig:
         cloud=CloudConfig(url=url, credential=_read_credential(cloud)),
         uplink=parse_uplink(root.section("uplink", required=False)),
         outbox=parse_outbox(root.section("outbox", required=False)),
-        modbus_tcp=modbus_tcp,
         health=parse_health(root.section("health", required=False)),
+        modbus_tcp=modbus_tcp,
+        modbus_rtu=modbus_rtu,
+        serial=serial,
+        mqtt=mqtt,
     )
 
 
-def _check_sources_unique(root: _Section, endpoints: tuple[ModbusTcpConfig, ...]) -> None:
+def _check_sources_unique(root: Section, sources: list[tuple[str, str]]) -> None:
+    """Each data source is read by one device: ``sources`` is (key, source) pairs."""
     seen: set[str] = set()
-    for index, endpoint in enumerate(endpoints):
-        for device_index, device in enumerate(endpoint.devices):
-            if device.source in seen:
-                raise root.error(
-                    f"modbus_tcp[{index}].devices[{device_index}].source",
-                    "a data source configured once on this gateway",
-                    f"{device.source!r} again",
-                )
-            seen.add(device.source)
+    for key, source in sources:
+        if source in seen:
+            raise root.error(
+                key, "a data source configured once on this gateway", f"{source!r} again"
+            )
+        seen.add(source)
 
 
-def _read_credential(cloud: _Section) -> str:
+def _sources(
+    modbus_tcp: tuple[ModbusTcpConfig, ...],
+    modbus_rtu: tuple[ModbusRtuConfig, ...],
+    serial: tuple[SerialConfig, ...],
+    mqtt: tuple[MqttConfig, ...],
+) -> list[tuple[str, str]]:
+    """Every configured data source with the key that names it, in file order."""
+    found: list[tuple[str, str]] = []
+    modbus: list[tuple[str, tuple[ModbusDeviceConfig, ...]]] = [
+        *((f"modbus_tcp[{index}]", endpoint.devices) for index, endpoint in enumerate(modbus_tcp)),
+        *((f"modbus_rtu[{index}]", bus.devices) for index, bus in enumerate(modbus_rtu)),
+    ]
+    for where, devices in modbus:
+        for number, device in enumerate(devices):
+            found.append((f"{where}.devices[{number}].source", device.source))
+    found += [(f"serial[{index}].source", port.source) for index, port in enumerate(serial)]
+    for index, broker in enumerate(mqtt):
+        for number, entry in enumerate(broker.subscriptions):
+            key = f"mqtt[{index}].subscriptions[{number}].source"
+            found.append((key, entry.subscription.source))
+    return found
+
+
+def _check_ports_unique(root: Section, ports: list[tuple[str, str]]) -> None:
+    # Two drivers on one serial port would interleave their frames on the wire.
+    seen: set[str] = set()
+    for key, port in ports:
+        if port in seen:
+            raise root.error(key, "a serial port used by one section", repr(port))
+        seen.add(port)
+
+
+def _read_credential(cloud: Section) -> str:
     credential_path = cloud.path("credential_file")
     try:
         mode = credential_path.stat().st_mode
@@ -150,128 +199,3 @@ def _read_credential(cloud: _Section) -> str:
     if not credential:
         raise cloud.error("credential_file", "a file holding the gateway credential", "empty file")
     return credential
-
-
-def _modbus_tcp(endpoint: _Section) -> ModbusTcpConfig:
-    endpoint.allow("host", "port", "timeout", "devices")
-    devices = tuple(_modbus_device(device) for device in endpoint.sections("devices"))
-    if not devices:
-        raise endpoint.error("devices", "at least one [[modbus_tcp.devices]]", "none")
-    return ModbusTcpConfig(
-        host=endpoint.string("host"),
-        port=endpoint.integer("port", 1, 65535, 502),
-        timeout=endpoint.number("timeout", 0.05, 60, 2.0),
-        devices=devices,
-    )
-
-
-def _modbus_device(device: _Section) -> ModbusDeviceConfig:
-    device.allow("source", "unit", "poll_interval", "registers")
-    fields = []
-    for register in device.sections("registers"):
-        register.allow(
-            "name", "address", "type", "table", "word_order", "byte_order", "scale", "offset"
-        )
-        fields.append(
-            RegisterField(
-                name=register.identifier("name"),
-                address=register.integer("address", 0, 65535),
-                type=ValueType(register.choice("type", tuple(ValueType))),
-                table=Table(register.choice("table", tuple(Table), Table.HOLDING)),
-                word_order=Order(register.choice("word_order", tuple(Order), Order.BIG)),
-                byte_order=Order(register.choice("byte_order", tuple(Order), Order.BIG)),
-                scale=register.number("scale", -1e12, 1e12, 1.0),
-                offset=register.number("offset", -1e12, 1e12, 0.0),
-            )
-        )
-    try:
-        register_map = RegisterMap(fields)
-    except DriverConfigError as exc:
-        raise device.error("registers", "a register map without clashes", str(exc)) from exc
-    return ModbusDeviceConfig(
-        source=device.identifier("source"),
-        unit=device.integer("unit", 0, 255),
-        poll_interval=device.number("poll_interval", 0.01, 86_400, 1.0),
-        register_map=register_map,
-    )
-
-
-_MISSING = object()
-
-
-class _Section:
-    """One TOML table and where it sits, so every error can name its key."""
-
-    def __init__(self, file: Path, where: str, data: object) -> None:
-        self.file = file
-        self.where = where
-        if not isinstance(data, dict):
-            raise ConfigError(file, where, "a table", type(data).__name__)
-        self.data: dict[str, Any] = data
-
-    def key(self, name: str) -> str:
-        return f"{self.where}.{name}" if self.where else name
-
-    def error(self, name: str, expected: str, found: object) -> ConfigError:
-        return ConfigError(self.file, self.key(name), expected, found)
-
-    def allow(self, *names: str) -> None:
-        for name in self.data:
-            if name not in names:
-                raise self.error(name, f"one of the keys {', '.join(names)}", "an unknown key")
-
-    def _get(self, name: str, default: object, expected: str) -> object:
-        value = self.data.get(name, default)
-        if value is _MISSING:
-            raise self.error(name, expected, "nothing (the key is missing)")
-        return value
-
-    def section(self, name: str, *, required: bool = True) -> _Section:
-        value = self._get(name, _MISSING if required else {}, f"a [{self.key(name)}] table")
-        return _Section(self.file, self.key(name), value)
-
-    def sections(self, name: str) -> list[_Section]:
-        value = self.data.get(name, [])
-        if not isinstance(value, list):
-            raise self.error(name, f"an array of tables [[{self.key(name)}]]", type(value).__name__)
-        return [_Section(self.file, f"{self.key(name)}[{i}]", item) for i, item in enumerate(value)]
-
-    def string(self, name: str) -> str:
-        value = self._get(name, _MISSING, "a non-empty string")
-        if not isinstance(value, str) or not value.strip():
-            raise self.error(name, "a non-empty string", repr(value))
-        return value
-
-    def identifier(self, name: str) -> str:
-        value = self.string(name)
-        if not is_identifier(value):
-            raise self.error(name, IDENTIFIER_RULE, repr(value))
-        return value
-
-    def path(self, name: str) -> Path:
-        return (self.file.parent / self.string(name)).resolve()
-
-    def integer(self, name: str, low: int, high: int, default: object = _MISSING) -> int:
-        expected = f"an integer from {low} to {high}"
-        value = self._get(name, default, expected)
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise self.error(name, expected, repr(value))
-        return value
-
-    def number(self, name: str, low: float, high: float, default: object = _MISSING) -> float:
-        expected = f"a number from {low:g} to {high:g}"
-        value = self._get(name, default, expected)
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or not low <= value <= high
-        ):
-            raise self.error(name, expected, repr(value))
-        return float(value)
-
-    def choice(self, name: str, options: tuple[str, ...], default: object = _MISSING) -> str:
-        expected = "one of " + ", ".join(repr(str(option)) for option in options)
-        value = self._get(name, default, expected)
-        if value not in options:
-            raise self.error(name, expected, repr(value))
-        return str(value)

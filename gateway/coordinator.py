@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Mapping
 from typing import Protocol
 
@@ -23,7 +24,9 @@ log = logging.getLogger(__name__)
 
 
 class Decoder(Protocol):
-    def decode(self, frame: bytes) -> Mapping[str, int | float]: ...
+    def decode(self, frame: bytes) -> Mapping[str, bool | int | float | str]:
+        """Named values of one frame; DeviceProtocolError if it has none."""
+        ...
 
 
 class PollCoordinator:
@@ -58,7 +61,10 @@ class PollCoordinator:
             due += interval
             now = loop.time()
             if due < now:
-                due = now  # a late poll skips the missed ticks instead of bursting
+                # A late poll skips the ticks it missed and keeps to its grid. Polling
+                # again at once would burst, and on a shared bus it would collide
+                # with the gap the bus scheduler just gave a failing unit.
+                due += math.ceil((now - due) / interval) * interval
             await asyncio.sleep(due - now)
 
     async def poll_once(self, source: str) -> None:
@@ -71,6 +77,7 @@ class PollCoordinator:
             return
         except DeviceProtocolError as exc:
             self.malformed += 1
+            health.malformed += 1
             self._failed(source, health, exc)
             return
         if not health.available:

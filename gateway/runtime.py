@@ -11,13 +11,26 @@ import asyncio
 import contextlib
 import logging
 
+from edgeward.drivers.modbus.rtu import ModbusRtuDriver, RtuDevice, SerialLine
 from edgeward.drivers.modbus.tcp import ModbusDevice, ModbusTcpDriver
-from edgeward.gateway.config import GatewayConfig, ModbusTcpConfig
+from edgeward.drivers.mqtt.client import MqttDriver
+from edgeward.drivers.serial.polled import SerialPollingDriver
+from edgeward.drivers.serial.port import SerialSettings
+from edgeward.drivers.serial.stream import SerialDriver
+from edgeward.gateway.config import (
+    GatewayConfig,
+    ModbusRtuConfig,
+    ModbusTcpConfig,
+    MqttConfig,
+    SerialConfig,
+)
 from edgeward.gateway.coordinator import Decoder, PollCoordinator
+from edgeward.gateway.decoding import DelimitedDecoder, JsonDecoder
 from edgeward.gateway.errors import GatewayError
 from edgeward.gateway.forwarder import OutboxWriter, Uplink
 from edgeward.gateway.health import HealthPublisher, read_status
 from edgeward.gateway.outbox import NewReading, Outbox
+from edgeward.gateway.stream_coordinator import StreamCoordinator
 from edgeward.gateway.supervisor import Supervisor
 from edgeward.sync.clock import now_us
 from edgeward.sync.uplink import UplinkClient
@@ -62,6 +75,10 @@ class GatewayRuntime:
             backoff_max=config.uplink.backoff_max,
         )
         self.coordinators = [self._coordinator(endpoint) for endpoint in config.modbus_tcp]
+        self.coordinators += [self._rtu_coordinator(bus) for bus in config.modbus_rtu]
+        self.coordinators += [self._serial_poller(p) for p in config.serial if p.request]
+        self.streams = [self._serial_stream(p) for p in config.serial if not p.request]
+        self.streams += [self._mqtt_coordinator(broker) for broker in config.mqtt]
         self.health = HealthPublisher(self)
         self.pollers = Supervisor()
         self.pipeline = Supervisor()
@@ -76,6 +93,48 @@ class GatewayRuntime:
         decoders: dict[str, Decoder] = {d.source: d.register_map for d in endpoint.devices}
         intervals = {d.source: d.poll_interval for d in endpoint.devices}
         return PollCoordinator(driver, intervals, decoders, self.queue)
+
+    def _rtu_coordinator(self, bus: ModbusRtuConfig) -> PollCoordinator:
+        # One driver, hence one scheduler, per serial bus; buses poll in parallel.
+        driver = ModbusRtuDriver(
+            SerialLine(bus.port, bus.baudrate, bus.parity, bus.bytesize, bus.stopbits),
+            [
+                RtuDevice(d.source, d.unit, d.register_map, d.timeout or bus.timeout)
+                for d in bus.devices
+            ],
+        )
+        decoders: dict[str, Decoder] = {d.source: d.register_map for d in bus.devices}
+        intervals = {d.source: d.poll_interval for d in bus.devices}
+        return PollCoordinator(driver, intervals, decoders, self.queue)
+
+    def _serial_stream(self, port: SerialConfig) -> StreamCoordinator:
+        driver = SerialDriver(
+            SerialSettings(port.port, port.baudrate, port.parity, port.bytesize, port.stopbits),
+            port.source,
+            port.framer(),
+            stale_after=port.stale_after,
+        )
+        decoder = DelimitedDecoder(port.fields, port.separator)
+        return StreamCoordinator(driver, {port.source: decoder}, self.queue)
+
+    def _serial_poller(self, port: SerialConfig) -> PollCoordinator:
+        assert port.request is not None
+        driver = SerialPollingDriver(
+            SerialSettings(port.port, port.baudrate, port.parity, port.bytesize, port.stopbits),
+            port.source,
+            port.framer(),
+            port.request,
+            timeout=port.timeout,
+        )
+        decoders: dict[str, Decoder] = {port.source: DelimitedDecoder(port.fields, port.separator)}
+        return PollCoordinator(driver, {port.source: port.poll_interval}, decoders, self.queue)
+
+    def _mqtt_coordinator(self, broker: MqttConfig) -> StreamCoordinator:
+        driver = MqttDriver(broker.broker, [entry.subscription for entry in broker.subscriptions])
+        decoders: dict[str, Decoder] = {
+            entry.subscription.source: JsonDecoder(entry.fields) for entry in broker.subscriptions
+        }
+        return StreamCoordinator(driver, decoders, self.queue)
 
     async def run(self, stop: asyncio.Event) -> None:
         await self.outbox.open()
@@ -93,6 +152,9 @@ class GatewayRuntime:
             for coordinator in self.coordinators:
                 name = f"poll {coordinator.driver.__class__.__name__} {coordinator.driver.sources}"
                 self.pollers.start(name, coordinator.run)
+            for stream in self.streams:
+                name = f"stream {stream.driver.__class__.__name__} {stream.driver.sources}"
+                self.pollers.start(name, stream.run)
             await stop.wait()
         finally:
             await self._shutdown()

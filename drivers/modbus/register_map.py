@@ -1,10 +1,13 @@
 """Register maps: which registers a Modbus device is read at, and how to decode them.
 
-A map is planned once into :class:`Block` reads (contiguous registers of one
-table, at most 125 per request as the Modbus application protocol v1.1b3
-§6.3 allows). A poll returns the blocks' register words concatenated,
-big-endian as on the wire; :meth:`RegisterMap.decode` turns those bytes into
-named values. Both sides use the same plan, so the frame needs no header.
+A map is planned once into :class:`Block` reads (contiguous items of one
+table: at most 125 registers per request, Modbus application protocol v1.1b3
+§6.3/§6.4, and at most 2000 coils or discrete inputs, §6.1/§6.2). A poll
+returns the blocks' bytes concatenated as on the wire: registers as
+big-endian words, bits packed eight to a byte, lowest address in the least
+significant bit (§6.1), each bit block padded to whole bytes.
+:meth:`RegisterMap.decode` turns those bytes into named values. Both sides
+use the same plan, so the frame needs no header.
 """
 
 from __future__ import annotations
@@ -20,6 +23,9 @@ from functools import cached_property
 from edgeward.drivers.errors import DeviceProtocolError, DriverConfigError
 
 MAX_REGISTERS_PER_READ = 125
+MAX_BITS_PER_READ = 2000
+# Longest string field: one read's worth of registers.
+MAX_STRING_REGISTERS = MAX_REGISTERS_PER_READ
 # Registers between two fields that are still worth reading in one request
 # rather than paying for a second round trip.
 MAX_GAP = 8
@@ -28,6 +34,16 @@ MAX_GAP = 8
 class Table(enum.StrEnum):
     HOLDING = "holding"
     INPUT = "input"
+    COIL = "coil"
+    DISCRETE_INPUT = "discrete_input"
+
+    @property
+    def is_bits(self) -> bool:
+        return self in (Table.COIL, Table.DISCRETE_INPUT)
+
+    @property
+    def max_per_read(self) -> int:
+        return MAX_BITS_PER_READ if self.is_bits else MAX_REGISTERS_PER_READ
 
 
 class ValueType(enum.StrEnum):
@@ -37,14 +53,19 @@ class ValueType(enum.StrEnum):
     UINT32 = "uint32"
     FLOAT32 = "float32"
     FLOAT64 = "float64"
+    # One coil or discrete input.
+    BOOL = "bool"
+    # ``count`` registers of text, two bytes each; trailing NULs and spaces dropped.
+    STRING = "string"
 
     @property
     def registers(self) -> int:
-        return _STRUCT[self][1] // 2
+        """Registers a value of this type spans (a string's come from its field)."""
+        return _STRUCT[self][1] // 2 if self in _STRUCT else 1
 
     @property
     def is_integer(self) -> bool:
-        return self not in (ValueType.FLOAT32, ValueType.FLOAT64)
+        return self in _STRUCT and self not in (ValueType.FLOAT32, ValueType.FLOAT64)
 
 
 _STRUCT: dict[ValueType, tuple[str, int]] = {
@@ -68,7 +89,10 @@ class RegisterField:
 
     ``word_order`` orders the 16-bit registers of a multi-register value
     (many meters put the low word first); ``byte_order`` orders the two bytes
-    inside each register. ``value = raw * scale + offset``.
+    inside each register. ``value = raw * scale + offset`` for numbers.
+    ``count`` is the length in registers of a ``string`` field and must be
+    left unset for every other type. ``bool`` fields live in the ``coil`` and
+    ``discrete_input`` tables, and only they do.
     """
 
     name: str
@@ -79,16 +103,42 @@ class RegisterField:
     byte_order: Order = Order.BIG
     scale: float = 1.0
     offset: float = 0.0
+    count: int | None = None
+
+    @property
+    def width(self) -> int:
+        """Items of its table the field spans: bits for bit tables, else registers."""
+        if self.type is ValueType.STRING:
+            return self.count or 0
+        return self.type.registers
 
     @property
     def end(self) -> int:
-        return self.address + self.type.registers
+        return self.address + self.width
 
-    def decode(self, words: bytes) -> int | float:
+    def check(self) -> None:
+        """Raise DriverConfigError when the type, table and count don't fit together."""
+        name = repr(self.name)
+        if (self.type is ValueType.BOOL) != self.table.is_bits:
+            raise DriverConfigError(
+                f"field {name}: type bool belongs in the coil or discrete_input table, "
+                f"and only bool does (got {self.type} in {self.table})"
+            )
+        if self.type is ValueType.STRING:
+            if self.count is None or not 1 <= self.count <= MAX_STRING_REGISTERS:
+                raise DriverConfigError(
+                    f"field {name}: a string needs a count of 1 to {MAX_STRING_REGISTERS} registers"
+                )
+        elif self.count is not None:
+            raise DriverConfigError(f"field {name}: count applies to string fields only")
+
+    def decode(self, words: bytes) -> int | float | str:
         """Decode this field's registers (2 bytes each, as on the wire)."""
         registers = [words[i : i + 2] for i in range(0, len(words), 2)]
         if self.byte_order is Order.LITTLE:
             registers = [register[::-1] for register in registers]
+        if self.type is ValueType.STRING:
+            return self._text(b"".join(registers))
         if self.word_order is Order.LITTLE:
             registers.reverse()
         code, _ = _STRUCT[self.type]
@@ -105,6 +155,14 @@ class RegisterField:
             raise DeviceProtocolError(f"field {self.name!r} decodes to {result}, not a number")
         return result  # type: ignore[no-any-return]
 
+    def _text(self, data: bytes) -> str:
+        # Devices pad fixed-width text with NULs or spaces; a NUL ends C strings.
+        text = data.split(b"\x00", 1)[0].rstrip(b" ")
+        try:
+            return text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise DeviceProtocolError(f"field {self.name!r} is not UTF-8 text: {exc}") from exc
+
 
 def _decimals(*numbers: float) -> int:
     places = 0
@@ -117,11 +175,16 @@ def _decimals(*numbers: float) -> int:
 
 @dataclass(frozen=True, slots=True)
 class Block:
-    """One read request: ``count`` registers of ``table`` from ``address``."""
+    """One read request: ``count`` registers (or bits) of ``table`` from ``address``."""
 
     table: Table
     address: int
     count: int
+
+    @property
+    def size(self) -> int:
+        """Bytes this block adds to a frame."""
+        return (self.count + 7) // 8 if self.table.is_bits else self.count * 2
 
 
 class RegisterMap:
@@ -136,6 +199,7 @@ class RegisterMap:
     def _check(self) -> None:
         names: set[str] = set()
         for register_field in self.fields:
+            register_field.check()
             if register_field.name in names:
                 raise DriverConfigError(f"field {register_field.name!r} is defined twice")
             names.add(register_field.name)
@@ -161,7 +225,7 @@ class RegisterMap:
                 joins = (
                     start >= 0
                     and register_field.address - end <= MAX_GAP
-                    and register_field.end - start <= MAX_REGISTERS_PER_READ
+                    and register_field.end - start <= table.max_per_read
                 )
                 if joins:
                     end = max(end, register_field.end)
@@ -175,11 +239,12 @@ class RegisterMap:
 
     @cached_property
     def frame_size(self) -> int:
-        return sum(block.count for block in self.blocks) * 2
+        return sum(block.size for block in self.blocks)
 
     @cached_property
     def _offsets(self) -> tuple[tuple[RegisterField, int], ...]:
-        """Each field with the byte offset of its first register in a frame."""
+        """Each field with where it starts in a frame: a byte offset for a
+        register field, a bit offset for a bit field."""
         located: list[tuple[RegisterField, int]] = []
         block_offset = 0
         for block in self.blocks:
@@ -189,23 +254,28 @@ class RegisterMap:
                     and block.address <= register_field.address
                     and register_field.end <= block.address + block.count
                 )
-                if inside:
-                    located.append(
-                        (
-                            register_field,
-                            block_offset + (register_field.address - block.address) * 2,
-                        )
-                    )
-            block_offset += block.count * 2
+                if not inside:
+                    continue
+                relative = register_field.address - block.address
+                if block.table.is_bits:
+                    located.append((register_field, block_offset * 8 + relative))
+                else:
+                    located.append((register_field, block_offset + relative * 2))
+            block_offset += block.size
         return tuple(located)
 
-    def decode(self, frame: bytes) -> dict[str, int | float]:
+    def decode(self, frame: bytes) -> dict[str, int | float | bool | str]:
         """Named values from a frame that :meth:`blocks` reads produced."""
         if len(frame) != self.frame_size:
             raise DeviceProtocolError(
                 f"frame has {len(frame)} bytes, the register map needs {self.frame_size}"
             )
-        return {
-            f.name: f.decode(frame[offset : offset + f.type.registers * 2])
-            for f, offset in self._offsets
-        }
+        values: dict[str, int | float | bool | str] = {}
+        for register_field, offset in self._offsets:
+            if register_field.table.is_bits:
+                values[register_field.name] = bool(frame[offset // 8] >> (offset % 8) & 1)
+            else:
+                values[register_field.name] = register_field.decode(
+                    frame[offset : offset + register_field.width * 2]
+                )
+        return values

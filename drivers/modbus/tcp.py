@@ -1,9 +1,12 @@
 """Modbus TCP transport over pymodbus 3.x.
 
 One driver per endpoint (host and port): the units behind it share one TCP
-connection and pymodbus keeps one request in flight on it. Reconnection is
-ours, not pymodbus's: its automatic reconnect is switched off so that the
+connection and pymodbus keeps one request in flight on it; separate
+endpoints are separate drivers and poll concurrently. Reconnection is ours,
+not pymodbus's: its automatic reconnect is switched off so that the
 gateway's coordinator alone decides when to retry and what counts as down.
+Each unit has a circuit breaker, so a unit a TCP-to-RTU gateway can't reach
+stops holding the shared connection for its timeout on every poll.
 """
 
 from __future__ import annotations
@@ -16,24 +19,10 @@ from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.exceptions import ModbusException
 
 from edgeward.drivers.base import PollingDriver, Reading
+from edgeward.drivers.breaker import BreakerPolicy, CircuitBreaker
 from edgeward.drivers.errors import DeviceProtocolError, DeviceUnavailable, DriverConfigError
-from edgeward.drivers.modbus.register_map import Block, RegisterMap, Table
-
-# Modbus Application Protocol Specification v1.1b3, §7 "MODBUS Exception Responses".
-EXCEPTION_CODES: dict[int, str] = {
-    0x01: "illegal function",
-    0x02: "illegal data address",
-    0x03: "illegal data value",
-    0x04: "server device failure",
-    0x05: "acknowledge",
-    0x06: "server device busy",
-    0x08: "memory parity error",
-    0x0A: "gateway path unavailable",
-    0x0B: "gateway target device failed to respond",
-}
-# Codes that say "not now" rather than "never": the device or a gateway in front
-# of it is busy or unreachable, so the read counts as unavailable.
-RETRYABLE_CODES = frozenset({0x05, 0x06, 0x0A, 0x0B})
+from edgeward.drivers.modbus.register_map import RegisterMap
+from edgeward.drivers.modbus.requests import LinkBroken, read_block
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +42,7 @@ class ModbusTcpDriver(PollingDriver):
         devices: list[ModbusDevice],
         *,
         timeout: float = 2.0,
+        breaker: BreakerPolicy | None = None,
     ) -> None:
         if not devices:
             raise DriverConfigError(f"no devices configured for modbus-tcp://{host}:{port}")
@@ -62,6 +52,10 @@ class ModbusTcpDriver(PollingDriver):
         self._devices = {device.source: device for device in devices}
         if len(self._devices) != len(devices):
             raise DriverConfigError(f"a source is configured twice on modbus-tcp://{host}:{port}")
+        self.breakers = {device.source: CircuitBreaker(breaker) for device in devices}
+        self._origins = {
+            device.source: f"modbus-tcp://{host}:{port}/{device.unit}" for device in devices
+        }
         self._client: AsyncModbusTcpClient | None = None
         self._connect_lock = asyncio.Lock()
 
@@ -70,9 +64,11 @@ class ModbusTcpDriver(PollingDriver):
         return tuple(self._devices)
 
     def origin(self, device: ModbusDevice) -> str:
-        return f"modbus-tcp://{self.host}:{self.port}/{device.unit}"
+        return self._origins[device.source]
 
     async def open(self) -> None:
+        if self._client is not None and self._client.connected:
+            return  # the common case, without taking the lock
         async with self._connect_lock:
             if self._client is not None and self._client.connected:
                 return
@@ -85,7 +81,10 @@ class ModbusTcpDriver(PollingDriver):
                 reconnect_delay=0,
             )
             try:
-                connected = await asyncio.wait_for(client.connect(), self.timeout)
+                # asyncio.timeout, not wait_for: on 3.11 wait_for can turn a
+                # cancellation racing its timeout into TimeoutError (gh-86296).
+                async with asyncio.timeout(self.timeout):
+                    connected = await client.connect()
             except (TimeoutError, OSError, ModbusException) as exc:
                 client.close()
                 raise DeviceUnavailable(f"cannot connect: {exc!r}", device=self._endpoint) from exc
@@ -96,16 +95,33 @@ class ModbusTcpDriver(PollingDriver):
 
     async def poll(self, source: str) -> Reading:
         device = self._devices[source]
-        await self.open()
-        frame = bytearray()
-        for block in device.register_map.blocks:
-            frame += await self._read_block(device, block)
-        return Reading(
-            source=source,
-            raw=bytes(frame),
-            time=datetime.now(UTC),
-            origin=self.origin(device),
-        )
+        breaker = self.breakers[source]
+        origin = self.origin(device)
+        breaker.check(origin)
+        try:
+            await self.open()
+            client = self._client
+            assert client is not None
+            # pymodbus's own timeout (self.timeout, retries off) bounds each request.
+            frame = b"".join(
+                [
+                    await read_block(client, block, device.unit, None, origin)
+                    for block in device.register_map.blocks
+                ]
+            )
+        except LinkBroken:
+            # The connection is in an unknown state; the next poll starts afresh.
+            await self._drop_client()
+            breaker.failed()
+            raise
+        except DeviceProtocolError:
+            breaker.succeeded()  # it answered: the unit is there, the map is wrong
+            raise
+        except DeviceUnavailable:
+            breaker.failed()
+            raise
+        breaker.succeeded()
+        return Reading(source=source, raw=frame, time=datetime.now(UTC), origin=origin)
 
     async def close(self) -> None:
         async with self._connect_lock:
@@ -119,35 +135,3 @@ class ModbusTcpDriver(PollingDriver):
         if self._client is not None:
             self._client.close()
             self._client = None
-
-    async def _read_block(self, device: ModbusDevice, block: Block) -> bytes:
-        client = self._client
-        assert client is not None
-        read = (
-            client.read_holding_registers
-            if block.table is Table.HOLDING
-            else client.read_input_registers
-        )
-        where = f"{self.origin(device)} {block.table} {block.address}+{block.count}"
-        try:
-            response = await asyncio.wait_for(
-                read(block.address, count=block.count, device_id=device.unit),
-                self.timeout,
-            )
-        except (TimeoutError, OSError, ModbusException) as exc:
-            # The connection is in an unknown state; the next poll starts afresh.
-            await self._drop_client()
-            raise DeviceUnavailable(f"no answer: {exc!r}", device=where) from exc
-        if response.isError():
-            code = int(getattr(response, "exception_code", 0))
-            meaning = EXCEPTION_CODES.get(code, "unknown exception code")
-            message = f"exception {code:#04x} ({meaning})"
-            if code in RETRYABLE_CODES:
-                raise DeviceUnavailable(message, device=where)
-            raise DeviceProtocolError(message, device=where, code=code)
-        registers = list(getattr(response, "registers", []))
-        if len(registers) != block.count:
-            raise DeviceProtocolError(
-                f"asked for {block.count} registers, got {len(registers)}", device=where
-            )
-        return b"".join(register.to_bytes(2, "big") for register in registers)

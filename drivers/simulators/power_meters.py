@@ -1,4 +1,4 @@
-"""Simulated power meters on Modbus TCP, with values that change like real ones."""
+"""Simulated power meters on Modbus TCP or RTU, with values that change like real ones."""
 
 from __future__ import annotations
 
@@ -11,7 +11,10 @@ import signal
 import time
 from pathlib import Path
 
-from edgeward.drivers.simulators.modbus_server import RegisterBankServer
+from edgeward.drivers.simulators.modbus_server import (
+    RegisterBankServer,
+    SerialRegisterBankServer,
+)
 
 # The meter's register map (holding registers, big-endian words), as a
 # gateway.toml would describe it.
@@ -47,13 +50,23 @@ class PowerMeters:
 
 
 async def serve_power_meters(
-    host: str, port: int, units: list[int], port_file: Path | None, stop: asyncio.Event
+    host: str,
+    port: int,
+    units: list[int],
+    port_file: Path | None,
+    stop: asyncio.Event,
+    serial_port: str | None = None,
 ) -> None:
-    server = RegisterBankServer(units, host=host, port=port)
+    """Serve until ``stop``: on TCP, or as RTU units on ``serial_port`` if given."""
+    server = (
+        SerialRegisterBankServer(units, serial_port)
+        if serial_port
+        else RegisterBankServer(units, host=host, port=port)
+    )
     meters = PowerMeters(server)
     meters.update(time.time())
     await server.start()
-    if port_file is not None:
+    if port_file is not None and serial_port is None:
         temporary = port_file.with_suffix(".tmp")
         temporary.write_text(f"{server.port}\n")
         os.replace(temporary, port_file)
@@ -66,13 +79,16 @@ async def serve_power_meters(
         await server.stop()
 
 
-def run_power_meters(host: str, port: int, units: list[int], port_file: str | None) -> int:
+def run_power_meters(
+    host: str, port: int, units: list[int], port_file: str | None, serial_port: str | None = None
+) -> int:
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
-        await serve_power_meters(host, port, units, Path(port_file) if port_file else None, stop)
+        port_path = Path(port_file) if port_file else None
+        await serve_power_meters(host, port, units, port_path, stop, serial_port)
 
     asyncio.run(main())
     return 0

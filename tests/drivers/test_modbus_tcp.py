@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from edgeward.drivers.breaker import BreakerPolicy
 from edgeward.drivers.errors import DeviceProtocolError, DeviceUnavailable, DriverConfigError
 from edgeward.drivers.modbus.register_map import (
     Order,
@@ -263,3 +264,59 @@ def test_same_source_twice_is_a_config_error() -> None:
         ModbusTcpDriver(
             HOST, 502, [ModbusDevice("meter-1", 1, METER), ModbusDevice("meter-1", 2, METER)]
         )
+
+
+def test_breaker_opens_on_a_dead_endpoint_and_a_probe_after_backoff_recovers() -> None:
+    async def main() -> None:
+        server = RegisterBankServer([1], host=HOST, port=0)
+        await server.start()
+        port = server.port
+        await server.stop()
+        driver = ModbusTcpDriver(
+            HOST,
+            port,
+            [ModbusDevice("meter-1", 1, METER)],
+            timeout=TIMEOUT,
+            breaker=BreakerPolicy(threshold=2, backoff=0.4),
+        )
+        restarted = RegisterBankServer([1], host=HOST, port=port)
+        try:
+            for _ in range(2):
+                with pytest.raises(DeviceUnavailable, match="connect"):
+                    await driver.poll("meter-1")
+            await restarted.start()
+            expected = fill_meter(restarted, 1)
+            # Open: the device is reported at once, without a connection attempt.
+            with pytest.raises(DeviceUnavailable, match="circuit open"):
+                await driver.poll("meter-1")
+            async with asyncio.timeout(5):
+                while not driver.breakers["meter-1"].allow():  # noqa: ASYNC110 - a clock, no event
+                    await asyncio.sleep(0.02)
+            assert METER.decode((await driver.poll("meter-1")).raw) == expected
+            assert not driver.breakers["meter-1"].is_open
+        finally:
+            await driver.close()
+            await restarted.stop()
+
+    asyncio.run(main())
+
+
+def test_a_server_that_accepts_but_never_answers_times_out_in_time() -> None:
+    async def main() -> None:
+        async def swallow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await reader.read()  # takes every request, answers none
+            writer.close()
+
+        silent = await asyncio.start_server(swallow, HOST, 0)
+        port = silent.sockets[0].getsockname()[1]
+        driver = ModbusTcpDriver(HOST, port, [ModbusDevice("meter-1", 1, METER)], timeout=0.3)
+        try:
+            started = asyncio.get_running_loop().time()
+            with pytest.raises(DeviceUnavailable, match="no answer"):
+                await driver.poll("meter-1")
+            assert asyncio.get_running_loop().time() - started < 0.3 * 3
+        finally:
+            await driver.close()
+            silent.close()
+
+    asyncio.run(main())

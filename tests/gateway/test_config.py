@@ -286,8 +286,8 @@ CASES: list[tuple[str, Mutation, str, tuple[str, ...]]] = [
     ),
     (
         "unknown-top-level-key",
-        lambda d: d.update(modbus_rtu=[]),
-        "modbus_rtu",
+        lambda d: d.update(modbus_ascii=[]),
+        "modbus_ascii",
         ("an unknown key",),
     ),
     (
@@ -454,9 +454,9 @@ CASES: list[tuple[str, Mutation, str, tuple[str, ...]]] = [
     ),
     (
         "bad-register-table",
-        lambda d: register(d).update(table="coil"),
+        lambda d: register(d).update(table="disk"),
         "modbus_tcp[0].devices[0].registers[0].table",
-        ("one of 'holding', 'input'", "'coil'"),
+        ("one of 'holding', 'input', 'coil', 'discrete_input'", "'disk'"),
     ),
     (
         "bad-word-order",

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 from typing import Any
 
 from edgeward.gateway.config_writer import dump_toml, write_secret
+from edgeward.gateway.keyring import Keyring
 from edgeward.processes import ChildProcess
 from tests.peers.cloud import CloudServer, RegisteredGateway
 
@@ -64,3 +66,26 @@ __all__ = [
     "outbox_state",
     "write_gateway_config",
 ]
+
+
+def read_outbox(config: Path) -> list[tuple[str, dict[str, Any]]]:
+    """(source, values) of every reading waiting in a gateway's sealed outbox, in order.
+
+    Opens the rows with the gateway's own keyring, read-only, while the gateway
+    may still be writing (WAL lets readers in).
+    """
+    data = config.parent / "data"
+    database, keys = data / "outbox.db", data / "outbox.keys"
+    if not database.exists() or not keys.exists():
+        return []
+    keyring = Keyring.load_or_create(keys)
+    try:
+        with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=5) as db:
+            rows = db.execute("SELECT seq, key_id, sealed FROM readings ORDER BY seq").fetchall()
+    except sqlite3.OperationalError:
+        return []  # the gateway is still creating its schema
+    found = []
+    for seq, key_id, sealed in rows:
+        source, _time_us, values = json.loads(keyring.open(seq, key_id, sealed))
+        found.append((source, values))
+    return found

@@ -1,0 +1,26 @@
+"""The gateway.toml examples in README.md load: the documentation can't drift from the parser."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from edgeward.gateway.config import load_config
+from edgeward.gateway.config_writer import write_secret
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def test_readme_examples_together_are_one_valid_gateway_toml(tmp_path: Path) -> None:
+    blocks = re.findall(r"```toml\n(.*?)```", README.read_text(), flags=re.DOTALL)
+    assert len(blocks) >= 4, "the gateway, Modbus RTU, serial and MQTT examples"
+    path = tmp_path / "gateway.toml"
+    path.write_text("\n".join(blocks))
+    write_secret(tmp_path / "credential", "ewg_example")
+    write_secret(tmp_path / "mqtt-password", "example")
+    (tmp_path / "mqtt-ca.pem").write_text("example\n")
+    config = load_config(path)
+    assert [len(c.devices) for c in config.modbus_tcp] == [1]
+    assert [len(c.devices) for c in config.modbus_rtu] == [1]
+    assert [c.source for c in config.serial] == ["probe-1"]
+    assert [len(c.subscriptions) for c in config.mqtt] == [1]

@@ -1,0 +1,90 @@
+"""StreamCoordinator: decoded readings from real streaming peers; bad frames counted, not fatal."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from edgeward.drivers.mqtt.client import Broker, MqttDriver, Subscription, Tls
+from edgeward.drivers.serial.framing import LineFramer
+from edgeward.drivers.serial.port import SerialSettings
+from edgeward.drivers.serial.stream import SerialDriver
+from edgeward.drivers.simulators.serial_sensor import values_for
+from edgeward.gateway.coordinator import Decoder
+from edgeward.gateway.decoding import DelimitedDecoder, FieldType, JsonDecoder, TextField
+from edgeward.gateway.outbox import NewReading
+from edgeward.gateway.stream_coordinator import StreamCoordinator
+from edgeward.processes import ChildProcess
+from tests.peers.mosquitto import PASSWORD, USERNAME, Mosquitto
+from tests.peers.serial_sensor import serial_sensor
+from tests.peers.socat import PtyPair
+
+FIELDS = (
+    TextField("counter", FieldType.INT),
+    TextField("temperature", FieldType.FLOAT),
+    TextField("humidity", FieldType.FLOAT),
+)
+WAIT = 15.0
+
+
+async def collect(coordinator: StreamCoordinator, source: str, count: int) -> list[NewReading]:
+    task = asyncio.create_task(coordinator.run())
+    taken: list[NewReading] = []
+    try:
+        async with asyncio.timeout(WAIT):
+            while len(taken) < count:
+                reading = await coordinator.sink.get()
+                assert reading.source == source
+                taken.append(reading)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    return taken
+
+
+def assert_sensor_values(readings: list[NewReading]) -> None:
+    for reading in readings:
+        temperature, humidity = values_for(reading.values["counter"])
+        assert reading.values == {
+            "counter": reading.values["counter"],
+            "temperature": temperature,
+            "humidity": humidity,
+        }
+
+
+def test_serial_lines_decode_and_garbage_lines_are_counted(tmp_path: Path) -> None:
+    options = ("--interval", "0.02", "--garbage-every", "4")
+    with PtyPair(tmp_path) as pair, serial_sensor(pair.peer_end, tmp_path, *options):
+        driver = SerialDriver(SerialSettings(str(pair.device_end)), "probe-1", LineFramer())
+        decoders: dict[str, Decoder] = {"probe-1": DelimitedDecoder(FIELDS)}
+        coordinator = StreamCoordinator(driver, decoders, asyncio.Queue())
+        readings = asyncio.run(collect(coordinator, "probe-1", 12))
+    assert_sensor_values(readings)
+    # Every 4th frame came after a junk line; at least two were sent in twelve frames.
+    assert coordinator.health["probe-1"].malformed >= 2
+
+
+def test_mqtt_json_decodes_and_non_json_is_counted(tmp_path: Path) -> None:
+    with Mosquitto(tmp_path) as mosquitto:
+        assert mosquitto.certificates is not None
+        password_file = tmp_path / "password"
+        password_file.write_text(PASSWORD)
+        args = ["simulate", "mqtt-sensor", "--port", str(mosquitto.port), "--topic", "t/1"]
+        args += ["--interval", "0.02", "--garbage-every", "3", "--username", USERNAME]
+        args += ["--password-file", str(password_file)]
+        args += ["--ca-file", str(mosquitto.certificates.ca_file)]
+        with ChildProcess("mqtt-sensor", args, tmp_path / "sensor.log"):
+            broker = Broker(
+                "127.0.0.1",
+                mosquitto.port,
+                username=USERNAME,
+                password=PASSWORD,
+                tls=Tls(str(mosquitto.certificates.ca_file)),
+            )
+            driver = MqttDriver(broker, [Subscription("probe-1", "t/1")])
+            decoders: dict[str, Decoder] = {"probe-1": JsonDecoder(FIELDS)}
+            coordinator = StreamCoordinator(driver, decoders, asyncio.Queue())
+            readings = asyncio.run(collect(coordinator, "probe-1", 8))
+    assert_sensor_values(readings)
+    assert all(r.values["counter"] % 3 != 0 for r in readings)
+    assert coordinator.health["probe-1"].malformed >= 2
