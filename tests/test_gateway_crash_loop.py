@@ -35,9 +35,12 @@ CLOUD_RESTART_EVERY = 16
 
 
 @pytest.mark.slow
-def test_fifty_sigkills_and_cloud_restarts_lose_and_duplicate_nothing(tmp_path: Path) -> None:
+def test_fifty_sigkills_and_cloud_restarts_lose_and_duplicate_nothing(
+    tmp_path: Path, database_url: str
+) -> None:
+    """On SQLite and on PostgreSQL cloud stores (the database_url fixture)."""
     rng = random.Random(20261126)
-    database = f"sqlite:///{tmp_path / 'cloud.db'}"
+    database = database_url
     cloud = CloudServer(tmp_path, database).start()
     port = int(cloud.url.rsplit(":", 1)[1])
     gateway = cloud.add_gateway(sources=[f"meter-{u}" for u in UNITS])
