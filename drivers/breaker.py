@@ -8,8 +8,9 @@
                                              (wait doubles, up to backoff_max)
 
 While open, :meth:`CircuitBreaker.allow` says no without touching the wire;
-the driver reports the device unavailable at once. Drivers may not import
-the gateway, so the backoff lives here rather than in ``gateway.backoff``.
+the driver reports the device unavailable at once. Its wait doubles with
+jitter like :class:`edgeward.drivers.backoff.Backoff`, but is kept here as
+state the breaker reports (``retry_at``), not just a delay.
 """
 
 from __future__ import annotations

@@ -10,7 +10,6 @@ Relative paths are resolved against the config file's directory.
 
 from __future__ import annotations
 
-import stat
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -184,18 +183,4 @@ def _check_ports_unique(root: Section, ports: list[tuple[str, str]]) -> None:
 
 
 def _read_credential(cloud: Section) -> str:
-    credential_path = cloud.path("credential_file")
-    try:
-        mode = credential_path.stat().st_mode
-        credential = credential_path.read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise cloud.error("credential_file", "a readable file", exc.strerror or str(exc)) from exc
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise cloud.error(
-            "credential_file",
-            "a file only its owner can read (chmod 600)",
-            f"mode {stat.S_IMODE(mode):04o}",
-        )
-    if not credential:
-        raise cloud.error("credential_file", "a file holding the gateway credential", "empty file")
-    return credential
+    return cloud.secret_file("credential_file", "the gateway credential")

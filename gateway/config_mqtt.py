@@ -6,7 +6,6 @@ never in gateway.toml, which installers copy around.
 
 from __future__ import annotations
 
-import stat
 from dataclasses import dataclass
 
 from edgeward.drivers.mqtt.client import Broker, Subscription, Tls
@@ -70,21 +69,7 @@ def _existing(section: Section, name: str) -> str:
 
 
 def _password(section: Section) -> str:
-    path = section.path("password_file")
-    try:
-        mode = path.stat().st_mode
-        password = path.read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise section.error("password_file", "a readable file", exc.strerror or str(exc)) from exc
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise section.error(
-            "password_file",
-            "a file only its owner can read (chmod 600)",
-            f"mode {stat.S_IMODE(mode):04o}",
-        )
-    if not password:
-        raise section.error("password_file", "a file holding the password", "empty file")
-    return password
+    return section.secret_file("password_file", "the password")
 
 
 def _subscription(entry: Section) -> MqttSubscriptionConfig:

@@ -6,6 +6,7 @@ Shared by :mod:`edgeward.gateway.config` and the per-transport parsers
 
 from __future__ import annotations
 
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -114,3 +115,20 @@ class Section:
         if len(set(value)) != len(value):
             raise self.error(name, "names that differ from each other", repr(value))
         return tuple(value)
+
+    def secret_file(self, name: str, holding: str) -> str:
+        """The stripped content of the secret file at ``name``, refused unless only
+        its owner can read it (like ssh with its keys) and it holds something."""
+        path = self.path(name)
+        try:
+            mode = path.stat().st_mode
+            secret = path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise self.error(name, "a readable file", exc.strerror or str(exc)) from exc
+        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+            raise self.error(
+                name, "a file only its owner can read (chmod 600)", f"mode {stat.S_IMODE(mode):04o}"
+            )
+        if not secret:
+            raise self.error(name, f"a file holding {holding}", "empty file")
+        return secret

@@ -22,7 +22,7 @@ import contextlib
 import logging
 from dataclasses import dataclass
 
-from edgeward.gateway.backoff import Backoff
+from edgeward.drivers.backoff import Backoff
 from edgeward.gateway.errors import OutboxError, OutboxFull
 from edgeward.gateway.outbox import NewReading, Outbox, StoredReading
 from edgeward.sync.batch import Batch, WireReading

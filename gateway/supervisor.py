@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
-from edgeward.gateway.backoff import Backoff
+from edgeward.drivers.backoff import Backoff
 
 log = logging.getLogger(__name__)
 

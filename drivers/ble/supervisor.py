@@ -13,7 +13,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
-from edgeward.drivers.ble.backoff import Backoff
+from edgeward.drivers.backoff import Backoff
 from edgeward.drivers.ble.config import BleDevice
 from edgeward.drivers.ble.discovery import Discovery
 from edgeward.drivers.ble.session import Session

@@ -84,6 +84,23 @@ async def read_block(
     return struct.pack(f">{block.count}H", *registers)
 
 
+async def connect(client: Any, seconds: float, device: str, refused: str) -> None:
+    """Connect a pymodbus client within ``seconds``, or close it and raise DeviceUnavailable.
+
+    asyncio.timeout, not wait_for: on 3.11 wait_for can turn a cancellation
+    racing its timeout into TimeoutError (gh-86296), leaving a task that never stops.
+    """
+    try:
+        async with asyncio.timeout(seconds):
+            connected = await client.connect()
+    except (TimeoutError, OSError, ModbusException) as exc:
+        client.close()
+        raise DeviceUnavailable(f"cannot connect: {exc!r}", device=device) from exc
+    if not connected:
+        client.close()
+        raise DeviceUnavailable(refused, device=device)
+
+
 def _where(origin: str, block: Block) -> str:
     # Built only when something failed: polls that succeed pay for no formatting.
     return f"{origin} {block.table} {block.address}+{block.count}"

@@ -17,14 +17,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from pymodbus.client import AsyncModbusSerialClient
-from pymodbus.exceptions import ModbusException
 
 from edgeward.drivers.base import PollingDriver, Reading
 from edgeward.drivers.breaker import BreakerPolicy, CircuitBreaker
 from edgeward.drivers.errors import DeviceProtocolError, DeviceUnavailable, DriverConfigError
 from edgeward.drivers.modbus.bus import BusScheduler
 from edgeward.drivers.modbus.register_map import RegisterMap
-from edgeward.drivers.modbus.requests import LinkBroken, read_block
+from edgeward.drivers.modbus.requests import LinkBroken, connect, read_block
 
 PARITIES = ("N", "E", "O")
 
@@ -95,15 +94,7 @@ class ModbusRtuDriver(PollingDriver):
                 retries=0,
                 reconnect_delay=0,
             )
-            try:
-                async with asyncio.timeout(timeout):  # not wait_for: see bus.py
-                    connected = await client.connect()
-            except (TimeoutError, OSError, ModbusException) as exc:
-                client.close()
-                raise DeviceUnavailable(f"cannot open: {exc!r}", device=self._bus_name) from exc
-            if not connected:
-                client.close()
-                raise DeviceUnavailable("cannot open the serial port", device=self._bus_name)
+            await connect(client, timeout, self._bus_name, "cannot open the serial port")
             self._client = client
 
     async def poll(self, source: str) -> Reading:

@@ -16,13 +16,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from pymodbus.client import AsyncModbusTcpClient
-from pymodbus.exceptions import ModbusException
 
 from edgeward.drivers.base import PollingDriver, Reading
 from edgeward.drivers.breaker import BreakerPolicy, CircuitBreaker
 from edgeward.drivers.errors import DeviceProtocolError, DeviceUnavailable, DriverConfigError
 from edgeward.drivers.modbus.register_map import RegisterMap
-from edgeward.drivers.modbus.requests import LinkBroken, read_block
+from edgeward.drivers.modbus.requests import LinkBroken, connect, read_block
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,17 +79,7 @@ class ModbusTcpDriver(PollingDriver):
                 retries=0,
                 reconnect_delay=0,
             )
-            try:
-                # asyncio.timeout, not wait_for: on 3.11 wait_for can turn a
-                # cancellation racing its timeout into TimeoutError (gh-86296).
-                async with asyncio.timeout(self.timeout):
-                    connected = await client.connect()
-            except (TimeoutError, OSError, ModbusException) as exc:
-                client.close()
-                raise DeviceUnavailable(f"cannot connect: {exc!r}", device=self._endpoint) from exc
-            if not connected:
-                client.close()
-                raise DeviceUnavailable("connection refused", device=self._endpoint)
+            await connect(client, self.timeout, self._endpoint, "connection refused")
             self._client = client
 
     async def poll(self, source: str) -> Reading:

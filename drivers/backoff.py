@@ -1,4 +1,11 @@
-"""Jittered exponential backoff, shared by everything that retries."""
+"""Jittered exponential backoff, for everything that retries.
+
+It lives at the bottom of the stack, with the drivers, so that drivers and
+the gateway (uplink, supervisor) share one: drivers import nothing of the
+gateway. Full jitter keeps devices that dropped together (a power cut, an
+adapter reset), or gateways that lost the cloud together, from all coming
+back in the same instant.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +13,7 @@ import random
 
 
 class Backoff:
-    """``next()`` gives the wait before the next attempt; ``reset()`` after a success.
-
-    "Full jitter" keeps a fleet of gateways that lost the cloud together from
-    coming back together and knocking it over again.
-    """
+    """``next()`` is the wait before the next attempt; ``reset()`` after a success."""
 
     def __init__(self, initial: float, maximum: float) -> None:
         self.initial = initial
