@@ -14,6 +14,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from edgeward.gateway.config_ble import BleConfig, parse_ble
 from edgeward.gateway.config_modbus import (
     ModbusDeviceConfig,
     ModbusRtuConfig,
@@ -35,6 +36,7 @@ from edgeward.gateway.pipeline_config import (
 )
 
 __all__ = [
+    "BleConfig",
     "CloudConfig",
     "GatewayConfig",
     "HealthConfig",
@@ -68,6 +70,7 @@ class GatewayConfig:
     modbus_rtu: tuple[ModbusRtuConfig, ...] = ()
     serial: tuple[SerialConfig, ...] = ()
     mqtt: tuple[MqttConfig, ...] = ()
+    ble: BleConfig | None = None
 
     @property
     def source_count(self) -> int:
@@ -76,6 +79,7 @@ class GatewayConfig:
             + sum(len(section.devices) for section in self.modbus_rtu)
             + len(self.serial)
             + sum(len(section.subscriptions) for section in self.mqtt)
+            + (len(self.ble.decoders) if self.ble else 0)
         )
 
     @property
@@ -106,6 +110,7 @@ def _parse(path: Path, root: Section) -> GatewayConfig:
         "modbus_rtu",
         "serial",
         "mqtt",
+        "ble",
     )
     gateway = root.section("gateway")
     gateway.allow("id", "data_dir")
@@ -118,7 +123,10 @@ def _parse(path: Path, root: Section) -> GatewayConfig:
     modbus_rtu = tuple(parse_modbus_rtu(bus) for bus in root.sections("modbus_rtu"))
     serial = tuple(parse_serial(port) for port in root.sections("serial"))
     mqtt = tuple(parse_mqtt(broker) for broker in root.sections("mqtt"))
-    _check_sources_unique(root, _sources(modbus_tcp, modbus_rtu, serial, mqtt))
+    ble = parse_ble(root.section("ble")) if "ble" in root.data else None
+    _check_sources_unique(
+        root, _sources(modbus_tcp, modbus_rtu, serial, mqtt) + (ble.sources if ble else [])
+    )
     _check_ports_unique(
         root,
         [(f"modbus_rtu[{i}].port", bus.port) for i, bus in enumerate(modbus_rtu)]
@@ -136,6 +144,7 @@ def _parse(path: Path, root: Section) -> GatewayConfig:
         modbus_rtu=modbus_rtu,
         serial=serial,
         mqtt=mqtt,
+        ble=ble,
     )
 
 

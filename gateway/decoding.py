@@ -1,4 +1,4 @@
-"""Decoders for frames that carry text: delimited fields (serial) and JSON (MQTT).
+"""Decoders for frames: delimited text (serial), JSON (MQTT) and fixed binary layouts (BLE).
 
 A driver hands up raw bytes; a decoder turns one source's frame into named
 values, or raises :class:`~edgeward.drivers.errors.DeviceProtocolError`,
@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 import json
 import math
+import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -117,3 +118,66 @@ class JsonDecoder:
         if field.type is FieldType.FLOAT:
             return float(value)  # type: ignore[arg-type]
         return value  # type: ignore[return-value]
+
+
+class BinaryType(enum.StrEnum):
+    """Little-endian, as the Bluetooth core specification's characteristic formats are."""
+
+    INT8 = "int8"
+    UINT8 = "uint8"
+    INT16 = "int16"
+    UINT16 = "uint16"
+    INT32 = "int32"
+    UINT32 = "uint32"
+    FLOAT32 = "float32"
+
+
+_BINARY_STRUCT = {
+    BinaryType.INT8: "<b",
+    BinaryType.UINT8: "<B",
+    BinaryType.INT16: "<h",
+    BinaryType.UINT16: "<H",
+    BinaryType.INT32: "<i",
+    BinaryType.UINT32: "<I",
+    BinaryType.FLOAT32: "<f",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class BinaryField:
+    """A number at ``offset`` in a binary frame; ``value = raw * scale`` (0.01: hundredths)."""
+
+    name: str
+    offset: int
+    type: BinaryType
+    scale: float = 1.0
+
+    @property
+    def end(self) -> int:
+        return self.offset + struct.calcsize(_BINARY_STRUCT[self.type])
+
+
+class BinaryLayoutDecoder:
+    """Fixed-layout binary frames, such as GATT characteristic values."""
+
+    def __init__(self, fields: tuple[BinaryField, ...]) -> None:
+        self.fields = fields
+        self.length = max(field.end for field in fields)
+
+    def decode(self, frame: bytes) -> Mapping[str, Value]:
+        if len(frame) < self.length:
+            raise DeviceProtocolError(
+                f"frame has {len(frame)} bytes, the layout needs {self.length}"
+            )
+        values: dict[str, Value] = {}
+        for field in self.fields:
+            (raw,) = struct.unpack_from(_BINARY_STRUCT[field.type], frame, field.offset)
+            value: int | float = raw
+            if field.scale != 1.0:
+                # Fixed point: round to the decimals the scale carries (0.01 -> 2).
+                decimals = max(0, -math.floor(math.log10(abs(field.scale)))) if field.scale else 0
+                value = round(raw * field.scale, decimals)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise DeviceProtocolError(f"field {field.name!r} is not a number")
+            values[field.name] = value
+        return values

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 
+from edgeward.drivers.ble.driver import BleDriver
 from edgeward.drivers.modbus.rtu import ModbusRtuDriver, RtuDevice, SerialLine
 from edgeward.drivers.modbus.tcp import ModbusDevice, ModbusTcpDriver
 from edgeward.drivers.mqtt.client import MqttDriver
@@ -24,6 +25,7 @@ from edgeward.gateway.config import (
     MqttConfig,
     SerialConfig,
 )
+from edgeward.gateway.config_ble import BleConfig
 from edgeward.gateway.coordinator import Decoder, PollCoordinator
 from edgeward.gateway.decoding import DelimitedDecoder, JsonDecoder
 from edgeward.gateway.errors import GatewayError
@@ -79,6 +81,8 @@ class GatewayRuntime:
         self.coordinators += [self._serial_poller(p) for p in config.serial if p.request]
         self.streams = [self._serial_stream(p) for p in config.serial if not p.request]
         self.streams += [self._mqtt_coordinator(broker) for broker in config.mqtt]
+        if config.ble is not None:
+            self.streams.append(self._ble_coordinator(config.ble))
         self.health = HealthPublisher(self)
         self.pollers = Supervisor()
         self.pipeline = Supervisor()
@@ -134,6 +138,11 @@ class GatewayRuntime:
         decoders: dict[str, Decoder] = {
             entry.subscription.source: JsonDecoder(entry.fields) for entry in broker.subscriptions
         }
+        return StreamCoordinator(driver, decoders, self.queue)
+
+    def _ble_coordinator(self, ble: BleConfig) -> StreamCoordinator:
+        driver = BleDriver(list(ble.devices), adapter=ble.adapter, timing=ble.timing)
+        decoders: dict[str, Decoder] = dict(ble.decoders)
         return StreamCoordinator(driver, decoders, self.queue)
 
     async def run(self, stop: asyncio.Event) -> None:

@@ -24,3 +24,5 @@ def test_readme_examples_together_are_one_valid_gateway_toml(tmp_path: Path) -> 
     assert [len(c.devices) for c in config.modbus_rtu] == [1]
     assert [c.source for c in config.serial] == ["probe-1"]
     assert [len(c.subscriptions) for c in config.mqtt] == [1]
+    assert config.ble is not None
+    assert sorted(config.ble.decoders) == ["env-1-humidity", "env-1-temperature"]
