@@ -122,7 +122,9 @@ class Admission:
         else:
             values = source.decode(opened.payload, reading.origin)
             decoders.check_ranges(values, source_type["fields"])
-        if opened.counter is not None:
+        # Only an authenticated counter may move the replay guard: a forged one
+        # on a report the gateway can't open would lock the real device out.
+        if opened.counter is not None and not opened.sealed_for_cloud:
             self.replay.advance(reading.source, opened.counter)
         return Admitted(reading.source, values)
 

@@ -116,7 +116,14 @@ class JsonDecoder:
         ):
             raise DeviceProtocolError(f"field {field.name!r}: {value!r} is not {field.type}")
         if field.type is FieldType.FLOAT:
-            return float(value)  # type: ignore[arg-type]
+            try:
+                number = float(value)  # type: ignore[arg-type]
+            except OverflowError as exc:  # an integer no float can hold
+                raise DeviceProtocolError(f"field {field.name!r}: too large") from exc
+            # json.loads takes NaN and Infinity; the wire contract does not.
+            if not math.isfinite(number):
+                raise DeviceProtocolError(f"field {field.name!r}: {number} is not a number")
+            return number
         return value  # type: ignore[return-value]
 
 

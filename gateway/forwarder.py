@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from dataclasses import dataclass
 
@@ -50,30 +51,50 @@ class OutboxWriter:
         self.committed = asyncio.Event()
         self.readings_committed = 0
         self.full_waits = 0
+        self.unstorable = 0
 
     async def run(self) -> None:
         backoff = Backoff(0.05, 5.0)
         while True:
-            group = [await self.queue.get()]
-            while len(group) < MAX_GROUP_COMMIT and not self.queue.empty():
-                group.append(self.queue.get_nowait())
-            while True:
-                try:
-                    await self.outbox.append(group)
-                    break
-                except OutboxFull:
-                    # Logged once by the outbox; wait for the uplink to make room.
-                    self.full_waits += 1
-                    await asyncio.sleep(backoff.next())
-                except OutboxError as exc:
-                    delay = backoff.next()
-                    log.error("%s; retrying in %.2fs", exc, delay)
-                    await asyncio.sleep(delay)
-            backoff.reset()
-            self.readings_committed += len(group)
-            for _ in group:
-                self.queue.task_done()
-            self.committed.set()
+            taken = [await self.queue.get()]
+            while len(taken) < MAX_GROUP_COMMIT and not self.queue.empty():
+                taken.append(self.queue.get_nowait())
+            try:
+                group = [reading for reading in taken if self._storable(reading)]
+                if group:
+                    await self._commit(group, backoff)
+            finally:
+                # Always, so that a clean stop's queue.join() never waits on a lost group.
+                for _ in taken:
+                    self.queue.task_done()
+
+    def _storable(self, reading: NewReading) -> bool:
+        """Whether the outbox can take it; a decoder that let NaN or an unserialisable
+        value through must cost that reading, not its whole group."""
+        try:
+            json.dumps(reading.values, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            self.unstorable += 1
+            log.error("dropped a reading of %s the outbox can't store: %s", reading.source, exc)
+            return False
+        return True
+
+    async def _commit(self, group: list[NewReading], backoff: Backoff) -> None:
+        while True:
+            try:
+                await self.outbox.append(group)
+                break
+            except OutboxFull:
+                # Logged once by the outbox; wait for the uplink to make room.
+                self.full_waits += 1
+                await asyncio.sleep(backoff.next())
+            except OutboxError as exc:
+                delay = backoff.next()
+                log.error("%s; retrying in %.2fs", exc, delay)
+                await asyncio.sleep(delay)
+        backoff.reset()
+        self.readings_committed += len(group)
+        self.committed.set()
 
 
 @dataclass(slots=True)

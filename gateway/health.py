@@ -82,9 +82,14 @@ async def take_snapshot(runtime: GatewayRuntime, send_rate: float) -> dict[str, 
                 "reads": health.reads,
                 "failures": health.failures,
                 "last_error": health.last_error,
+                "malformed": health.malformed,
             }
-            for coordinator in runtime.coordinators
-            for source, health in coordinator.health.items()
+            # Polled and streaming devices alike: a broker that is down must show.
+            for coordinator_health in [
+                *(coordinator.health for coordinator in runtime.coordinators),
+                *(stream.health for stream in runtime.streams),
+            ]
+            for source, health in coordinator_health.items()
         },
     }
 

@@ -40,7 +40,7 @@ def create_claim(
             id=claim_id,
             account_id=account_id,
             code_hash=credentials.keyed_hash(pepper, code),
-            code_prefix=code[:5],
+            code_prefix=code[:2],
             site=site,
             created_by=created_by,
             created_us=now,

@@ -18,12 +18,14 @@ import sqlalchemy as sa
 
 from edgeward.cloud.crypto.keys import SealedBox, Signer
 from edgeward.cloud.datasources.registry import signed_registry
-from edgeward.cloud.errors import InvalidRequest
+from edgeward.cloud.errors import Conflict, InvalidRequest
 from edgeward.cloud.gateways import add_gateway
 from edgeward.cloud.identity import audit
 from edgeward.cloud.provisioning.claims import redeem
 from edgeward.cloud.provisioning.tunnel import HubSettings, allocate_address
 from edgeward.cloud.storage.schema import claim_codes, gateways
+
+ALLOCATION_ATTEMPTS = 5
 
 
 def _public_key(value: str, field: str) -> str:
@@ -50,7 +52,7 @@ def enroll(
     name = body.get("name") or "gateway"
     claim = redeem(connection, pepper, body["claim_code"], None, now)
     gateway = add_gateway(connection, pepper, claim.account_id, name, now)
-    tunnel_address = allocate_address(connection, hub)
+    tunnel_address = _assign_tunnel_address(connection, hub, gateway.id)
     connection.execute(
         gateways.update()
         .where(gateways.c.id == gateway.id)
@@ -58,7 +60,6 @@ def enroll(
             identity_public_key=identity_key,
             wireguard_public_key=wireguard_key,
             site=claim.site,
-            tunnel_address=tunnel_address,
         )
     )
     connection.execute(
@@ -88,3 +89,25 @@ def enroll(
         "registry": {"body": registry.body.decode(), "signature": registry.signature},
         "note": "the credential is shown once; the cloud keeps only a keyed hash of it",
     }
+
+
+def _assign_tunnel_address(connection: sa.Connection, hub: HubSettings, gateway_id: str) -> str:
+    """The lowest free pool address, taken under the unique constraint.
+
+    Two enrollments at once may pick the same address; the loser's UPDATE
+    fails inside a savepoint and it picks again, instead of failing the
+    enrollment (PostgreSQL would otherwise abort the whole transaction).
+    """
+    for _ in range(ALLOCATION_ATTEMPTS):
+        address = allocate_address(connection, hub)
+        try:
+            with connection.begin_nested():
+                connection.execute(
+                    gateways.update()
+                    .where(gateways.c.id == gateway_id)
+                    .values(tunnel_address=address)
+                )
+        except sa.exc.IntegrityError:
+            continue
+        return address
+    raise Conflict("could not assign a tunnel address; enrollments are racing, retry")

@@ -215,7 +215,7 @@ claim_codes = sa.Table(
     metadata,
     sa.Column("id", Id, primary_key=True),
     sa.Column("account_id", Id, sa.ForeignKey("accounts.id"), nullable=False, index=True),
-    # The code is a secret: only its keyed hash is kept, and its first group for lists.
+    # The code is a secret: only its keyed hash is kept, and two symbols to tell codes apart.
     sa.Column("code_hash", sa.String(64), nullable=False, unique=True),
     sa.Column("code_prefix", sa.String(16), nullable=False),
     sa.Column("site", sa.String(200), nullable=True),

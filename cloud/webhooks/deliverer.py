@@ -22,12 +22,13 @@ import random
 import socket
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import sqlalchemy as sa
 
 from edgeward.cloud.crypto.keys import SealedBox
+from edgeward.cloud.errors import ConfigurationError
 from edgeward.cloud.storage.database import Database
 from edgeward.cloud.storage.schema import webhook_deliveries, webhooks
 from edgeward.cloud.webhooks.signing import HEADER, sign
@@ -96,11 +97,21 @@ class WebhookDeliverer:
                     )
                     .values(next_attempt_us=now + LEASE_US)
                 ).rowcount
-                if taken == 1:
+                if taken != 1:
+                    continue
+                try:
                     secret = self.box.open(row.sealed_secret, row.webhook_id)
-                    claimed.append(
-                        Due(row.id, row.webhook_id, row.url, secret, row.payload, row.attempts)
+                except ConfigurationError as exc:
+                    # One unreadable row must not stop every account's deliveries.
+                    connection.execute(
+                        webhook_deliveries.update()
+                        .where(webhook_deliveries.c.id == row.id)
+                        .values(status="failed", last_error=str(exc)[:500])
                     )
+                    continue
+                claimed.append(
+                    Due(row.id, row.webhook_id, row.url, secret, row.payload, row.attempts)
+                )
         return claimed
 
     async def _attempt(self, client: httpx.AsyncClient, delivery: Due) -> None:
@@ -114,27 +125,46 @@ class WebhookDeliverer:
         status: int | None = None
         error: str | None = None
         try:
-            await self._check_destination(delivery.url)
-            response = await client.post(delivery.url, content=body, headers=headers)
-            status = response.status_code
+            # The whole attempt is bounded: a receiver dripping its answer a byte at
+            # a time must not hold this worker's deliveries.
+            async with asyncio.timeout(TIMEOUT_SECONDS):
+                url, extensions = await self._pinned(delivery.url, headers)
+                async with client.stream(
+                    "POST", url, content=body, headers=headers, extensions=extensions
+                ) as response:
+                    status = response.status_code  # the body is never read
             if not 200 <= status < 300:
                 error = f"answered {status}"
-        except (httpx.HTTPError, DestinationRefused, OSError) as exc:
-            error = str(exc) or exc.__class__.__name__
+        except TimeoutError:
+            error = f"no answer within {TIMEOUT_SECONDS}s"
+        except Exception as exc:  # every failure is logged and retried, never raised
+            error = f"{exc.__class__.__name__}: {exc}"
         await asyncio.to_thread(self._record, delivery, status, error)
 
-    async def _check_destination(self, url: str) -> None:
+    async def _pinned(self, url: str, headers: dict[str, str]) -> tuple[str, dict[str, Any]]:
+        """The URL to connect to, pinned to an address checked here.
+
+        Resolving once and connecting to that address closes DNS rebinding: a
+        name that answers a public address to the check and a private one to
+        the connection never reaches the private one. The original host goes in
+        the Host header and, for TLS, as SNI and the name the certificate must hold.
+        """
         if self.allow_private:
-            return
+            return url, {}
         parts = urlsplit(url)
+        host = parts.hostname or ""
         port = parts.port or (443 if parts.scheme == "https" else 80)
-        infos = await asyncio.get_running_loop().getaddrinfo(
-            parts.hostname, port, type=socket.SOCK_STREAM
-        )
-        for info in infos:
-            address = ipaddress.ip_address(info[4][0])
-            if not address.is_global:
-                raise DestinationRefused(f"{parts.hostname} resolves to {address}, not allowed")
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
+        refused = [address for address in addresses if not address.is_global]
+        if not addresses or refused:
+            raise DestinationRefused(f"{host} resolves to {refused or 'nothing'}, not allowed")
+        pinned = addresses[0]
+        literal = f"[{pinned}]" if pinned.version == 6 else str(pinned)
+        headers["Host"] = parts.netloc.rsplit("@", 1)[-1]
+        extensions: dict[str, Any] = {"sni_hostname": host} if parts.scheme == "https" else {}
+        pinned_url = urlunsplit((parts.scheme, f"{literal}:{port}", parts.path, parts.query, ""))
+        return pinned_url, extensions
 
     def _record(self, delivery: Due, status: int | None, error: str | None) -> None:
         now = now_us()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Iterator
@@ -119,3 +120,45 @@ def test_private_destinations_are_refused_by_default(guarded_cloud: CloudServer)
         assert receiver.answered == 0
     (delivery,) = deliveries(guarded_cloud, webhook["id"])
     assert "not allowed" in delivery["last_error"] and delivery["status"] == "pending"
+
+
+@pytest.mark.parametrize(
+    ("url", "pinned", "host", "sni"),
+    [
+        (
+            "https://93.184.216.34/hook?x=1",
+            "https://93.184.216.34:443/hook?x=1",
+            "93.184.216.34",
+            {"sni_hostname": "93.184.216.34"},
+        ),
+        ("http://8.8.8.8:8080/h", "http://8.8.8.8:8080/h", "8.8.8.8:8080", {}),
+    ],
+)
+def test_deliveries_connect_to_the_address_that_was_checked(
+    url: str, pinned: str, host: str, sni: dict[str, str]
+) -> None:
+    """Resolved once, connected to that address: no second lookup to rebind."""
+    from edgeward.cloud.webhooks.deliverer import WebhookDeliverer
+
+    deliverer = WebhookDeliverer(None, None, allow_private=False)  # type: ignore[arg-type]
+    headers: dict[str, str] = {}
+    got_url, extensions = asyncio.run(deliverer._pinned(url, headers))
+    assert (got_url, headers["Host"], extensions) == (pinned, host, sni)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1/h",
+        "http://localhost/h",
+        "http://10.1.2.3/h",
+        "http://169.254.169.254/latest/meta-data",
+        "http://[::1]/h",
+    ],
+)
+def test_private_destinations_are_refused_before_connecting(url: str) -> None:
+    from edgeward.cloud.webhooks.deliverer import DestinationRefused, WebhookDeliverer
+
+    deliverer = WebhookDeliverer(None, None, allow_private=False)  # type: ignore[arg-type]
+    with pytest.raises(DestinationRefused):
+        asyncio.run(deliverer._pinned(url, {}))

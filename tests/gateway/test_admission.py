@@ -148,7 +148,13 @@ def test_sealed_for_the_cloud_passes_unopened_once() -> None:
     assert admitted is not None
     assert base64.b64decode(admitted.values["sealed"]) == envelope
     assert b'"t"' not in json.dumps(admitted.values).encode(), "the gateway never sees inside"
-    assert admission.admit(reading("probe-c", envelope, "mqtt://b/site/probe-c")) is None
+    forged = json.dumps({"counter": 2**63 - 1, "nonce": "AAAA", "ciphertext": "AAAA"}).encode()
+    assert admission.admit(reading("probe-c", forged, "mqtt://b/site/probe-c")) is not None
+    later = reports.seal(b'{"t": 2}', "probe-c", 10, KEY, secrets.token_bytes(12))
+    assert admission.admit(reading("probe-c", later, "mqtt://b/site/probe-c")) is not None, (
+        "a forged counter the gateway can't authenticate must not lock the device out; "
+        "the cloud checks replays of reports only it can open"
+    )
 
 
 def test_a_flood_of_identities_costs_bounded_memory() -> None:
