@@ -103,6 +103,11 @@ def start_serial(root: Path, children: list[ChildProcess], socat: str) -> DemoDe
         root / "serial-sensor.log",
     )
     children.append(sensor.start())
+    return serial_device(gateway_end)
+
+
+def serial_device(gateway_end: Path) -> DemoDevice:
+    """probe-1, read by the gateway on ``gateway_end`` of the pty pair."""
     return DemoDevice(
         source="probe-1",
         description=f"serial sensor probe-1 on {gateway_end} (socat pty pair)",
@@ -167,6 +172,11 @@ def start_mqtt(root: Path, children: list[ChildProcess], mosquitto: str) -> Demo
         root / "mqtt-sensor.log",
     )
     children.append(sensor.start())
+    return mqtt_device(port)
+
+
+def mqtt_device(port: int) -> DemoDevice:
+    """room-1, publishing on the broker at 127.0.0.1:``port``."""
     return DemoDevice(
         source="room-1",
         description=f"MQTT sensor room-1 on topic {MQTT_TOPIC} (mosquitto on 127.0.0.1:{port})",
