@@ -1,9 +1,11 @@
 """``edgeward demo``: the whole path, live, on one machine.
 
 It starts the real programs an operator would: the cloud on a temporary
-SQLite database, simulated power meters on Modbus TCP, and a gateway
-configured for them; then shows what the cloud reports, as an application
-holding a read-only token would see it. Everything it started is stopped and
+SQLite database, simulated power meters on Modbus TCP, a serial and an MQTT
+sensor where their peers (socat, mosquitto) are installed
+(:mod:`edgeward.demo_devices`), and a gateway configured for them all; then
+shows what the cloud reports, as an application holding a read-only token
+would see it. Everything it started is stopped and
 its temporary directory removed on exit, Ctrl-C included.
 """
 
@@ -12,6 +14,7 @@ from __future__ import annotations
 import signal
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +24,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from edgeward.demo_devices import DemoDevice, start_devices
 from edgeward.drivers.simulators.power_meters import METER_REGISTERS
 from edgeward.gateway.config_writer import dump_toml, write_secret
 from edgeward.local_cloud import LocalCloud, RegisteredGateway, read_pages
@@ -41,9 +45,14 @@ class SourceView:
 
 
 def gateway_document(
-    gateway_id: str, cloud_url: str, data_dir: Path, meters_port: int, poll_interval: float
+    gateway_id: str,
+    cloud_url: str,
+    data_dir: Path,
+    meters_port: int,
+    poll_interval: float,
+    devices: Sequence[DemoDevice] = (),
 ) -> dict[str, Any]:
-    return {
+    document: dict[str, Any] = {
         "gateway": {"id": gateway_id, "data_dir": str(data_dir)},
         "cloud": {"url": cloud_url, "credential_file": "credential"},
         "uplink": {"idle_interval": 0.2},
@@ -63,22 +72,24 @@ def gateway_document(
             }
         ],
     }
+    for device in devices:
+        document.setdefault(device.config_key, []).append(device.section)
+    return document
 
 
 def _render(views: list[SourceView], elapsed: float, children: list[ChildProcess]) -> Table:
     table = Table(title=f"Edgeward demo: readings stored in the cloud ({elapsed:.0f}s)")
-    for column in ("source", "readings", "time (UTC)", "V", "A", "W", "Wh", "Hz"):
-        table.add_column(column, justify="left" if column == "source" else "right")
+    table.add_column("source")
+    table.add_column("readings", justify="right")
+    table.add_column("time (UTC)", justify="right")
+    table.add_column("latest values")
     for view in views:
         values = view.latest.get("values", {})
         table.add_row(
             view.source,
             str(view.received),
             str(view.latest.get("time", "-"))[11:23],
-            *(
-                _number(values.get(name))
-                for name in ("voltage", "current", "power", "energy", "frequency")
-            ),
+            " ".join(f"{name}={_number(value)}" for name, value in values.items()) or "-",
         )
     status = ", ".join(f"{c.name} {'up' if c.alive() else 'DOWN'}" for c in children)
     table.caption = f"{status} · Ctrl-C to stop"
@@ -145,10 +156,23 @@ def _run(console: Console, root: Path, children: list[ChildProcess], seconds: fl
             "unit": unit,
         }
         cloud.register_source(account.owner_token, f"meter-{unit}", gateway.id, binding)
-    console.print(f"✓ data sources {', '.join(f'meter-{u}' for u in METER_UNITS)} registered")
-    config_path = _start_gateway(root, children, gateway, cloud.url, meters_port)
+    devices, left_out = start_devices(root, children)
+    for device in devices:
+        type_id = cloud.create_type(account.owner_token, device.type_name, device.type_spec)
+        cloud.register_source(
+            account.owner_token, device.source, gateway.id, device.binding, type_id
+        )
+        console.print(f"✓ {device.description}")
+    for reason in left_out:
+        console.print(f"· {reason}")
+    sources = [f"meter-{unit}" for unit in METER_UNITS] + [d.source for d in devices]
+    console.print(f"✓ data sources {', '.join(sources)} registered (API)")
+    config_path = _start_gateway(root, children, gateway, cloud.url, meters_port, devices)
     console.print(f"✓ gateway running with {config_path}")
-    total = _watch(console, cloud, token, children, seconds)
+    views = _watch(console, cloud, token, children, sources, seconds)
+    for view in views:
+        console.print(f"  {view.source}: {view.received} readings")
+    total = sum(view.received for view in views)
     console.print(f"✓ {total} readings arrived in the cloud; stopping everything")
     return 0
 
@@ -180,12 +204,13 @@ def _start_gateway(
     gateway: RegisteredGateway,
     cloud_url: str,
     meters_port: int,
+    devices: list[DemoDevice],
 ) -> Path:
     gateway_dir = root / "gateway"
     write_secret(gateway_dir / "credential", gateway.credential)
     config_path = gateway_dir / "gateway.toml"
     document = gateway_document(
-        gateway.id, cloud_url, gateway_dir / "data", meters_port, poll_interval=1.0
+        gateway.id, cloud_url, gateway_dir / "data", meters_port, poll_interval=1.0, devices=devices
     )
     config_path.write_text(dump_toml(document))
     process = ChildProcess(
@@ -200,10 +225,11 @@ def _watch(
     cloud: LocalCloud,
     token: str,
     children: list[ChildProcess],
+    sources: list[str],
     seconds: float | None,
-) -> int:
-    """Show the live table until ``seconds`` pass; return how many readings arrived."""
-    views = [SourceView(f"meter-{unit}") for unit in METER_UNITS]
+) -> list[SourceView]:
+    """Show the live table until ``seconds`` pass; return what arrived of each source."""
+    views = [SourceView(source) for source in sources]
     started = time.monotonic()
     with (
         cloud.client(token, timeout=5) as client,
@@ -222,4 +248,4 @@ def _watch(
                     raise ChildProcessError(f"{child.name} stopped:\n{child.log_tail()}")
             time.sleep(REFRESH_SECONDS)
     console.print()
-    return sum(view.received for view in views)
+    return views

@@ -99,6 +99,13 @@ class LocalCloud:
             created = client.post("/v1/gateways", json={"name": name}).raise_for_status().json()
         return RegisteredGateway(created["id"], created["credential"])
 
+    def create_type(self, token: str, name: str, spec: dict[str, Any]) -> str:
+        """Define a data-source type through the API; return its id."""
+        with self.client(token) as client:
+            body = {"name": name, "spec": spec}
+            created = client.post("/v1/data-source-types", json=body).raise_for_status().json()
+        return str(created["id"])
+
     def register_source(
         self,
         token: str,

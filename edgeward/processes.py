@@ -3,7 +3,8 @@
 The demo and the tests run the cloud, the simulators and the gateway as the
 real programs an operator would start. :class:`ChildProcess` starts one with
 its output in a log file, waits for the port it reports, and stops it with
-SIGTERM, then SIGKILL if it does not go.
+SIGTERM, then SIGKILL if it does not go. With ``program`` it runs another
+program (the demo's ``socat`` and ``mosquitto``) under the same rules.
 """
 
 from __future__ import annotations
@@ -40,9 +41,11 @@ class ChildProcess:
         log_path: Path,
         *,
         env: dict[str, str] | None = None,
+        program: str | None = None,
     ) -> None:
+        """``args`` go to ``edgeward``, or to ``program`` (a path) when one is given."""
         self.name = name
-        self.args = [sys.executable, "-m", "edgeward", *args]
+        self.args = [program, *args] if program else [sys.executable, "-m", "edgeward", *args]
         self.log_path = log_path
         self.env = env
         self.process: subprocess.Popen[bytes] | None = None

@@ -1,0 +1,43 @@
+"""What the demo wires for its serial and MQTT sensors, without starting them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from edgeward import demo_devices
+from edgeward.demo import gateway_document
+from edgeward.demo_devices import mqtt_device, serial_device, start_devices
+from edgeward.gateway.config import load_config
+from edgeward.gateway.config_writer import dump_toml, write_secret
+from edgeward.processes import ChildProcess
+from edgeward.sync.registry import validate_type_spec
+
+
+def test_missing_peers_are_named_with_their_debian_package(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(demo_devices, "find_program", lambda name: None)
+    children: list[ChildProcess] = []
+    devices, left_out = start_devices(tmp_path, children)
+    assert devices == [] and children == []
+    text = "\n".join(left_out)
+    assert "Debian package: socat" in text and "Debian package: mosquitto" in text
+    assert "BLE left out" in text and "real adapter" in text
+
+
+def test_device_types_and_gateway_sections_are_valid(tmp_path: Path) -> None:
+    devices = [serial_device(tmp_path / "tty-gateway"), mqtt_device(18830)]
+    for device in devices:
+        validate_type_spec(device.type_spec)
+    gateway_dir = tmp_path / "gateway"
+    write_secret(gateway_dir / "credential", "gwc-demo")
+    config_path = gateway_dir / "gateway.toml"
+    document = gateway_document(
+        "gw-demo", "http://127.0.0.1:1", gateway_dir / "data", 1502, 1.0, devices
+    )
+    config_path.write_text(dump_toml(document))
+    config = load_config(config_path)
+    assert [port.source for port in config.serial] == ["probe-1"]
+    assert [s.subscription.topic for s in config.mqtt[0].subscriptions] == ["demo/room1"]
