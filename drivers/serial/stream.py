@@ -69,6 +69,8 @@ class SerialDriver(StreamingDriver):
             wait = min(wait * 2, self.backoff_max)
 
     async def _stream(self, emit: Emit) -> None:
+        loop = asyncio.get_running_loop()
+        last_frame = loop.time()
         while True:
             try:
                 data = await self.port.read(self.stale_after)
@@ -77,7 +79,13 @@ class SerialDriver(StreamingDriver):
                 continue
             frames, malformed = self.framer.feed(data)
             self._health.malformed += malformed
+            if not frames and loop.time() - last_frame > self.stale_after:
+                # Bytes that never frame (a wrong baud rate, a faulty device) are
+                # no better than silence: the timeout above never fires on them.
+                self._failed(f"no frame for {self.stale_after:g}s, only noise")
+                last_frame = loop.time()
             for frame in frames:
+                last_frame = loop.time()
                 now = datetime.now(UTC)
                 self._succeeded(now)
                 await emit(Reading(source=self.source, raw=frame, time=now, origin=self.origin))

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
+import serial
 
 from edgeward.drivers.base import Reading
 from edgeward.drivers.errors import DeviceProtocolError, DeviceUnavailable
@@ -160,6 +161,38 @@ def test_a_streaming_device_that_falls_silent_is_marked_unavailable(tmp_path: Pa
             assert health.last_error == "no frame for 0.2s"
 
         run_driver(driver, test)
+
+
+def test_a_device_sending_only_noise_is_marked_unavailable(tmp_path: Path) -> None:
+    """Regression: bytes that never frame kept a streaming device "available"."""
+    with PtyPair(tmp_path) as pair:
+        driver = SerialDriver(
+            SerialSettings(str(pair.device_end)),
+            "probe-1",
+            LineFramer(max_length=64),
+            stale_after=0.2,
+        )
+        health = driver.health()["probe-1"]
+        noise = serial.Serial(str(pair.peer_end), timeout=1)
+
+        async def test(readings: list[Reading]) -> None:
+            async def babble() -> None:
+                while True:  # ~100 bytes every 20 ms, never a newline
+                    noise.write(bytes(range(32, 127))[:100])
+                    await asyncio.sleep(0.02)
+
+            babbling = asyncio.create_task(babble())
+            try:
+                await until(lambda: health.failures >= 1, "noise noticed as no frames")
+            finally:
+                babbling.cancel()
+            assert not health.available and readings == []
+            assert health.last_error is not None and "only noise" in health.last_error
+
+        try:
+            run_driver(driver, test)
+        finally:
+            noise.close()
 
 
 def test_unanswered_and_garbled_polls_fail_and_the_next_poll_works(tmp_path: Path) -> None:
