@@ -12,11 +12,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from edgeward.cloud.errors import NotFound
 from edgeward.cloud.identity import grants as grant_maps
 from edgeward.cloud.identity import tokens
 from edgeward.cloud.identity.principal import new_id
 from edgeward.cloud.identity.revocation import revoke_owned
+from edgeward.cloud.storage.owned import owned_ids, owned_row
 from edgeward.cloud.storage.schema import gateways
 from edgeward.sync.clock import format_us
 
@@ -51,11 +51,7 @@ def add_gateway(
 
 
 def get_gateway(connection: sa.Connection, account_id: str, gateway_id: str) -> dict[str, Any]:
-    row = connection.execute(
-        sa.select(gateways).where(gateways.c.id == gateway_id, gateways.c.account_id == account_id)
-    ).first()
-    if row is None:
-        raise NotFound(f"no gateway {gateway_id!r}")
+    row = owned_row(connection, gateways, account_id, gateway_id, "gateway")
     return {
         "id": row.id,
         "name": row.name,
@@ -65,11 +61,7 @@ def get_gateway(connection: sa.Connection, account_id: str, gateway_id: str) -> 
 
 
 def list_gateways(connection: sa.Connection, account_id: str) -> list[dict[str, Any]]:
-    ids = connection.execute(
-        sa.select(gateways.c.id)
-        .where(gateways.c.account_id == account_id)
-        .order_by(gateways.c.created_us)
-    ).scalars()
+    ids = owned_ids(connection, gateways, account_id)
     return [get_gateway(connection, account_id, gateway_id) for gateway_id in ids]
 
 

@@ -18,9 +18,10 @@ import sqlalchemy as sa
 
 from edgeward.cloud.crypto.keys import SealedBox
 from edgeward.cloud.datasources.types import get_type
-from edgeward.cloud.errors import Conflict, InvalidRequest, NotFound
+from edgeward.cloud.errors import Conflict, InvalidRequest
 from edgeward.cloud.gateways import get_gateway
 from edgeward.cloud.identity.principal import new_id
+from edgeward.cloud.storage.owned import owned_row
 from edgeward.cloud.storage.schema import data_sources
 from edgeward.sync.batch import IDENTIFIER_RULE, is_identifier
 from edgeward.sync.clock import format_us
@@ -129,13 +130,7 @@ def create_source(
 
 
 def _row(connection: sa.Connection, account_id: str, source_id: str) -> Any:
-    row = connection.execute(
-        sa.select(data_sources).where(
-            data_sources.c.id == source_id, data_sources.c.account_id == account_id
-        )
-    ).first()
-    if row is None:
-        raise NotFound(f"no data source {source_id!r}")
+    row = owned_row(connection, data_sources, account_id, source_id, "data source")
     return row
 
 

@@ -6,8 +6,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from edgeward.cloud.errors import Conflict, InvalidRequest, NotFound
+from edgeward.cloud.errors import Conflict, InvalidRequest
 from edgeward.cloud.identity.principal import new_id
+from edgeward.cloud.storage.owned import owned_row
 from edgeward.cloud.storage.schema import data_source_types, data_sources
 from edgeward.sync.clock import format_us
 from edgeward.sync.registry import SpecError, validate_type_spec
@@ -89,13 +90,7 @@ def get_type(connection: sa.Connection, account_id: str, type_id: str) -> dict[s
     if type_id in BUILTIN:
         builtin = BUILTIN[type_id]
         return _described(type_id, builtin["name"], builtin["spec"], None)
-    row = connection.execute(
-        sa.select(data_source_types).where(
-            data_source_types.c.id == type_id, data_source_types.c.account_id == account_id
-        )
-    ).first()
-    if row is None:
-        raise NotFound(f"no data-source type {type_id!r}")
+    row = owned_row(connection, data_source_types, account_id, type_id, "data-source type")
     return _described(row.id, row.name, row.spec, row.created_us)
 
 

@@ -7,10 +7,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from edgeward.cloud.errors import ConfigurationError, Conflict, InvalidRequest, NotFound
+from edgeward.cloud.errors import ConfigurationError, Conflict, InvalidRequest
 from edgeward.cloud.identity import audit, tokens
 from edgeward.cloud.identity import grants as grant_maps
 from edgeward.cloud.identity.principal import new_id
+from edgeward.cloud.storage.owned import owned_ids, owned_row
 from edgeward.cloud.storage.schema import accounts, applications, users
 from edgeward.sync.clock import format_us
 
@@ -142,11 +143,7 @@ def create_user(
 
 
 def get_user(connection: sa.Connection, account_id: str, user_id: str) -> dict[str, Any]:
-    row = connection.execute(
-        sa.select(users).where(users.c.id == user_id, users.c.account_id == account_id)
-    ).first()
-    if row is None:
-        raise NotFound(f"no user {user_id!r}")
+    row = owned_row(connection, users, account_id, user_id, "user")
     return {
         "id": row.id,
         "email": row.email,
@@ -158,9 +155,7 @@ def get_user(connection: sa.Connection, account_id: str, user_id: str) -> dict[s
 
 
 def list_users(connection: sa.Connection, account_id: str) -> list[dict[str, Any]]:
-    ids = connection.execute(
-        sa.select(users.c.id).where(users.c.account_id == account_id).order_by(users.c.created_us)
-    ).scalars()
+    ids = owned_ids(connection, users, account_id)
     return [get_user(connection, account_id, user_id) for user_id in ids]
 
 
@@ -217,13 +212,7 @@ def create_application(
 def get_application(
     connection: sa.Connection, account_id: str, application_id: str
 ) -> dict[str, Any]:
-    row = connection.execute(
-        sa.select(applications).where(
-            applications.c.id == application_id, applications.c.account_id == account_id
-        )
-    ).first()
-    if row is None:
-        raise NotFound(f"no application {application_id!r}")
+    row = owned_row(connection, applications, account_id, application_id, "application")
     return {
         "id": row.id,
         "name": row.name,
@@ -234,11 +223,7 @@ def get_application(
 
 
 def list_applications(connection: sa.Connection, account_id: str) -> list[dict[str, Any]]:
-    ids = connection.execute(
-        sa.select(applications.c.id)
-        .where(applications.c.account_id == account_id)
-        .order_by(applications.c.created_us)
-    ).scalars()
+    ids = owned_ids(connection, applications, account_id)
     return [get_application(connection, account_id, app_id) for app_id in ids]
 
 

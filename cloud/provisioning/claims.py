@@ -7,7 +7,6 @@ from typing import Any
 import sqlalchemy as sa
 
 from edgeward.cloud.auth import credentials
-from edgeward.cloud.errors import NotFound
 from edgeward.cloud.identity.principal import new_id
 from edgeward.cloud.provisioning import claim_codes
 from edgeward.cloud.provisioning.errors import (
@@ -17,6 +16,7 @@ from edgeward.cloud.provisioning.errors import (
     ClaimUnknown,
     ClaimUsed,
 )
+from edgeward.cloud.storage.owned import owned_row
 from edgeward.cloud.storage.schema import claim_codes as table
 from edgeward.sync.clock import format_us
 
@@ -76,11 +76,7 @@ def _describe(row: Any, now: int) -> dict[str, Any]:
 def get_claim(
     connection: sa.Connection, account_id: str, claim_id: str, now: int
 ) -> dict[str, Any]:
-    row = connection.execute(
-        sa.select(table).where(table.c.id == claim_id, table.c.account_id == account_id)
-    ).first()
-    if row is None:
-        raise NotFound(f"no claim code {claim_id!r}")
+    row = owned_row(connection, table, account_id, claim_id, "claim code")
     return _describe(row, now)
 
 

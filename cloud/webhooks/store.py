@@ -9,8 +9,9 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 
 from edgeward.cloud.crypto.keys import SealedBox
-from edgeward.cloud.errors import InvalidRequest, NotFound
+from edgeward.cloud.errors import InvalidRequest
 from edgeward.cloud.identity.principal import new_id
+from edgeward.cloud.storage.owned import owned_ids, owned_row
 from edgeward.cloud.storage.schema import webhook_deliveries, webhooks
 from edgeward.sync.clock import format_us
 
@@ -38,11 +39,7 @@ def create_webhook(
 
 
 def get_webhook(connection: sa.Connection, account_id: str, webhook_id: str) -> dict[str, Any]:
-    row = connection.execute(
-        sa.select(webhooks).where(webhooks.c.id == webhook_id, webhooks.c.account_id == account_id)
-    ).first()
-    if row is None:
-        raise NotFound(f"no webhook {webhook_id!r}")
+    row = owned_row(connection, webhooks, account_id, webhook_id, "webhook")
     return {
         "id": row.id,
         "url": row.url,
@@ -52,11 +49,7 @@ def get_webhook(connection: sa.Connection, account_id: str, webhook_id: str) -> 
 
 
 def list_webhooks(connection: sa.Connection, account_id: str) -> list[dict[str, Any]]:
-    ids = connection.execute(
-        sa.select(webhooks.c.id)
-        .where(webhooks.c.account_id == account_id)
-        .order_by(webhooks.c.created_us)
-    ).scalars()
+    ids = owned_ids(connection, webhooks, account_id)
     return [get_webhook(connection, account_id, webhook_id) for webhook_id in ids]
 
 
