@@ -42,6 +42,9 @@ BATCH_OVERHEAD = 128
 # 4xx answers that condemn the batch itself: sending the same bytes again
 # cannot succeed, so the readings are set aside instead of blocking the queue.
 BATCH_REFUSALS = frozenset({400, 413, 422})
+# Single readings set aside in a row before the uplink stops setting aside and
+# waits instead: bounds what a cloud-side regression can cost.
+MAX_REFUSED_IN_A_ROW = 20
 
 
 class OutboxWriter:
@@ -134,6 +137,7 @@ class Uplink:
         self.backoff = Backoff(0.5, backoff_max)
         self.stats = UplinkStats()
         self._failing = False
+        self._refused_in_a_row = 0
         self._live_turn = False
 
     async def run(self) -> None:
@@ -255,9 +259,15 @@ class Uplink:
                 )
                 await self.send(pending[:middle])
                 await self.send(pending[middle:])
+            elif self._refused_in_a_row >= MAX_REFUSED_IN_A_ROW:
+                # The cloud refuses every reading: more likely its rules changed than
+                # every reading went bad. Hold them and retry, rather than set aside all.
+                await self._wait_after_failure(f"the cloud refuses every reading: {exc}", None)
             else:
+                self._refused_in_a_row += 1
                 await self._set_aside(pending, str(exc))
             return
+        self._refused_in_a_row = 0
         await self._acknowledged(pending)
 
     async def _acknowledged(self, pending: list[StoredReading]) -> None:

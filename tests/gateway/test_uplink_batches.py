@@ -204,3 +204,35 @@ def test_one_refused_reading_costs_only_itself(cloud: CloudServer, tmp_path: Pat
     with sqlite3.connect(tmp_path / "outbox.db") as db:
         aside = [seq for (seq,) in db.execute("SELECT seq FROM rejected")]
     assert aside == [refused]
+
+
+def test_a_cloud_refusing_everything_does_not_empty_the_outbox(
+    cloud: CloudServer, tmp_path: Path
+) -> None:
+    """All readings refused (here: all before 1970): at most MAX_REFUSED_IN_A_ROW are
+    set aside, the rest wait in the outbox for the cloud to take them again."""
+    from edgeward.gateway.forwarder import MAX_REFUSED_IN_A_ROW
+
+    async def main() -> tuple[int, int]:
+        outbox = Outbox(tmp_path / "outbox.db")
+        await outbox.open()
+        try:
+            bad = [
+                NewReading(source="bytes-1", time_us=-5_000_000 - n, values=VALUES)
+                for n in range(60)
+            ]
+            await outbox.append(bad)
+
+            async def stuck(uplink: Uplink, _: RecordingClient) -> bool:
+                return uplink.stats.failures > 0
+
+            await run_uplink(cloud, outbox, stuck)
+            with sqlite3.connect(tmp_path / "outbox.db") as db:
+                (aside,) = db.execute("SELECT count(*) FROM rejected").fetchone()
+            return aside, await outbox.depth()
+        finally:
+            await outbox.close()
+
+    aside, waiting = asyncio.run(main())
+    assert aside == MAX_REFUSED_IN_A_ROW
+    assert waiting == 60 - MAX_REFUSED_IN_A_ROW
