@@ -29,6 +29,7 @@ from edgeward.gateway.outbox import NewReading, Outbox, StoredReading
 from edgeward.sync.batch import Batch, WireReading
 from edgeward.sync.clock import from_us, now_us
 from edgeward.sync.errors import UplinkRejected, UplinkUnavailable
+from edgeward.sync.events import GatewayEvent
 from edgeward.sync.uplink import UplinkClient
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,8 @@ BATCH_REFUSALS = frozenset({400, 413, 422})
 # Single readings set aside in a row before the uplink stops setting aside and
 # waits instead: bounds what a cloud-side regression can cost.
 MAX_REFUSED_IN_A_ROW = 20
+# How often the uplink looks for gateway events the cloud has not heard of.
+EVENT_REPORT_INTERVAL = 5.0
 
 
 class OutboxWriter:
@@ -139,12 +142,45 @@ class Uplink:
         self._failing = False
         self._refused_in_a_row = 0
         self._live_turn = False
+        self._next_event_report = 0.0
 
     async def run(self) -> None:
         while True:
             pending = await self._next_pending()
             if pending:
                 await self.send(pending)
+            if not self._failing:
+                await self.report_events()
+
+    async def report_events(self) -> None:
+        """Tell the cloud what happened to data here (drops under the quota, ...),
+        at most every EVENT_REPORT_INTERVAL; an event that grew is sent again."""
+        loop = asyncio.get_running_loop()
+        if loop.time() < self._next_event_report:
+            return
+        self._next_event_report = loop.time() + EVENT_REPORT_INTERVAL
+        rows = await self.outbox.unreported_events()
+        if not rows:
+            return
+        events = [
+            GatewayEvent(
+                row["id"],
+                row["kind"],
+                from_us(row["first_us"]),
+                from_us(row["last_us"]),
+                row["count"],
+                row["first_seq"],
+                row["last_seq"],
+                row["detail"],
+            )
+            for row in rows
+        ]
+        try:
+            await self.client.send_events(self.gateway_id, events)
+        except (UplinkUnavailable, UplinkRejected) as exc:
+            log.warning("gateway events not reported yet: %s", exc)
+            return
+        await self.outbox.mark_reported({event.id: event.count for event in events})
 
     async def flush(self, deadline: float) -> None:
         """Send what waits until the outbox is empty, a send fails, or ``deadline`` passes.

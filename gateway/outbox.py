@@ -118,6 +118,14 @@ class Outbox:
     async def stats(self) -> OutboxStats:
         return await self._run(self._stats)
 
+    async def unreported_events(self) -> list[dict[str, Any]]:
+        """Events the cloud has not heard of, or not at their current count."""
+        return await self._run(self._unreported_events)
+
+    async def mark_reported(self, counts: dict[int, int]) -> None:
+        """Record that the cloud has these events at these counts."""
+        await self._run(self._mark_reported, counts)
+
     async def events(self) -> list[dict[str, Any]]:
         """The recorded events (data dropped, reading stopped, file moved aside), oldest first."""
         return await self._run(self._events)
@@ -378,6 +386,22 @@ class Outbox:
             rejected_total=int(rejected),
             full=self._full,
             quarantined=tuple(self.quarantined),
+        )
+
+    def _unreported_events(self) -> list[dict[str, Any]]:
+        cursor = self._db().execute(
+            "SELECT e.id, e.kind, e.first_us, e.last_us, e.count, e.first_seq, e.last_seq, "
+            "e.detail FROM events e LEFT JOIN event_reports r ON r.event_id = e.id "
+            "WHERE r.reported_count IS NULL OR e.count > r.reported_count ORDER BY e.id LIMIT 1000"
+        )
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor]
+
+    def _mark_reported(self, counts: dict[int, int]) -> None:
+        self._db().executemany(
+            "INSERT INTO event_reports (event_id, reported_count) VALUES (?, ?) "
+            "ON CONFLICT (event_id) DO UPDATE SET reported_count = excluded.reported_count",
+            list(counts.items()),
         )
 
     def _events(self) -> list[dict[str, Any]]:

@@ -52,6 +52,10 @@ CREATE TABLE IF NOT EXISTS events (
     last_seq INTEGER,
     detail TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS event_reports (
+    event_id INTEGER PRIMARY KEY,
+    reported_count INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS meta (
     name TEXT PRIMARY KEY,
     value INTEGER NOT NULL

@@ -17,6 +17,7 @@ import httpx
 
 from edgeward.sync.batch import Batch, BatchAck, decode_ack, encode_batch
 from edgeward.sync.errors import BatchFormatError, UplinkRejected, UplinkUnavailable
+from edgeward.sync.events import EVENTS_PATH, GatewayEvent, encode_events
 
 INGEST_PATH = "/v1/ingest/batches"
 # Level 5 of zlib: most of level 9's ratio on repetitive JSON at a fraction of the CPU.
@@ -93,6 +94,22 @@ class UplinkClient:
                 f"{len(batch.readings)} readings for {ack.gateway_id}"
             )
         return ack
+
+    async def send_events(self, gateway_id: str, events: list[GatewayEvent]) -> None:
+        """Report gateway events (plain JSON: they are few and small)."""
+        try:
+            response = await self._client.post(
+                EVENTS_PATH,
+                content=encode_events(gateway_id, events),
+                headers={"Content-Type": "application/json"},
+            )
+        except httpx.HTTPError as exc:
+            raise UplinkUnavailable(f"cloud unreachable: {exc!r}") from exc
+        if response.status_code == 429 or response.status_code >= 500:
+            raise UplinkUnavailable(f"cloud answered {response.status_code}")
+        if response.status_code >= 400:
+            code, message = _error_fields(response)
+            raise UplinkRejected(response.status_code, code, message)
 
     async def _post(self, body: bytes) -> httpx.Response:
         headers = {"Content-Type": "application/json"}

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from edgeward.cloud import gateways
 from edgeward.cloud.api.authz import requires
 from edgeward.cloud.api.common import record, transaction
+from edgeward.cloud.gateway_events import list_events
 from edgeward.cloud.identity.principal import Principal
 from edgeward.sync.clock import now_us
 
@@ -46,6 +47,16 @@ def create_gateway(request: Request, body: NewGateway, principal: Caller) -> Any
 def get_gateway(request: Request, gateway_id: str, principal: Caller) -> Any:
     with transaction(request) as connection:
         return gateways.get_gateway(connection, principal.account_id, gateway_id)
+
+
+@router.get(
+    "/v1/gateways/{gateway_id}/events",
+    summary="What happened to data on the gateway: data dropped, reading stopped, ...",
+)
+def get_gateway_events(request: Request, gateway_id: str, principal: Caller) -> Any:
+    with transaction(request) as connection:
+        gateways.get_gateway(connection, principal.account_id, gateway_id)  # 404 if not ours
+        return {"items": list_events(connection, gateway_id)}
 
 
 @router.delete(

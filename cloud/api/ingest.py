@@ -11,10 +11,13 @@ from starlette.concurrency import run_in_threadpool
 from edgeward.cloud.api.authz import requires
 from edgeward.cloud.api.common import transaction
 from edgeward.cloud.errors import BadRequest, CloudError, Forbidden, InvalidBatch, PayloadTooLarge
+from edgeward.cloud.gateway_events import store_events
 from edgeward.cloud.identity.principal import Principal
 from edgeward.cloud.readings import store_batch
 from edgeward.sync.batch import Batch, BatchAck, decode_batch, encode_ack
+from edgeward.sync.clock import now_us
 from edgeward.sync.errors import BatchFormatError
+from edgeward.sync.events import EVENTS_PATH, decode_events
 from edgeward.sync.uplink import INGEST_PATH
 
 # The cap on a batch's JSON, compressed or not: gzip bodies are inflated only up to it.
@@ -87,3 +90,22 @@ async def _read_body(request: Request) -> bytes:
             raise PayloadTooLarge(f"a batch is at most {MAX_BATCH_BYTES} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+@router.post(EVENTS_PATH, summary="Gateway events (data dropped, ...) from a gateway")
+async def ingest_events(
+    request: Request, principal: Annotated[Principal, requires("ingest")]
+) -> Any:
+    body = await _read_capped(request)
+    try:
+        gateway_id, events = decode_events(body)
+    except BatchFormatError as exc:
+        raise InvalidBatch(exc.message, field=exc.path or None) from exc
+    if principal.kind != "gateway" or gateway_id != principal.id:
+        raise Forbidden("a gateway may only report its own events", field="gateway_id")
+
+    def store() -> int:
+        with transaction(request) as connection:
+            return store_events(connection, principal.account_id, gateway_id, events, now_us())
+
+    return {"stored": await run_in_threadpool(store)}

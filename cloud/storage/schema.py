@@ -226,3 +226,22 @@ claim_codes = sa.Table(
     sa.Column("gateway_id", Id, nullable=True),
     sa.Column("revoked_us", sa.BigInteger, nullable=True),
 )
+
+gateway_events = sa.Table(
+    "gateway_events",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("account_id", Id, sa.ForeignKey("accounts.id"), nullable=False),
+    sa.Column("gateway_id", Id, sa.ForeignKey("gateways.id"), nullable=False),
+    # The gateway's own number for the event, and its running total.
+    sa.Column("local_id", sa.BigInteger, nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("first_us", sa.BigInteger, nullable=False),
+    sa.Column("last_us", sa.BigInteger, nullable=False),
+    sa.Column("count", sa.BigInteger, nullable=False),
+    sa.Column("first_seq", sa.BigInteger, nullable=True),
+    sa.Column("last_seq", sa.BigInteger, nullable=True),
+    sa.Column("detail", sa.String(500), nullable=False),
+    sa.Column("received_us", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("gateway_id", "local_id", name="uq_gateway_events_local"),
+)

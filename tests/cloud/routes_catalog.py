@@ -20,7 +20,8 @@ from edgeward.cloud.api.app import api_routes, create_app
 from edgeward.cloud.api.authz import Requirement
 from edgeward.cloud.identity import grants as grant_maps
 from edgeward.cloud.settings import CloudSettings
-from tests.cloud.conftest import batch_body
+from edgeward.sync.events import GatewayEvent, encode_events
+from tests.cloud.conftest import START, batch_body
 from tests.peers.cloud import Account, CloudServer
 
 
@@ -177,6 +178,12 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("DELETE", "/v1/gateways/{gateway_id}"): Example(
         lambda c, a: Request(f"/v1/gateways/{new_gateway(c, a)}")
     ),
+    ("GET", "/v1/gateways/{gateway_id}/events"): Example(
+        lambda c, a: Request(f"/v1/gateways/{new_gateway(c, a)}/events")
+    ),
+    ("POST", "/v1/ingest/events"): Example(
+        lambda c, a: Request("/v1/ingest/events"), principal="gateway"
+    ),
     ("GET", "/v1/readings"): Example(
         lambda c, a: Request("/v1/readings", params={"source": "meter-1"})
     ),
@@ -246,6 +253,9 @@ def gateway_request(verb: str, path: str, gateway_id: str) -> Request:
     """What a gateway sends on a gateway-only route."""
     if path == "/v1/ingest/batches":
         return Request(path, content=batch_body(gateway_id, "meter-1", [1]))
+    if path == "/v1/ingest/events":
+        event = GatewayEvent(1, "data_dropped", START, START, 5, 1, 5, "quota")
+        return Request(path, content=encode_events(gateway_id, [event]))
     return Request(path)
 
 

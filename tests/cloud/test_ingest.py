@@ -247,3 +247,31 @@ def test_a_flood_of_rogue_reports_costs_one_event_row(
     events = security_events(api_cloud, source=rogue)
     assert sum(int(e["count"]) for e in events) == 10_000  # type: ignore[call-overload]
     assert len(events) <= 2, "one row per window (a run may straddle two windows)"
+
+
+def test_gateway_events_keep_their_largest_count(
+    api_cloud: CloudServer, gateway: RegisteredGateway
+) -> None:
+    from edgeward.sync.events import GatewayEvent, encode_events
+    from tests.cloud.conftest import START
+
+    def report(count: int) -> httpx.Response:
+        event = GatewayEvent(7, "data_dropped", START, START, count, 1, count, "quota")
+        body = encode_events(gateway.id, [event])
+        with api_cloud.client(gateway.credential) as client:
+            return client.post("/v1/ingest/events", content=body)
+
+    for count in (5, 3, 8):  # a resend of an older count must not shrink it
+        assert report(count).status_code == 200
+    with api_cloud.client(api_cloud.account.owner_token) as owner:
+        events = owner.get(f"/v1/gateways/{gateway.id}/events").json()["items"]
+    assert [(e["kind"], e["count"]) for e in events] == [("data_dropped", 8)]
+    other = api_cloud.add_gateway()
+    with api_cloud.client(other.credential) as client:
+        forged = client.post(
+            "/v1/ingest/events",
+            content=encode_events(
+                gateway.id, [GatewayEvent(8, "data_dropped", START, START, 1, 1, 1, "x")]
+            ),
+        )
+    assert_error(forged, 403, "forbidden")

@@ -236,3 +236,35 @@ def test_a_cloud_refusing_everything_does_not_empty_the_outbox(
     aside, waiting = asyncio.run(main())
     assert aside == MAX_REFUSED_IN_A_ROW
     assert waiting == 60 - MAX_REFUSED_IN_A_ROW
+
+
+def test_data_dropped_under_the_quota_is_reported_to_the_cloud(
+    cloud: CloudServer, tmp_path: Path
+) -> None:
+    """The "data dropped" event recorded under the disk quota reaches the cloud at its
+    full count."""
+
+    async def main() -> tuple[RecordingClient, int]:
+        outbox = Outbox(tmp_path / "outbox.db", max_bytes=16 * 1024)
+        await outbox.open()
+        try:
+            for start in range(0, 600, 20):
+                await outbox.append(readings("bytes-1", 20, start))
+            dropped = (await outbox.stats()).dropped_total
+
+            async def reported(_: Uplink, __: RecordingClient) -> bool:
+                return await outbox.depth() == 0 and not await outbox.unreported_events()
+
+            client = await run_uplink(cloud, outbox, reported)
+            return client, dropped
+        finally:
+            await outbox.close()
+
+    client, dropped = asyncio.run(main())
+    assert dropped > 0
+    owner = client.account
+    assert owner is not None
+    with cloud.client(owner.owner_token) as api:
+        (gateway,) = api.get("/v1/gateways").json()["items"]
+        events = api.get(f"/v1/gateways/{gateway['id']}/events").json()["items"]
+    assert [(e["kind"], e["count"]) for e in events] == [("data_dropped", dropped)]
