@@ -17,6 +17,7 @@ BENCH = Path(__file__).resolve().parent.parent / "bench"
         ["throughput.py", "--readings", "500", "--repeat", "1"],
         ["auth_overhead.py", "--requests", "20", "--rounds", "2"],
         ["serial_lines.py", "--lines", "1000", "--rounds", "2"],
+        ["gateway_cpu.py", "--seconds", "3"],
     ],
 )
 def test_benchmark_runs(command: list[str]) -> None:
@@ -27,5 +28,10 @@ def test_benchmark_runs(command: list[str]) -> None:
         timeout=300,
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-    markers = ("x the raw SQLite", "authentication costs", "the bare loop's rate")
-    assert any(marker in result.stdout for marker in markers), result.stdout
+    markers = (
+        "x the raw SQLite",
+        "authentication costs",
+        "the bare loop's rate",
+        "verdict: the gateway used",
+    )
+    assert any(marker in result.stdout for marker in markers), result.stdout[-2000:]
