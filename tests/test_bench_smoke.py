@@ -17,6 +17,7 @@ BENCH = Path(__file__).resolve().parent.parent / "bench"
         ["throughput.py", "--readings", "500", "--repeat", "1"],
         ["auth_overhead.py", "--requests", "20", "--rounds", "2"],
         ["serial_lines.py", "--lines", "1000", "--rounds", "2"],
+        ["backlog_drain.py", "--readings", "2000"],
         ["gateway_cpu.py", "--seconds", "3"],
     ],
 )
