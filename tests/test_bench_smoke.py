@@ -34,5 +34,6 @@ def test_benchmark_runs(command: list[str]) -> None:
         "authentication costs",
         "the bare loop's rate",
         "verdict: the gateway used",
+        "peak RSS grows",
     )
     assert any(marker in result.stdout for marker in markers), result.stdout[-2000:]
