@@ -15,6 +15,8 @@ TaskFactory = Callable[[], Awaitable[None]]
 # A task that ran this long before failing is considered to have recovered in
 # between, so its next failure starts the backoff from the beginning again.
 HEALTHY_RUN_SECONDS = 60.0
+STOP_TIMEOUT = 5.0
+RECANCEL_INTERVAL = 0.2
 
 
 class Supervisor:
@@ -50,9 +52,23 @@ class Supervisor:
             log.error("task %s %s; restart %d in %.1fs", name, outcome, self.restarts[name], delay)
             await asyncio.sleep(delay)
 
-    async def stop(self) -> None:
-        tasks = list(self._tasks.values())
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+    async def stop(self, within: float = STOP_TIMEOUT) -> None:
+        """Cancel every task, and cancel again until each has ended.
+
+        On Python 3.11 ``asyncio.wait_for`` (inside libraries such as pymodbus)
+        can swallow a cancellation that races the result it was waiting for
+        (cpython gh-86296); the task then carries on. Cancelling again at its
+        next await ends it, so a clean stop never hangs on one such race.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        pending = set(self._tasks.values())
+        while pending:
+            for task in pending:
+                task.cancel()
+            _, pending = await asyncio.wait(pending, timeout=RECANCEL_INTERVAL)
+            if pending and loop.time() > deadline:
+                names = sorted(task.get_name() for task in pending)
+                log.error("tasks %s did not stop within %.0fs; leaving them", names, within)
+                break
         self._tasks.clear()

@@ -197,3 +197,31 @@ def test_the_same_name_cannot_be_supervised_twice() -> None:
             await tasks.stop()
 
     asyncio.run(main())
+
+
+def test_stop_ends_a_task_that_swallows_one_cancellation() -> None:
+    """Regression: a clean stop hung when a library swallowed the cancellation
+    (asyncio.wait_for on Python 3.11, cpython gh-86296); stop cancels again."""
+
+    async def main() -> tuple[int, bool]:
+        swallowed = 0
+
+        async def stubborn() -> None:
+            nonlocal swallowed
+            while True:
+                try:
+                    await asyncio.Event().wait()
+                except asyncio.CancelledError:
+                    if swallowed == 0:
+                        swallowed += 1  # what a racing wait_for does once
+                        continue
+                    raise
+
+        supervisor = Supervisor(backoff_initial=0.01, backoff_max=0.05)
+        supervisor.start("stubborn", stubborn)
+        await asyncio.sleep(0)  # let it reach its await
+        async with asyncio.timeout(5):
+            await supervisor.stop()
+        return swallowed, True
+
+    assert asyncio.run(main()) == (1, True)
