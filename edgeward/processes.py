@@ -96,7 +96,7 @@ class ChildProcess:
         self.wait_for(port_file.exists, f"port file {port_file}", timeout)
         return int(port_file.read_text().strip())
 
-    def stop(self, timeout: float = 15.0) -> int | None:
+    def stop(self, timeout: float = 30.0) -> int | None:
         """SIGTERM, wait, then SIGKILL; returns the exit status."""
         if self.process is None:
             return None
