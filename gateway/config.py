@@ -11,7 +11,7 @@ Relative paths are resolved against the config file's directory.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from edgeward.gateway.config_ble import BleConfig, parse_ble
@@ -54,7 +54,7 @@ __all__ = [
 @dataclass(frozen=True, slots=True)
 class CloudConfig:
     url: str
-    credential: str
+    credential: str = field(repr=False)  # a secret: never in a repr or a log line
 
 
 @dataclass(frozen=True, slots=True)

@@ -76,6 +76,8 @@ class Outbox:
         self.key_rotation_days = key_rotation_days
         self._synchronous = synchronous.upper()
         self._seq_floor = seq_floor
+        self._lease = outbox_file.SequenceLease(path)
+        self._leased = 0
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox")
         self._connection: sqlite3.Connection | None = None
         self._keyring: Keyring | None = None
@@ -183,11 +185,12 @@ class Outbox:
             log.info("outbox keys %s retired: no row is sealed under them", retired)
 
     def _connect(self) -> None:
+        self._leased = self._lease.load()
         connection = outbox_file.connect(self.path, self._synchronous)
         try:
             if outbox_migrate.needs_migration(connection):
                 outbox_migrate.migrate_plaintext(connection, self._ring().seal)
-            outbox_file.create_schema(connection, self._seq_floor)
+            outbox_file.create_schema(connection, max(self._seq_floor, self._leased))
             (depth, size) = connection.execute(
                 "SELECT count(*), coalesce(sum(length(sealed)), 0) FROM readings"
             ).fetchone()
@@ -200,7 +203,9 @@ class Outbox:
         self._last_seq = self._read_last_seq()
 
     def _start_fresh(self, exc: sqlite3.Error) -> None:
-        floor = max(self._seq_floor, self._last_seq, outbox_file.highest_seq_of(self.path))
+        floor = max(
+            self._seq_floor, self._last_seq, self._leased, outbox_file.highest_seq_of(self.path)
+        )
         moved = outbox_file.move_aside(self.path)
         self.quarantined.append(moved.name)
         self._seq_floor = floor
@@ -238,6 +243,13 @@ class Outbox:
             added = sum(len(sealed) for _, _, sealed in rows) + ROW_OVERHEAD * len(rows)
             dropped, freed = self._make_room(db, added)
             db.executemany("INSERT INTO readings (seq, key_id, sealed) VALUES (?, ?, ?)", rows)
+            last = rows[-1][0]
+            if last > self._leased:  # the lease is durable before any seq under it commits
+                try:
+                    self._lease.extend(last + outbox_file.LEASE_SPAN)
+                except OSError as exc:
+                    raise OutboxError(f"{self._lease.path}: cannot extend: {exc}") from exc
+                self._leased = last + outbox_file.LEASE_SPAN
             db.execute("COMMIT")
         except sqlite3.Error as exc:
             if outbox_file.is_corruption(exc):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
@@ -137,3 +138,39 @@ def move_aside(path: Path) -> Path:
         path.rename(target)
     log.error("outbox %s is corrupt; moved aside to %s and starting a fresh one", path, target)
     return target
+
+
+class SequenceLease:
+    """A durable ceiling on the sequence numbers an outbox may have used.
+
+    Kept beside the outbox, outside it: sequences are leased ahead in spans,
+    and the lease is on disk before any sequence under it commits. A fresh
+    outbox (the old one damaged, moved aside or deleted) starts above the
+    lease, so its numbers never repeat ones the cloud already holds, even on
+    a box whose clock came up near 1970. One fsync per LEASE_SPAN readings.
+    """
+
+    def __init__(self, outbox_path: Path) -> None:
+        self.path = outbox_path.with_name(outbox_path.name + ".seq")
+
+    def load(self) -> int:
+        try:
+            return int(self.path.read_text().strip())
+        except (OSError, ValueError):
+            return 0
+
+    def extend(self, ceiling: int) -> None:
+        temporary = self.path.with_name(self.path.name + ".tmp")
+        with temporary.open("w") as handle:
+            handle.write(f"{ceiling}\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, self.path)
+        directory = os.open(self.path.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+
+
+LEASE_SPAN = 1_000_000

@@ -636,3 +636,11 @@ def test_run_with_a_world_readable_credential_exits_2_and_starts_nothing(tmp_pat
     assert "cloud.credential_file" in result.stderr
     assert CREDENTIAL not in result.stderr + result.stdout
     assert not (tmp_path / "etc" / "data").exists()
+
+
+def test_secrets_stay_out_of_reprs() -> None:
+    from edgeward.drivers.mqtt.client import Broker
+    from edgeward.gateway.config import CloudConfig
+
+    assert "ewg_top_secret" not in repr(CloudConfig(url="https://c", credential="ewg_top_secret"))
+    assert "hunter2" not in repr(Broker(host="b", username="gw", password="hunter2"))

@@ -120,3 +120,37 @@ def test_an_unopenable_path_is_not_mistaken_for_corruption(tmp_path: Path) -> No
 
     asyncio.run(main())
     assert path.is_dir() and not corrupt_files(path)
+
+
+def test_with_the_clock_behind_a_fresh_outbox_still_continues_above_the_old_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A box without an RTC can boot near 1970: the time-based floor is then no floor,
+    and only the damaged file's own highest sequence keeps numbers from restarting."""
+    path = tmp_path / "outbox.db"
+    highest = fill(path, 500)
+    garbage_over(path, offset=4096 * 2, length=4096 * 3)  # pages 2-4: the header survives
+    monkeypatch.setattr("edgeward.gateway.outbox_file.now_us", lambda: 1_000)
+
+    async def after(outbox: Outbox) -> int:
+        return await outbox.append([reading(1)])
+
+    assert with_outbox(path, after) > highest
+
+
+def test_a_deleted_outbox_does_not_restart_the_sequence(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Regression (review): an outbox deleted with the clock behind restarted its numbers,
+    and the cloud would have dropped the new readings as duplicates."""
+    path = tmp_path / "outbox.db"
+    highest = fill(path, 100)
+    for leftover in path.parent.glob("outbox.db*"):
+        if leftover.name != "outbox.db.seq":
+            leftover.unlink()
+    monkeypatch.setattr("edgeward.gateway.outbox_file.now_us", lambda: 1_000)
+
+    async def after(outbox: Outbox) -> int:
+        return await outbox.append([reading(1)])
+
+    assert with_outbox(path, after) > highest
