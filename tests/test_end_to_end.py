@@ -5,7 +5,6 @@ Runs on SQLite and on PostgreSQL (the ``cloud`` fixture is parametrized).
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -32,13 +31,6 @@ STATIC = {
     2: {"voltage": 229.5, "energy": 7, "balance": 2_000_000_000, "frequency": 50.01},
 }
 STEPS = range(1, 6)
-
-
-def wait_until(condition, what: str, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
 
 
 def set_static(server: RegisterBankServer) -> None:

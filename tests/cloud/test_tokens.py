@@ -3,7 +3,6 @@ revoked, expired, capped by policy; failures all look alike and are audited."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import httpx
@@ -14,14 +13,8 @@ from edgeward.cloud.auth import credentials
 from edgeward.cloud.storage.schema import tokens
 from edgeward.sync.clock import now_us
 from tests.cloud.test_route_matrix import UNAUTHENTICATED
+from tests.peers import wait_until
 from tests.peers.cloud import Account, CloudServer
-
-
-def wait_until(condition, what: str, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
 
 
 def create(client: httpx.Client, grants: dict[str, list[str]], **extra: object) -> httpx.Response:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,15 +13,9 @@ import pytest
 from edgeward.cloud.webhooks.signing import HEADER, verify
 from tests.cloud.conftest import batch_body
 from tests.cloud.test_ingest import post
+from tests.peers import wait_until
 from tests.peers.cloud import CloudServer, RegisteredGateway
 from tests.peers.webhook_receiver import WebhookReceiver
-
-
-def wait_until(condition: Any, what: str, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
 
 
 def add_webhook(cloud: CloudServer, url: str) -> dict[str, Any]:

@@ -205,10 +205,12 @@ def test_stop_ends_a_task_that_swallows_one_cancellation() -> None:
 
     async def main() -> tuple[int, bool]:
         swallowed = 0
+        waiting = asyncio.Event()
 
         async def stubborn() -> None:
             nonlocal swallowed
             while True:
+                waiting.set()
                 try:
                     await asyncio.Event().wait()
                 except asyncio.CancelledError:
@@ -219,7 +221,7 @@ def test_stop_ends_a_task_that_swallows_one_cancellation() -> None:
 
         supervisor = Supervisor(backoff_initial=0.01, backoff_max=0.05)
         supervisor.start("stubborn", stubborn)
-        await asyncio.sleep(0)  # let it reach its await
+        await waiting.wait()  # it reached its await
         async with asyncio.timeout(5):
             await supervisor.stop()
         return swallowed, True
