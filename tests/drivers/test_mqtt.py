@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -13,19 +11,8 @@ from edgeward.drivers.base import Reading
 from edgeward.drivers.errors import DriverConfigError
 from edgeward.drivers.mqtt.client import Broker, MqttDriver, Subscription, Tls
 from edgeward.processes import ChildProcess
+from tests.drivers.streaming import run_driver, until
 from tests.peers.mosquitto import PASSWORD, USERNAME, Mosquitto, free_port
-
-WAIT = 15.0
-
-
-async def until(condition: Callable[[], bool], what: str) -> None:
-    """Wait for ``condition`` with a deadline; health is plain data, with no event to await."""
-    try:
-        async with asyncio.timeout(WAIT):
-            while not condition():  # noqa: ASYNC110
-                await asyncio.sleep(0.01)
-    except TimeoutError:
-        raise AssertionError(f"timed out after {WAIT}s waiting for {what}") from None
 
 
 def sensor(broker: Mosquitto, *topics: str) -> ChildProcess:
@@ -51,23 +38,6 @@ def broker_for(mosquitto: Mosquitto, password: str = PASSWORD) -> Broker:
         reconnect_min=1,
         backoff_max=1,
     )
-
-
-def run_driver(driver: MqttDriver, test: Callable[[list[Reading]], Awaitable[None]]) -> None:
-    async def main() -> None:
-        readings: list[Reading] = []
-
-        async def emit(reading: Reading) -> None:
-            readings.append(reading)
-
-        task = asyncio.create_task(driver.run(emit))
-        try:
-            await test(readings)
-        finally:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-
-    asyncio.run(main())
 
 
 def counters(readings: list[Reading], source: str) -> list[int]:

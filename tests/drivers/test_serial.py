@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -21,10 +20,9 @@ from edgeward.drivers.serial.polled import SerialPollingDriver
 from edgeward.drivers.serial.port import SerialSettings
 from edgeward.drivers.serial.stream import SerialDriver
 from edgeward.drivers.simulators.serial_sensor import payload_for
+from tests.drivers.streaming import run_driver, until
 from tests.peers.serial_sensor import serial_sensor
 from tests.peers.socat import PtyPair
-
-WAIT = 10.0
 
 
 def counter(reading: Reading) -> int | None:
@@ -34,33 +32,6 @@ def counter(reading: Reading) -> int | None:
     except ValueError:
         return None
     return number if reading.raw == payload_for(number) else None
-
-
-async def until(condition: Callable[[], bool], what: str) -> None:
-    """Wait for ``condition`` with a deadline; health is plain data, with no event to await."""
-    try:
-        async with asyncio.timeout(WAIT):
-            while not condition():  # noqa: ASYNC110
-                await asyncio.sleep(0.01)
-    except TimeoutError:
-        raise AssertionError(f"timed out after {WAIT}s waiting for {what}") from None
-
-
-def run_driver(driver: SerialDriver, test: Callable[[list[Reading]], Awaitable[None]]) -> None:
-    async def main() -> None:
-        readings: list[Reading] = []
-
-        async def emit(reading: Reading) -> None:
-            readings.append(reading)
-
-        task = asyncio.create_task(driver.run(emit))
-        try:
-            await test(readings)
-        finally:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-
-    asyncio.run(main())
 
 
 def counters(readings: list[Reading]) -> list[int]:
