@@ -24,6 +24,7 @@ def add_parser(subcommands: argparse._SubParsersAction[argparse.ArgumentParser])
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080, help="0 picks a free port")
     serve.add_argument("--port-file", type=Path, help="write the bound port here once listening")
+    serve.add_argument("--unix-socket", type=Path, help="also listen on this Unix socket (0600)")
     serve.set_defaults(handler=_serve)
 
     admin = actions.add_parser("admin", help="administer the cloud from its host")
@@ -72,7 +73,7 @@ def _settings(args: argparse.Namespace) -> CloudSettings:
 def _serve(args: argparse.Namespace) -> int:
     from edgeward.cloud.serve import serve
 
-    serve(_settings(args), args.host, args.port, args.port_file)
+    serve(_settings(args), args.host, args.port, args.port_file, args.unix_socket)
     return 0
 
 

@@ -36,6 +36,13 @@ def add_gateway(
     connection.execute(
         gateways.insert().values(id=gateway_id, account_id=account_id, name=name, created_us=now)
     )
+    return issue_credential(connection, pepper, account_id, gateway_id, name, now)
+
+
+def issue_credential(
+    connection: sa.Connection, pepper: bytes, account_id: str, gateway_id: str, name: str, now: int
+) -> NewGateway:
+    """A fresh credential for the gateway (at registration, or re-provisioning)."""
     token = tokens.issue(
         connection,
         pepper,
@@ -57,6 +64,10 @@ def get_gateway(connection: sa.Connection, account_id: str, gateway_id: str) -> 
         "name": row.name,
         "created": format_us(row.created_us),
         "decommissioned": format_us(row.decommissioned_us),
+        "site": row.site,
+        "tunnel_address": row.tunnel_address,
+        "last_seen": format_us(row.last_seen_us),
+        "last_address": row.last_address,
     }
 
 
@@ -65,10 +76,25 @@ def list_gateways(connection: sa.Connection, account_id: str) -> list[dict[str, 
     return [get_gateway(connection, account_id, gateway_id) for gateway_id in ids]
 
 
-def decommission(connection: sa.Connection, account_id: str, gateway_id: str, now: int) -> None:
-    """The gateway stops getting in at once; its readings stay."""
-    get_gateway(connection, account_id, gateway_id)
+def decommission(
+    connection: sa.Connection, account_id: str, gateway_id: str, now: int
+) -> str | None:
+    """The gateway stops getting in at once; its readings stay.
+
+    Returns its WireGuard key, whose hub peer the caller removes.
+    """
+    row = owned_row(connection, gateways, account_id, gateway_id, "gateway")
     connection.execute(
         gateways.update().where(gateways.c.id == gateway_id).values(decommissioned_us=now)
     )
     revoke_owned(connection, "gateway", gateway_id, now)
+    return None if row.decommissioned_us is not None else row.wireguard_public_key
+
+
+def record_seen(connection: sa.Connection, gateway_id: str, address: str | None, now: int) -> None:
+    """Where the gateway's last batch came from: inside the tunnel, its tunnel address."""
+    connection.execute(
+        gateways.update()
+        .where(gateways.c.id == gateway_id)
+        .values(last_seen_us=now, last_address=address)
+    )

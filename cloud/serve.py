@@ -20,7 +20,13 @@ from edgeward.cloud.settings import CloudSettings
 log = logging.getLogger(__name__)
 
 
-def serve(settings: CloudSettings, host: str, port: int, port_file: Path | None = None) -> None:
+def serve(
+    settings: CloudSettings,
+    host: str,
+    port: int,
+    port_file: Path | None = None,
+    unix_socket: Path | None = None,
+) -> None:
     app = create_app(settings)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # Name TCP explicitly: asyncio sets TCP_NODELAY on accepted connections only
@@ -35,5 +41,14 @@ def serve(settings: CloudSettings, host: str, port: int, port_file: Path | None 
         temporary.write_text(f"{bound_port}\n")
         os.replace(temporary, port_file)
     log.info("Edgeward cloud listening on http://%s:%d", host, bound_port)
+    sockets = [listener]
+    if unix_socket is not None:
+        # A second door for a reverse proxy on this host (and for tests that run
+        # the cloud in a network namespace of its own); the file's mode guards it.
+        unix_socket.unlink(missing_ok=True)
+        local = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        local.bind(str(unix_socket))
+        os.chmod(unix_socket, 0o600)
+        sockets.append(local)
     config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on")
-    uvicorn.Server(config).run(sockets=[listener])
+    uvicorn.Server(config).run(sockets=sockets)

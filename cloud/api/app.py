@@ -36,6 +36,7 @@ from edgeward.cloud.api.authz import Authenticator, public
 from edgeward.cloud.crypto.keys import SealedBox, Signer
 from edgeward.cloud.errors import CloudError, RateLimited
 from edgeward.cloud.identity.ratelimit import FailureLimiter
+from edgeward.cloud.provisioning.hub import WireGuardHub, reconcile_at_start
 from edgeward.cloud.provisioning.tunnel import HubSettings
 from edgeward.cloud.settings import CloudSettings
 from edgeward.cloud.storage.database import Database
@@ -87,6 +88,8 @@ def create_app(settings: CloudSettings, *, migrate: bool = True) -> FastAPI:
     app.state.sealed_box = sealed_box
     app.state.signer = Signer.from_data_dir(settings.data_dir)
     app.state.hub = HubSettings.from_environment()
+    app.state.wireguard_hub = WireGuardHub.from_environment()
+    reconcile_at_start(app.state.wireguard_hub, database.engine)
     app.state.authenticator = Authenticator(
         database,
         settings.pepper,

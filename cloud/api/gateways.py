@@ -66,6 +66,13 @@ def get_gateway_events(request: Request, gateway_id: str, principal: Caller) -> 
 )
 def delete_gateway(request: Request, gateway_id: str, principal: Caller) -> Response:
     with transaction(request) as connection:
-        gateways.decommission(connection, principal.account_id, gateway_id, now_us())
+        wireguard_key = gateways.decommission(
+            connection, principal.account_id, gateway_id, now_us()
+        )
+        # Inside the transaction: if wg fails, the gateway stays in service (and
+        # its peer in place) rather than half decommissioned.
+        hub = request.app.state.wireguard_hub
+        if hub is not None and wireguard_key is not None:
+            hub.remove_peer(wireguard_key)
         record(connection, request, principal, "gateway.decommissioned", gateway_id)
     return Response(status_code=204)

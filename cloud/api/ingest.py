@@ -12,6 +12,7 @@ from edgeward.cloud.api.authz import requires
 from edgeward.cloud.api.common import transaction
 from edgeward.cloud.errors import BadRequest, CloudError, Forbidden, InvalidBatch, PayloadTooLarge
 from edgeward.cloud.gateway_events import store_events
+from edgeward.cloud.gateways import record_seen
 from edgeward.cloud.identity.principal import Principal
 from edgeward.cloud.readings import store_batch
 from edgeward.sync.batch import Batch, BatchAck, decode_batch, encode_ack
@@ -52,7 +53,9 @@ async def ingest_batch(
 
 
 def _store(request: Request, batch: Batch, account_id: str) -> BatchAck:
+    client = request.client.host if request.client else None
     with transaction(request) as connection:
+        record_seen(connection, batch.gateway_id, client, now_us())
         return store_batch(connection, batch, account_id)
 
 

@@ -9,13 +9,15 @@ from pydantic import BaseModel, Field
 
 from edgeward.cloud.api.authz import public, requires
 from edgeward.cloud.api.common import record, transaction
-from edgeward.cloud.errors import RateLimited
+from edgeward.cloud.errors import Forbidden, RateLimited
 from edgeward.cloud.identity import audit
 from edgeward.cloud.identity.principal import Principal
 from edgeward.cloud.provisioning import claims
 from edgeward.cloud.provisioning.enrollment import enroll
 from edgeward.cloud.provisioning.errors import ClaimRefused
+from edgeward.cloud.provisioning.rotation import rotate_keys
 from edgeward.sync.clock import now_us
+from edgeward.sync.provisioning import ENROLL_PATH, KEY_ROTATION_PATH
 
 router = APIRouter(tags=["provisioning"])
 Caller = Annotated[Principal, requires("provisioning")]
@@ -24,6 +26,9 @@ Caller = Annotated[Principal, requires("provisioning")]
 class NewClaim(BaseModel):
     site: str | None = Field(None, max_length=200)
     expires_in: int = Field(claims.DEFAULT_TTL_S, ge=60, le=30 * 86_400, description="seconds")
+    gateway_id: str | None = Field(
+        None, max_length=32, description="re-provision this existing gateway (new hardware)"
+    )
 
 
 class Enrollment(BaseModel):
@@ -31,6 +36,17 @@ class Enrollment(BaseModel):
     identity_public_key: str = Field(min_length=1, max_length=64, description="Ed25519, base64")
     wireguard_public_key: str = Field(min_length=1, max_length=64, description="base64")
     name: str | None = Field(None, max_length=200)
+
+
+class KeyRotation(BaseModel):
+    identity_public_key: str = Field(min_length=1, max_length=64, description="Ed25519, base64")
+    wireguard_public_key: str = Field(min_length=1, max_length=64, description="base64")
+    signature: str = Field(
+        min_length=1, max_length=200, description="by the current identity key, base64"
+    )
+    new_signature: str = Field(
+        min_length=1, max_length=200, description="by the new identity key, base64"
+    )
 
 
 @router.get("/v1/claim-codes", summary="Claim codes of the account (never the codes)")
@@ -50,8 +66,17 @@ def create_claim(request: Request, body: NewClaim, principal: Caller) -> Any:
             body.expires_in,
             principal.reference,
             now_us(),
+            body.gateway_id,
         )
-        record(connection, request, principal, "claim-code.created", claim["id"], site=body.site)
+        record(
+            connection,
+            request,
+            principal,
+            "claim-code.created",
+            claim["id"],
+            site=body.site,
+            for_gateway_id=body.gateway_id,
+        )
     return {**claim, "code": code, "note": "the code is shown once and works once"}
 
 
@@ -70,7 +95,7 @@ def revoke_claim(request: Request, claim_id: str, principal: Caller) -> Response
 
 
 @router.post(
-    "/v1/enroll",
+    ENROLL_PATH,
     status_code=201,
     dependencies=[public()],
     summary="A gateway enrolls with a claim code (the code is its credential)",
@@ -90,6 +115,7 @@ def enroll_gateway(request: Request, body: Enrollment) -> Any:
                 state.sealed_box,
                 state.signer,
                 state.hub,
+                state.wireguard_hub,
                 body.model_dump(),
                 now_us(),
             )
@@ -105,3 +131,22 @@ def enroll_gateway(request: Request, body: Enrollment) -> Any:
                 reason=refused.reason,
             )
         raise
+
+
+@router.post(
+    KEY_ROTATION_PATH,
+    summary="A gateway rotates its identity and WireGuard keys (signed by old and new key)",
+)
+def rotate_gateway_keys(
+    request: Request, body: KeyRotation, principal: Annotated[Principal, requires("gateway-keys")]
+) -> Any:
+    if principal.kind != "gateway":
+        raise Forbidden("only a gateway rotates its own keys")
+    with transaction(request) as connection:
+        return rotate_keys(
+            connection,
+            request.app.state.wireguard_hub,
+            principal.account_id,
+            principal.id,
+            body.model_dump(),
+        )

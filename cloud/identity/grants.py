@@ -28,9 +28,10 @@ APIS = (
     "audit",
     "ingest",
     "registry",
+    "gateway-keys",
 )
-# What only gateways do: send readings, pull their data-source registry.
-GATEWAY_ONLY = ("ingest", "registry")
+# What only gateways do: send readings, pull their data-source registry, rotate their keys.
+GATEWAY_ONLY = ("ingest", "registry", "gateway-keys")
 
 Grants = dict[str, frozenset[str]]
 
@@ -56,7 +57,11 @@ ROLE_GRANTS: dict[str, Grants] = {
     },
 }
 ROLES = tuple(ROLE_GRANTS)
-GATEWAY_GRANTS: Grants = {"ingest": frozenset({"POST"}), "registry": frozenset({"GET"})}
+GATEWAY_GRANTS: Grants = {
+    "ingest": frozenset({"POST"}),
+    "registry": frozenset({"GET"}),
+    "gateway-keys": frozenset({"POST"}),
+}
 
 
 def parse(entries: Mapping[str, Iterable[str]] | Iterable[str], field: str = "grants") -> Grants:

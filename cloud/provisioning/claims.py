@@ -8,7 +8,6 @@ import sqlalchemy as sa
 
 from edgeward.cloud.auth import credentials
 from edgeward.cloud.identity.principal import new_id
-from edgeward.cloud.provisioning import claim_codes
 from edgeward.cloud.provisioning.errors import (
     ClaimExpired,
     ClaimRevoked,
@@ -18,6 +17,8 @@ from edgeward.cloud.provisioning.errors import (
 )
 from edgeward.cloud.storage.owned import owned_row
 from edgeward.cloud.storage.schema import claim_codes as table
+from edgeward.cloud.storage.schema import gateways
+from edgeward.sync import claim_codes
 from edgeward.sync.clock import format_us
 
 DEFAULT_TTL_S = 24 * 3600
@@ -31,8 +32,16 @@ def create_claim(
     ttl_s: int,
     created_by: str,
     now: int,
+    for_gateway_id: str | None = None,
 ) -> tuple[dict[str, Any], str]:
-    """The claim and its code, which is shown once."""
+    """The claim and its code, which is shown once.
+
+    With ``for_gateway_id`` it is a re-provisioning code: enrolling with it
+    re-keys that existing gateway (replaced or reset hardware) instead of
+    registering a new one, so its id, data sources and readings carry on.
+    """
+    if for_gateway_id is not None:
+        owned_row(connection, gateways, account_id, for_gateway_id, "gateway")
     code = claim_codes.generate()
     claim_id = new_id("clm")
     connection.execute(
@@ -45,6 +54,7 @@ def create_claim(
             created_by=created_by,
             created_us=now,
             expires_us=now + ttl_s * 1_000_000,
+            for_gateway_id=for_gateway_id,
         )
     )
     return get_claim(connection, account_id, claim_id, now), code
@@ -70,6 +80,7 @@ def _describe(row: Any, now: int) -> dict[str, Any]:
         "used": format_us(row.used_us),
         "gateway_id": row.gateway_id,
         "revoked": format_us(row.revoked_us),
+        "for_gateway_id": row.for_gateway_id,
     }
 
 

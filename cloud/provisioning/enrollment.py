@@ -6,6 +6,14 @@ credential (shown once, here) and a tunnel address, and the answer carries
 the WireGuard settings, the cloud's URL inside the tunnel, the cloud's
 registry-signing key and the gateway's signed registry. Nothing half done
 survives a failure: the transaction rolls back and the code stays usable.
+
+The hub peer is added last, inside the transaction: if ``wg`` fails the
+enrollment fails whole; if the commit fails after ``wg`` succeeded, the stray
+peer goes at the next start (:func:`edgeward.cloud.provisioning.hub.reconcile_at_start`).
+
+A re-provisioning code (one created for an existing gateway) re-keys that
+gateway instead: its old credentials are revoked, it gets a new one and
+keeps its id, tunnel address, data sources and readings.
 """
 
 from __future__ import annotations
@@ -19,16 +27,18 @@ import sqlalchemy as sa
 from edgeward.cloud.crypto.keys import SealedBox, Signer
 from edgeward.cloud.datasources.registry import signed_registry
 from edgeward.cloud.errors import Conflict, InvalidRequest
-from edgeward.cloud.gateways import add_gateway
+from edgeward.cloud.gateways import NewGateway, add_gateway, issue_credential
 from edgeward.cloud.identity import audit
+from edgeward.cloud.identity.revocation import revoke_owned
 from edgeward.cloud.provisioning.claims import redeem
+from edgeward.cloud.provisioning.hub import WireGuardHub
 from edgeward.cloud.provisioning.tunnel import HubSettings, allocate_address
 from edgeward.cloud.storage.schema import claim_codes, gateways
 
 ALLOCATION_ATTEMPTS = 5
 
 
-def _public_key(value: str, field: str) -> str:
+def public_key(value: str, field: str) -> str:
     try:
         raw = base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError) as exc:
@@ -44,15 +54,22 @@ def enroll(
     box: SealedBox,
     signer: Signer,
     hub: HubSettings,
+    peers: WireGuardHub | None,
     body: dict[str, Any],
     now: int,
 ) -> dict[str, Any]:
-    identity_key = _public_key(body["identity_public_key"], "identity_public_key")
-    wireguard_key = _public_key(body["wireguard_public_key"], "wireguard_public_key")
+    identity_key = public_key(body["identity_public_key"], "identity_public_key")
+    wireguard_key = public_key(body["wireguard_public_key"], "wireguard_public_key")
     name = body.get("name") or "gateway"
     claim = redeem(connection, pepper, body["claim_code"], None, now)
-    gateway = add_gateway(connection, pepper, claim.account_id, name, now)
-    tunnel_address = _assign_tunnel_address(connection, hub, gateway.id)
+    old_wireguard_key: str | None = None
+    if claim.for_gateway_id is None:
+        gateway = add_gateway(connection, pepper, claim.account_id, name, now)
+        tunnel_address = _assign_tunnel_address(connection, hub, gateway.id)
+    else:
+        gateway, tunnel_address, old_wireguard_key = _reprovision(
+            connection, pepper, hub, claim, now
+        )
     connection.execute(
         gateways.update()
         .where(gateways.c.id == gateway.id)
@@ -67,7 +84,7 @@ def enroll(
     )
     audit.record(
         connection,
-        "provisioning.enrolled",
+        "provisioning.re-provisioned" if claim.for_gateway_id else "provisioning.enrolled",
         account_id=claim.account_id,
         actor=f"claim:{claim.id}",
         target=gateway.id,
@@ -75,6 +92,8 @@ def enroll(
         tunnel_address=tunnel_address,
     )
     registry = signed_registry(connection, box, signer, claim.account_id, gateway.id)
+    if peers is not None:
+        peers.replace_peer(old_wireguard_key, wireguard_key, tunnel_address)
     return {
         "gateway_id": gateway.id,
         "account_id": claim.account_id,
@@ -89,6 +108,24 @@ def enroll(
         "registry": {"body": registry.body.decode(), "signature": registry.signature},
         "note": "the credential is shown once; the cloud keeps only a keyed hash of it",
     }
+
+
+def _reprovision(
+    connection: sa.Connection, pepper: bytes, hub: HubSettings, claim: Any, now: int
+) -> tuple[NewGateway, str, str | None]:
+    """The existing gateway with a new credential (the old ones revoked), back in service."""
+    row = connection.execute(
+        sa.select(gateways).where(
+            gateways.c.id == claim.for_gateway_id, gateways.c.account_id == claim.account_id
+        )
+    ).one()
+    revoke_owned(connection, "gateway", row.id, now)
+    gateway = issue_credential(connection, pepper, row.account_id, row.id, row.name, now)
+    connection.execute(
+        gateways.update().where(gateways.c.id == row.id).values(decommissioned_us=None)
+    )
+    address = row.tunnel_address or _assign_tunnel_address(connection, hub, row.id)
+    return gateway, address, row.wireguard_public_key
 
 
 def _assign_tunnel_address(connection: sa.Connection, hub: HubSettings, gateway_id: str) -> str:

@@ -65,6 +65,10 @@ gateways = sa.Table(
     sa.Column("wireguard_public_key", sa.String(64), nullable=True),
     sa.Column("site", sa.String(200), nullable=True),
     sa.Column("tunnel_address", sa.String(64), nullable=True),
+    # Where its last batch came from (the client address the cloud saw) and when:
+    # through the tunnel that is the gateway's tunnel address.
+    sa.Column("last_seen_us", sa.BigInteger, nullable=True),
+    sa.Column("last_address", sa.String(64), nullable=True),
     sa.UniqueConstraint("tunnel_address", name="uq_gateways_tunnel_address"),
 )
 
@@ -225,6 +229,8 @@ claim_codes = sa.Table(
     sa.Column("used_us", sa.BigInteger, nullable=True),
     sa.Column("gateway_id", Id, nullable=True),
     sa.Column("revoked_us", sa.BigInteger, nullable=True),
+    # Set on a re-provisioning code: enrolling with it re-keys this existing gateway.
+    sa.Column("for_gateway_id", Id, nullable=True),
 )
 
 gateway_events = sa.Table(

@@ -15,12 +15,16 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import sqlalchemy as sa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from edgeward.cloud.api.app import api_routes, create_app
 from edgeward.cloud.api.authz import Requirement
 from edgeward.cloud.identity import grants as grant_maps
 from edgeward.cloud.settings import CloudSettings
+from edgeward.cloud.storage.schema import gateways
 from edgeward.sync.events import GatewayEvent, encode_events
+from edgeward.sync.provisioning import KEY_ROTATION_PATH, rotation_message, sign
 from tests.cloud.conftest import START, batch_body
 from tests.peers.cloud import Account, CloudServer
 
@@ -219,6 +223,9 @@ EXAMPLES: dict[tuple[str, str], Example] = {
         lambda c, a: Request("/v1/ingest/batches"), principal="gateway"
     ),
     ("GET", "/v1/registry"): Example(lambda c, a: Request("/v1/registry"), principal="gateway"),
+    ("POST", KEY_ROTATION_PATH): Example(
+        lambda c, a: Request(KEY_ROTATION_PATH, json=rotation(c, "gw-none")[1]), principal="gateway"
+    ),
     ("GET", "/v1/registry/public-key"): Example(lambda c, a: Request("/v1/registry/public-key")),
     ("GET", "/v1/data-source-types"): Example(lambda c, a: Request("/v1/data-source-types")),
     ("POST", "/v1/data-source-types"): Example(
@@ -249,8 +256,37 @@ EXAMPLES: dict[tuple[str, str], Example] = {
 }
 
 
-def gateway_request(verb: str, path: str, gateway_id: str) -> Request:
+def rotation(cloud: CloudServer, gateway_id: str) -> tuple[Ed25519PrivateKey, dict[str, str]]:
+    """A key rotation by ``gateway_id``, whose current identity key is set here in storage."""
+    current, new = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
+    _, database = cloud._open_storage()
+    with database.engine.begin() as connection:
+        connection.execute(
+            sa.update(gateways)
+            .where(gateways.c.id == gateway_id)
+            .values(identity_public_key=_public_b64(current))
+        )
+    identity, wireguard = _public_b64(new), base64.b64encode(secrets.token_bytes(32)).decode()
+    message = rotation_message(gateway_id, identity, wireguard)
+    body = {
+        "identity_public_key": identity,
+        "wireguard_public_key": wireguard,
+        "signature": sign(current, message),
+        "new_signature": sign(new, message),
+    }
+    return new, body
+
+
+def _public_b64(key: Ed25519PrivateKey) -> str:
+    return base64.b64encode(key.public_key().public_bytes_raw()).decode()
+
+
+def gateway_request(
+    verb: str, path: str, gateway_id: str, cloud: CloudServer | None = None
+) -> Request:
     """What a gateway sends on a gateway-only route."""
+    if path == KEY_ROTATION_PATH and cloud is not None:
+        return Request(path, json=rotation(cloud, gateway_id)[1])
     if path == "/v1/ingest/batches":
         return Request(path, content=batch_body(gateway_id, "meter-1", [1]))
     if path == "/v1/ingest/events":

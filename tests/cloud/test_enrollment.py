@@ -14,8 +14,8 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from edgeward.cloud.provisioning.claim_codes import generate, normalize
 from edgeward.cloud.storage.schema import claim_codes
+from edgeward.sync.claim_codes import generate, normalize
 from edgeward.sync.registry import verify_registry
 from tests.peers.cloud import Account, CloudServer
 

@@ -75,7 +75,7 @@ def test_route_verb_grant_matrix(tmp_path: Path, api_cloud: CloudServer) -> None
         if example.principal == "gateway":
             gateway = api_cloud.add_gateway()
             granted_secret = gateway.credential
-            request = gateway_request(verb, path, gateway.id)
+            request = gateway_request(verb, path, gateway.id, api_cloud)
         else:
             granted_secret = api_cloud.token_with(f"{api}:{verb}", *example.extra)
         with api_cloud.client(granted_secret) as granted:

@@ -7,9 +7,12 @@ tested in tests/cloud/test_admin_cli.py and used by the demo.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 from edgeward.cloud.crypto.keys import SealedBox
 from edgeward.cloud.datasources.sources import create_source
@@ -21,7 +24,9 @@ from edgeward.cloud.identity.tokens import issue
 from edgeward.cloud.settings import CloudSettings
 from edgeward.cloud.storage.database import Database
 from edgeward.local_cloud import Account, LocalCloud, RegisteredGateway, read_pages
+from edgeward.processes import ChildProcess
 from edgeward.sync.clock import now_us
+from tests.peers import require_program
 
 __all__ = ["Account", "CloudServer", "RegisteredGateway"]
 
@@ -35,7 +40,10 @@ class CloudServer(LocalCloud):
         auth_failure_limit: int = 1_000_000,
         webhooks_allow_private: bool = True,
         extra_env: dict[str, str] | None = None,
+        netns: str | None = None,
     ) -> None:
+        """With ``netns`` the cloud runs in that network namespace, listening on all its
+        addresses at ``port``; the test (outside it) reaches it through a Unix socket."""
         # API tests make many failed calls from one address on purpose; the
         # rate limit has its own test with its own cloud.
         env = {
@@ -45,6 +53,22 @@ class CloudServer(LocalCloud):
             **(extra_env or {}),
         }
         super().__init__(root, db_url, port, env=env)
+        self.unix_socket: Path | None = None
+        if netns is not None:
+            self.unix_socket = root / "cloud.sock"
+            serve = [
+                # All of the namespace's addresses: the underlay and the hub's tunnel address.
+                *("cloud", "serve", *self.storage_args, "--host", "0.0.0.0"),  # noqa: S104
+                *("--port", str(port), "--port-file", str(self.port_file)),
+                *("--unix-socket", str(self.unix_socket)),
+            ]
+            self.process = ChildProcess(
+                "cloud",
+                ["netns", "exec", netns, sys.executable, "-m", "edgeward", *serve],
+                root / "cloud.log",
+                env=env,
+                program=require_program("ip", "iproute2"),
+            )
         self._storage: tuple[CloudSettings, Database] | None = None
         self._account: Account | None = None
 
@@ -57,6 +81,24 @@ class CloudServer(LocalCloud):
         if self._storage is not None:
             self._storage[1].dispose()
             self._storage = None
+
+    def healthy(self) -> bool:
+        if self.unix_socket is None:
+            return super().healthy()
+        try:
+            with self.client(timeout=2) as client:
+                return client.get("/healthz").status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def client(self, token: str | None = None, timeout: float = 10) -> httpx.Client:
+        if self.unix_socket is None:
+            return super().client(token, timeout)
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        transport = httpx.HTTPTransport(uds=str(self.unix_socket))
+        return httpx.Client(
+            transport=transport, base_url="http://cloud", headers=headers, timeout=timeout
+        )
 
     def _open_storage(self) -> tuple[CloudSettings, Database]:
         if self._storage is None:

@@ -1,0 +1,92 @@
+"""The installer's calls to the cloud: enrollment and key rotation (underlay, HTTP).
+
+Errors are translated here: a refused claim code says which refusal (the
+cloud's error code ``claim_code_<reason>``), an unreachable cloud says what
+was tried and what to check.
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from edgeward.provisioning.errors import ClaimCodeRefused, CloudRefused, CloudUnreachable
+from edgeward.provisioning.keys import GatewayKeys
+from edgeward.sync.provisioning import (
+    ENROLL_PATH,
+    KEY_ROTATION_PATH,
+    rotation_message,
+    sign,
+)
+
+TIMEOUT_S = 15.0
+CLAIM_PREFIX = "claim_code_"
+CLAIM_HINTS = {
+    "typo": "check the code as printed; the last symbol is a checksum",
+    "unknown": "check the code with whoever issued it (and that --cloud is the right cloud)",
+    "expired": "ask for a new claim code",
+    "revoked": "ask for a new claim code; this one was withdrawn",
+    "used": "each code enrolls one gateway; ask for a new one, or re-provision this gateway",
+}
+
+
+def _post(url: str, path: str, body: dict[str, Any], token: str | None = None) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    try:
+        response = httpx.post(url.rstrip("/") + path, json=body, headers=headers, timeout=TIMEOUT_S)
+    except httpx.HTTPError as exc:
+        raise unreachable(url, exc) from exc
+    try:
+        document = response.json()
+    except ValueError:
+        document = {}
+    if response.is_success:
+        return dict(document)
+    error = document.get("error", {}) if isinstance(document, dict) else {}
+    code, message = error.get("code", "http_error"), error.get("message", response.text[:200])
+    if code.startswith(CLAIM_PREFIX):
+        reason = code.removeprefix(CLAIM_PREFIX)
+        raise ClaimCodeRefused(
+            reason, f"claim code {reason}: {message}", hint=CLAIM_HINTS.get(reason)
+        )
+    raise CloudRefused(f"the cloud refused ({response.status_code} {code}): {message}")
+
+
+def unreachable(url: str, exc: Exception) -> CloudUnreachable:
+    parts = urlsplit(url)
+    host, port = parts.hostname or "?", parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        address = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)[0][4][0]
+        resolved = f"{host} resolves to {address}"
+    except OSError:
+        resolved = f"{host} does not resolve (check DNS or use an IP address)"
+    return CloudUnreachable(
+        f"cannot reach the cloud at {url} ({type(exc).__name__}: {exc}); {resolved}",
+        hint=f"check the URL, the gateway's network link and route, and that "
+        f"TCP port {port} is open from here to {host}",
+    )
+
+
+def enroll(url: str, code: str, keys: GatewayKeys, name: str | None) -> dict[str, Any]:
+    body = {
+        "claim_code": code,
+        "identity_public_key": keys.identity_public,
+        "wireguard_public_key": keys.wireguard_public,
+    }
+    if name:
+        body["name"] = name
+    return _post(url, ENROLL_PATH, body)
+
+
+def rotate(url: str, credential: str, gateway_id: str, old: GatewayKeys, new: GatewayKeys) -> None:
+    message = rotation_message(gateway_id, new.identity_public, new.wireguard_public)
+    body = {
+        "identity_public_key": new.identity_public,
+        "wireguard_public_key": new.wireguard_public,
+        "signature": sign(old.identity_key, message),
+        "new_signature": sign(new.identity_key, message),
+    }
+    _post(url, KEY_ROTATION_PATH, body, token=credential)

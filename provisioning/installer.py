@@ -1,0 +1,163 @@
+"""``edgeward provision``: from a claim code to an enrolled gateway with its tunnel up.
+
+Steps, each printed with ✓ or ✗: keys, enrollment, config, tunnel, check.
+Re-running resumes: the state file (:mod:`edgeward.provisioning.state`)
+keeps the keys and the enrollment answer, so a run that failed after
+enrolling never enrolls again (the code is single-use), and every later step
+is idempotent.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from edgeward.gateway.config_writer import dump_toml
+from edgeward.provisioning import cloud_client, tunnel
+from edgeward.provisioning.errors import ClaimCodeRefused, UsageError
+from edgeward.provisioning.keys import GatewayKeys
+from edgeward.provisioning.state import Layout, ProvisionState, load_state, save_state, write
+from edgeward.provisioning.steps import Steps
+from edgeward.sync.claim_codes import ClaimCodeTypo, normalize
+
+CHECK_TIMEOUT_S = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    root: Path
+    cloud_url: str | None
+    claim: str | None
+    name: str | None
+    tunnel: bool
+    interface: str
+    userspace: bool
+
+
+def provision(options: Options, steps: Steps) -> ProvisionState:
+    layout = Layout(options.root)
+    state = load_state(layout)
+    with steps.step("keys and enrollment") as result:
+        state = _enroll(layout, options, state, result)
+    with steps.step("write the gateway's config") as result:
+        write_config(layout, state, options.tunnel)
+        result.append(f"config written: {layout.config} (secrets mode 0600)")
+    offer = state.wireguard if options.tunnel else None
+    with steps.step("WireGuard tunnel") as result:
+        if offer is None:
+            why = "--no-tunnel" if not options.tunnel else "the cloud offers no tunnel"
+            result.append(f"tunnel skipped ({why}); the gateway talks to {cloud_url(state, False)}")
+        else:
+            backend = tunnel.bring_up(
+                options.interface, layout.wireguard_key, offer, options.userspace
+            )
+            result.append(
+                f"tunnel {options.interface} up ({backend}) as {offer['address']} "
+                f"to hub {offer['hub_endpoint']}"
+            )
+    with steps.step("the cloud answers") as result:
+        url = cloud_url(state, options.tunnel)
+        tunnel.check_cloud(url, CHECK_TIMEOUT_S, steps.progress)
+        through = "through the tunnel" if offer else "directly"
+        result.append(f"cloud answers {through} at {url}")
+    return state
+
+
+def _enroll(
+    layout: Layout, options: Options, state: ProvisionState | None, result: list[str]
+) -> ProvisionState:
+    if state is not None:
+        result.append(f"already enrolled as {state.gateway_id} (keys kept from the earlier run)")
+        return state
+    if not options.cloud_url or not options.claim:
+        raise UsageError(f"not enrolled yet (no {layout.state}): give --cloud URL and --claim CODE")
+    try:
+        code = normalize(options.claim)
+    except ClaimCodeTypo as exc:
+        raise ClaimCodeRefused(
+            "typo", f"claim code typo: {exc}", hint=cloud_client.CLAIM_HINTS["typo"]
+        ) from exc
+    keys = GatewayKeys.generate()
+    enrollment = cloud_client.enroll(options.cloud_url, code, keys, options.name)
+    state = ProvisionState(options.cloud_url, keys, enrollment)
+    save_state(layout, state)  # first write on the gateway: only after the cloud said yes
+    result.append(
+        f"enrolled as {state.gateway_id} in account {enrollment['account_id']}"
+        f", tunnel address {enrollment['tunnel_address']}"
+    )
+    return state
+
+
+def cloud_url(state: ProvisionState, through_tunnel: bool) -> str:
+    offer = state.wireguard
+    if through_tunnel and offer is not None:
+        return str(offer["cloud_url"])
+    return state.cloud_url
+
+
+def write_keys(layout: Layout, keys: GatewayKeys) -> None:
+    write(layout.identity_key, keys.identity_private.encode() + b"\n")
+    write(layout.wireguard_key, keys.wireguard_private.encode() + b"\n")
+
+
+def write_config(layout: Layout, state: ProvisionState, through_tunnel: bool) -> None:
+    """Secrets first, gateway.toml last and whole; device sections already there are kept."""
+    write_keys(layout, state.keys)
+    write(layout.credential, str(state.enrollment["credential"]).encode() + b"\n")
+    document = _existing(layout.config)
+    document["gateway"] = {"id": state.gateway_id, "data_dir": str(layout.data_dir)}
+    document["cloud"] = {
+        "url": cloud_url(state, through_tunnel),
+        "credential_file": layout.credential.name,
+    }
+    write(layout.config, dump_toml(document).encode(), mode=0o644)
+
+
+def _existing(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise UsageError(f"{path}: cannot keep its device sections: {exc}") from exc
+
+
+def rotate_keys(options: Options, steps: Steps) -> ProvisionState:
+    """New identity and WireGuard keys: kept pending until the cloud took them, then swapped.
+
+    The request goes over the underlay (the enrollment URL): the hub swaps
+    this gateway's peer to the new key while answering, so an answer sent
+    through the tunnel would reach the old key. The gateway keeps running;
+    readings queue in its outbox for the moment the tunnel re-handshakes.
+    """
+    layout = Layout(options.root)
+    state = load_state(layout)
+    if state is None:
+        raise UsageError(f"not provisioned (no {layout.state}); run edgeward provision first")
+    with steps.step("new keys") as result:
+        if state.pending_keys is None:
+            state.pending_keys = GatewayKeys.generate()
+            save_state(layout, state)
+            result.append("new identity and WireGuard keys generated (pending)")
+        else:
+            result.append("pending keys from the earlier run kept")
+    new = state.pending_keys
+    with steps.step("the cloud takes the new keys") as result:
+        credential = str(state.enrollment["credential"])
+        cloud_client.rotate(state.cloud_url, credential, state.gateway_id, state.keys, new)
+        result.append(f"cloud holds the new keys of {state.gateway_id}")
+    with steps.step("swap the keys on the gateway") as result:
+        state.keys, state.pending_keys = new, None
+        write_keys(layout, new)
+        save_state(layout, state)
+        swapped = tunnel.set_private_key(options.interface, layout.wireguard_key)
+        result.append(
+            f"keys swapped{'; tunnel ' + options.interface + ' re-keyed' if swapped else ''}"
+        )
+    with steps.step("the cloud answers") as result:
+        url = cloud_url(state, options.tunnel)
+        tunnel.check_cloud(url, CHECK_TIMEOUT_S, steps.progress)
+        result.append(f"cloud answers at {url}")
+    return state

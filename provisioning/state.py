@@ -1,0 +1,136 @@
+"""Where provisioning keeps its files, and the resumable state between runs.
+
+Everything lives under one root (``/etc/edgeward`` or ``--root``):
+
+- ``provision.json`` (0600): the state: the cloud URL, the keys, and the
+  enrollment answer (credential included) from the moment the cloud gave it.
+  Written whole (temp, fsync, rename) right after enrollment, so an
+  interrupted run resumes without enrolling again, the claim code being
+  single-use.
+- ``identity.key``, ``wireguard.key``, ``credential`` (0600): the secrets the
+  gateway and the tunnel read.
+- ``gateway.toml``: written last and whole, so a gateway never starts on a
+  half-written config; device sections added later are kept on re-runs.
+
+Nothing is written before the cloud accepts the claim code: a refused code
+leaves the gateway as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from edgeward.gateway.files import write_atomic
+from edgeward.provisioning.errors import UsageError, WriteError
+from edgeward.provisioning.keys import GatewayKeys
+
+DEFAULT_ROOT = Path("/etc/edgeward")
+DEFAULT_DATA_DIR = Path("/var/lib/edgeward")
+STATE_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    root: Path
+
+    @property
+    def state(self) -> Path:
+        return self.root / "provision.json"
+
+    @property
+    def config(self) -> Path:
+        return self.root / "gateway.toml"
+
+    @property
+    def credential(self) -> Path:
+        return self.root / "credential"
+
+    @property
+    def identity_key(self) -> Path:
+        return self.root / "identity.key"
+
+    @property
+    def wireguard_key(self) -> Path:
+        return self.root / "wireguard.key"
+
+    @property
+    def data_dir(self) -> Path:
+        return DEFAULT_DATA_DIR if self.root == DEFAULT_ROOT else self.root / "data"
+
+
+@dataclass
+class ProvisionState:
+    cloud_url: str
+    keys: GatewayKeys
+    enrollment: dict[str, Any]
+    pending_keys: GatewayKeys | None = None
+
+    @property
+    def gateway_id(self) -> str:
+        return str(self.enrollment["gateway_id"])
+
+    @property
+    def wireguard(self) -> dict[str, Any] | None:
+        offer = self.enrollment.get("wireguard")
+        return dict(offer) if offer else None
+
+    def to_json(self) -> dict[str, Any]:
+        document: dict[str, Any] = {
+            "version": STATE_VERSION,
+            "cloud_url": self.cloud_url,
+            "keys": _keys_json(self.keys),
+            "enrollment": self.enrollment,
+        }
+        if self.pending_keys is not None:
+            document["pending_keys"] = _keys_json(self.pending_keys)
+        return document
+
+
+def _keys_json(keys: GatewayKeys) -> dict[str, str]:
+    return {"identity": keys.identity_private, "wireguard": keys.wireguard_private}
+
+
+def _keys(document: dict[str, str]) -> GatewayKeys:
+    return GatewayKeys(document["identity"], document["wireguard"])
+
+
+def load_state(layout: Layout) -> ProvisionState | None:
+    try:
+        document = json.loads(layout.state.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise UsageError(
+            f"{layout.state}: unreadable provisioning state ({exc})",
+            hint="move it aside to start over (the claim code is then used; ask for a new one)",
+        ) from exc
+    try:
+        pending = document.get("pending_keys")
+        return ProvisionState(
+            cloud_url=document["cloud_url"],
+            keys=_keys(document["keys"]),
+            enrollment=document["enrollment"],
+            pending_keys=_keys(pending) if pending else None,
+        )
+    except (KeyError, TypeError) as exc:
+        raise UsageError(f"{layout.state}: missing key {exc} in the provisioning state") from exc
+
+
+def save_state(layout: Layout, state: ProvisionState) -> None:
+    write(layout.state, json.dumps(state.to_json(), indent=2).encode() + b"\n")
+
+
+def write(path: Path, data: bytes, mode: int = 0o600) -> None:
+    """Whole or not at all (temp + fsync + rename), or :class:`WriteError` naming the file."""
+    try:
+        write_atomic(path, data, mode=mode)
+        os.chmod(path, mode)
+    except OSError as exc:
+        raise WriteError(
+            f"cannot write {path}: {exc.strerror or exc}",
+            hint="run as root, or choose a writable --root",
+        ) from exc
