@@ -12,8 +12,11 @@ its temporary directory removed on exit, Ctrl-C included.
 from __future__ import annotations
 
 import signal
+import subprocess
+import sys
 import tempfile
 import time
+import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,8 +29,8 @@ from rich.table import Table
 
 from edgeward.demo_devices import DemoDevice, start_devices
 from edgeward.drivers.simulators.power_meters import METER_REGISTERS
-from edgeward.gateway.config_writer import dump_toml, write_secret
-from edgeward.local_cloud import LocalCloud, RegisteredGateway, read_pages
+from edgeward.gateway.config_writer import dump_toml
+from edgeward.local_cloud import LocalCloud, read_pages
 from edgeward.processes import ChildProcess, ChildProcessError
 
 METER_UNITS = (1, 2)
@@ -145,9 +148,9 @@ def _run(console: Console, root: Path, children: list[ChildProcess], seconds: fl
     console.print(f"✓ account {account.id} created; its owner's first token shown once")
     cloud.start()
     console.print(f"✓ cloud serving at {cloud.url} (SQLite in {cloud.data_dir})")
-    gateway = cloud.add_gateway(account.owner_token, "demo-gateway")
+    gateway_id, config_path = _provision(console, root, cloud, account.owner_token)
     token = cloud.create_token(account.owner_token, "readings:GET", name="demo-viewer")
-    console.print(f"✓ gateway {gateway.id} registered, a read-only token created (API)")
+    console.print("✓ a read-only token created for the live table (API)")
     meters_port = _start_meters(root, children)
     console.print(f"✓ {len(METER_UNITS)} power meters on modbus-tcp://127.0.0.1:{meters_port}")
     for unit in METER_UNITS:
@@ -155,19 +158,19 @@ def _run(console: Console, root: Path, children: list[ChildProcess], seconds: fl
             "bus": f"modbus-tcp://127.0.0.1:{meters_port}",
             "unit": unit,
         }
-        cloud.register_source(account.owner_token, f"meter-{unit}", gateway.id, binding)
+        cloud.register_source(account.owner_token, f"meter-{unit}", gateway_id, binding)
     devices, left_out = start_devices(root, children)
     for device in devices:
         type_id = cloud.create_type(account.owner_token, device.type_name, device.type_spec)
         cloud.register_source(
-            account.owner_token, device.source, gateway.id, device.binding, type_id
+            account.owner_token, device.source, gateway_id, device.binding, type_id
         )
         console.print(f"✓ {device.description}")
     for reason in left_out:
         console.print(f"· {reason}")
     sources = [f"meter-{unit}" for unit in METER_UNITS] + [d.source for d in devices]
     console.print(f"✓ data sources {', '.join(sources)} registered (API)")
-    config_path = _start_gateway(root, children, gateway, cloud.url, meters_port, devices)
+    _start_gateway(root, children, config_path, meters_port, devices)
     console.print(f"✓ gateway running with {config_path}")
     views = _watch(console, cloud, token, children, sources, seconds)
     for view in views:
@@ -198,26 +201,62 @@ def _start_meters(root: Path, children: list[ChildProcess]) -> int:
     return meters.wait_for_port_file(port_file)
 
 
+def _provision(console: Console, root: Path, cloud: LocalCloud, token: str) -> tuple[str, Path]:
+    """The installer's way: a claim code from the cloud, ``edgeward provision`` on the gateway.
+
+    Without the tunnel: the demo's cloud runs on this host with no WireGuard
+    hub (a hub needs root and its own interface; the tunnel has its own test).
+    """
+    code = cloud.create_claim(token, site="demo")
+    console.print("✓ claim code created for the gateway (shown once to the installer)")
+    console.print(
+        "· tunnel left out: the demo's cloud has no WireGuard hub; direct HTTP on this host"
+    )
+    gateway_dir = root / "gateway"
+    command = [sys.executable, "-m", "edgeward", "provision", "--cloud", cloud.url]
+    command += [
+        "--claim",
+        code,
+        "--root",
+        str(gateway_dir),
+        "--no-tunnel",
+        "--name",
+        "demo-gateway",
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    for line in done.stdout.splitlines():
+        console.print(f"  {line}", highlight=False)
+    if done.returncode != 0:
+        raise ChildProcessError(
+            f"edgeward provision failed (exit {done.returncode}):\n{done.stderr}"
+        )
+    config_path = gateway_dir / "gateway.toml"
+    gateway_id = str(tomllib.loads(config_path.read_text())["gateway"]["id"])
+    return gateway_id, config_path
+
+
 def _start_gateway(
     root: Path,
     children: list[ChildProcess],
-    gateway: RegisteredGateway,
-    cloud_url: str,
+    config_path: Path,
     meters_port: int,
     devices: list[DemoDevice],
-) -> Path:
-    gateway_dir = root / "gateway"
-    write_secret(gateway_dir / "credential", gateway.credential)
-    config_path = gateway_dir / "gateway.toml"
+) -> None:
+    """Adds the demo's devices to the config provisioning wrote, then runs the gateway."""
+    provisioned = tomllib.loads(config_path.read_text())
     document = gateway_document(
-        gateway.id, cloud_url, gateway_dir / "data", meters_port, poll_interval=1.0, devices=devices
+        provisioned["gateway"]["id"],
+        provisioned["cloud"]["url"],
+        Path(provisioned["gateway"]["data_dir"]),
+        meters_port,
+        poll_interval=1.0,
+        devices=devices,
     )
     config_path.write_text(dump_toml(document))
     process = ChildProcess(
         "gateway", ["gateway", "run", "--config", str(config_path)], root / "gateway.log"
     )
     children.append(process.start())
-    return config_path
 
 
 def _watch(

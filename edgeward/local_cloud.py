@@ -99,6 +99,12 @@ class LocalCloud:
             created = client.post("/v1/gateways", json={"name": name}).raise_for_status().json()
         return RegisteredGateway(created["id"], created["credential"])
 
+    def create_claim(self, token: str, **body: Any) -> str:
+        """A claim code (shown once) for an installer to provision a gateway with."""
+        with self.client(token) as client:
+            created = client.post("/v1/claim-codes", json=body).raise_for_status().json()
+        return str(created["code"])
+
     def create_type(self, token: str, name: str, spec: dict[str, Any]) -> str:
         """Define a data-source type through the API; return its id."""
         with self.client(token) as client:

@@ -47,6 +47,8 @@ def test_demo_runs_and_cleans_up() -> None:
     assert all(count >= 2 for count in received.values()), received
     assert int(arrived.group(1)) == sum(received.values())
     assert "BLE left out" in result.stdout
+    assert "[4/4] ✓ cloud answers directly" in result.stdout, "provisioned with a claim code"
+    assert "tunnel left out" in result.stdout
     assert "left out: socat" not in result.stdout and "left out: mosquitto" not in result.stdout
     assert not Path(workdir.group(1)).exists(), "the temporary directory is removed"
     assert processes_mentioning(workdir.group(1)) == [], "no child process is left running"
