@@ -13,6 +13,7 @@ from edgeward.cloud.errors import ConfigurationError
 from edgeward.gateway import cli as gateway_cli
 from edgeward.gateway.errors import ConfigError, KeyringError
 from edgeward.provisioning import cli as provisioning_cli
+from edgeward.provisioning import devices as devices_cli
 
 EXIT_CONFIG_ERROR = 2
 
@@ -25,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     cloud_cli.add_parser(subcommands)
     gateway_cli.add_parser(subcommands)
     provisioning_cli.add_parser(subcommands)
+    devices_cli.add_parser(subcommands)
     demo = subcommands.add_parser("demo", help="cloud, simulated meters and a gateway, live")
     demo.add_argument("--seconds", type=float, help="stop after this long (default: Ctrl-C)")
     demo.set_defaults(handler=_demo)
