@@ -70,6 +70,8 @@ def _enroll(
 ) -> ProvisionState:
     if state is not None:
         result.append(f"already enrolled as {state.gateway_id} (keys kept from the earlier run)")
+        if options.claim:
+            result.append(f"--claim not used (to enroll afresh, move {layout.state} aside)")
         return state
     if not options.cloud_url or not options.claim:
         raise UsageError(f"not enrolled yet (no {layout.state}): give --cloud URL and --claim CODE")

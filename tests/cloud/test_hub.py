@@ -4,7 +4,10 @@ namespace of its own, with the real cloud serving beside it."""
 from __future__ import annotations
 
 import base64
+import os
 import secrets
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.cloud.routes_catalog import rotation
+from tests.peers import require_program
 from tests.peers.cloud import CloudServer
 from tests.peers.wireguard import HubInterface, hub_interface, require_wireguard, single_namespace
 
@@ -118,3 +122,18 @@ def test_a_failing_hub_fails_the_enrollment_whole(hub: Hub) -> None:
     with hub.cloud.client(hub.cloud.account.owner_token) as owner:
         claims = owner.get("/v1/claim-codes").json()["items"]
     assert [claim["status"] for claim in claims] == ["active"], "the code stays usable"
+
+
+def test_the_cloud_does_not_start_with_a_hub_it_cannot_keep(tmp_path: Path) -> None:
+    require_program("wg", "wireguard-tools")
+    env = {**os.environ, "EDGEWARD_CLOUD_HUB_INTERFACE": "ewnone0"}
+    done = subprocess.run(
+        [sys.executable, "-m", "edgeward", "cloud", "serve", "--data-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "wg show ewnone0 allowed-ips" in done.stderr and "reconciling the hub" in done.stderr
