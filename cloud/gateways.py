@@ -91,10 +91,22 @@ def decommission(
     return None if row.decommissioned_us is not None else row.wireguard_public_key
 
 
+# last_seen is kept to this precision: a gateway sending many batches a second
+# rewrites its row at most once per interval, not once per batch.
+SEEN_PRECISION_US = 5_000_000
+
+
 def record_seen(connection: sa.Connection, gateway_id: str, address: str | None, now: int) -> None:
     """Where the gateway's last batch came from: inside the tunnel, its tunnel address."""
     connection.execute(
         gateways.update()
-        .where(gateways.c.id == gateway_id)
+        .where(
+            gateways.c.id == gateway_id,
+            sa.or_(
+                gateways.c.last_seen_us.is_(None),
+                gateways.c.last_seen_us < now - SEEN_PRECISION_US,
+                gateways.c.last_address.is_distinct_from(address),
+            ),
+        )
         .values(last_seen_us=now, last_address=address)
     )
