@@ -22,6 +22,7 @@ from edgeward.cloud.api import (
     applications,
     audit,
     datasources,
+    directory,
     gateways,
     ingest,
     provisioning,
@@ -34,7 +35,8 @@ from edgeward.cloud.api import (
 )
 from edgeward.cloud.api.authz import Authenticator, public
 from edgeward.cloud.crypto.keys import SealedBox, Signer
-from edgeward.cloud.errors import CloudError, RateLimited
+from edgeward.cloud.directory.gate import DirectoryGate
+from edgeward.cloud.errors import CloudError, RateLimited, ServiceUnavailable
 from edgeward.cloud.identity.ratelimit import FailureLimiter
 from edgeward.cloud.provisioning.tunnel import HubSettings
 from edgeward.cloud.settings import CloudSettings
@@ -57,6 +59,7 @@ ROUTERS = (
     provisioning.router,
     audit.router,
     ingest.router,
+    directory.router,
 )
 
 
@@ -87,6 +90,7 @@ def create_app(settings: CloudSettings, *, migrate: bool = True) -> FastAPI:
     app.state.sealed_box = sealed_box
     app.state.signer = Signer.from_data_dir(settings.data_dir)
     app.state.hub = HubSettings.from_environment()
+    app.state.directory_gate = DirectoryGate()
     app.state.authenticator = Authenticator(
         database,
         settings.pepper,
@@ -128,7 +132,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(CloudError)
     async def cloud_error(_request: Request, exc: CloudError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
-        if isinstance(exc, RateLimited):
+        if isinstance(exc, RateLimited | ServiceUnavailable) and exc.retry_after is not None:
             headers = {"Retry-After": str(exc.retry_after)}
         return JSONResponse(exc.to_json(), status_code=exc.status_code, headers=headers)
 

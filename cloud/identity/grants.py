@@ -28,6 +28,7 @@ APIS = (
     "audit",
     "ingest",
     "registry",
+    "directory",
 )
 # What only gateways do: send readings, pull their data-source registry.
 GATEWAY_ONLY = ("ingest", "registry")
@@ -42,7 +43,8 @@ ROLE_GRANTS: dict[str, Grants] = {
     "owner": ALL,
     "admin": {**ALL, "accounts": frozenset({"GET", "PUT"})},
     "member": {
-        **{api: verbs for api, verbs in READ_ONLY.items() if api != "audit"},
+        # Not the audit log, nor the directory settings (its servers, groups, service DN).
+        **{api: verbs for api, verbs in READ_ONLY.items() if api not in ("audit", "directory")},
         "tokens": frozenset(VERBS),
     },
     "installer": {
