@@ -79,7 +79,8 @@ class DirectoryBody(BaseModel):
 
 class SignIn(BaseModel):
     account: str = Field(min_length=1, max_length=64)
-    username: str = Field(min_length=1, max_length=256)
+    # No control characters: no directory user has them, and NUL can't be audited.
+    username: str = Field(min_length=1, max_length=256, pattern=r"^[^\x00-\x1f\x7f]+$")
     password: str = Field(max_length=1024)
 
 

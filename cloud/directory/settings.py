@@ -198,8 +198,8 @@ def _dn(dn: str, field: str) -> str:
     if not dn.strip():
         raise InvalidRequest("a DN is required here", field=field)
     try:
-        parse_dn(dn, strip=True)
-    except LDAPException as exc:
+        normalize_dn(dn)
+    except (LDAPException, ValueError, IndexError) as exc:
         raise InvalidRequest(f"not a DN (RFC 4514): {dn!r}", field=field) from exc
     return dn
 
@@ -208,7 +208,7 @@ def _filter(text: str, field: str) -> str:
     try:
         # ldap3's own filter compiler (untyped): what it refuses, a search would too.
         parse_filter(text, None, False, False, None, False)  # type: ignore[no-untyped-call]
-    except LDAPException as exc:
+    except (LDAPException, ValueError, IndexError) as exc:
         raise InvalidRequest(f"not an LDAP filter (RFC 4515): {text!r}", field=field) from exc
     return text
 

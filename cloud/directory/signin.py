@@ -27,7 +27,7 @@ from edgeward.cloud.crypto.keys import SealedBox
 from edgeward.cloud.directory import bind, store
 from edgeward.cloud.directory.gate import DirectoryGate
 from edgeward.cloud.directory.settings import DirectorySettings
-from edgeward.cloud.errors import InvalidRequest
+from edgeward.cloud.errors import Conflict, InvalidRequest
 from edgeward.cloud.identity import audit, tokens
 from edgeward.cloud.identity import grants as grant_maps
 from edgeward.cloud.identity.principal import new_id
@@ -38,6 +38,7 @@ from edgeward.sync.clock import format_us
 
 # Refusals after which the directory user last seen with that name loses their tokens.
 GONE = ("not-found-or-disabled",)
+LINK_ATTEMPTS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,43 +155,53 @@ def _link_user(
     now: int,
 ) -> tuple[str, bool]:
     """The user record of this directory entry (made on first sign-in), brought up to
-    date; and whether the account disabled it locally."""
-    row = connection.execute(
-        sa.select(users.c.id, users.c.disabled_us).where(
-            users.c.account_id == account_id, users.c.directory_id == found.entry_id
-        )
-    ).first()
+    date; and whether the account disabled it locally.
+
+    Two first sign-ins at once both find no record; the loser's insert fails on the
+    unique (account, directory id) inside a savepoint and it links to the winner's.
+    """
     values = {
         "directory_username": found.username[:256],
         "directory_groups": matched,
         "directory_grants": grant_maps.to_json(granted),
         "directory_sign_in_us": now,
     }
-    if row is not None:
-        connection.execute(users.update().where(users.c.id == row.id).values(**values))
-        return str(row.id), row.disabled_us is not None
-    user_id = new_id("usr")
-    connection.execute(
-        users.insert().values(
-            id=user_id,
+    for _ in range(LINK_ATTEMPTS):
+        row = connection.execute(
+            sa.select(users.c.id, users.c.disabled_us).where(
+                users.c.account_id == account_id, users.c.directory_id == found.entry_id
+            )
+        ).first()
+        if row is not None:
+            connection.execute(users.update().where(users.c.id == row.id).values(**values))
+            return str(row.id), row.disabled_us is not None
+        user_id = new_id("usr")
+        try:
+            with connection.begin_nested():
+                connection.execute(
+                    users.insert().values(
+                        id=user_id,
+                        account_id=account_id,
+                        email=_free_email(connection, account_id, found),
+                        role=store.DIRECTORY_ROLE,
+                        created_us=now,
+                        directory_id=found.entry_id,
+                        **values,
+                    )
+                )
+        except sa.exc.IntegrityError:
+            continue
+        audit.record(
+            connection,
+            "user.created",
             account_id=account_id,
-            email=_free_email(connection, account_id, found),
+            actor="directory",
+            target=user_id,
             role=store.DIRECTORY_ROLE,
-            created_us=now,
-            directory_id=found.entry_id,
-            **values,
+            username=found.username,
         )
-    )
-    audit.record(
-        connection,
-        "user.created",
-        account_id=account_id,
-        actor="directory",
-        target=user_id,
-        role=store.DIRECTORY_ROLE,
-        username=found.username,
-    )
-    return user_id, False
+        return user_id, False
+    raise Conflict("sign-ins of this user are racing; retry")
 
 
 def _free_email(connection: sa.Connection, account_id: str, found: bind.DirectoryUser) -> str:

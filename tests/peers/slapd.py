@@ -209,3 +209,27 @@ class Slapd:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def directory_settings(slapd: Slapd, **overrides: object) -> dict[str, object]:
+    """A ``PUT /v1/directory`` body for this server: direct bind, plain LDAP on loopback,
+    operators -> admin, readers -> reading readings and data sources."""
+    body: dict[str, object] = {
+        "url": slapd.url,
+        "tls": "none",
+        "base_dn": SUFFIX,
+        "user_filter": USER_FILTER,
+        "bind": {"method": "direct", "dn_template": DN_TEMPLATE},
+        "groups": {"base_dn": GROUPS},
+        "mapping": [
+            {"group": OPERATORS, "role": "admin"},
+            {"group": READERS, "grants": {"readings": ["GET"], "data-sources": ["GET"]}},
+        ],
+    }
+    body.update(overrides)
+    return body
+
+
+def search_bind() -> dict[str, str]:
+    """The ``bind`` of search-then-bind with this directory's service account."""
+    return {"method": "search", "service_dn": SERVICE_DN, "service_password": SERVICE_PASSWORD}
