@@ -19,7 +19,7 @@ from edgeward.cloud.directory.settings import DirectorySettings
 from edgeward.cloud.errors import InvalidRequest, NotFound
 from edgeward.cloud.identity import grants as grant_maps
 from edgeward.cloud.identity.revocation import revoke_owned
-from edgeward.cloud.storage.schema import directories, users
+from edgeward.cloud.storage.schema import directories, tokens, users
 from edgeward.sync.clock import format_us
 
 DIRECTORY_ROLE = "directory"  # the role column of directory-managed users
@@ -132,3 +132,22 @@ def remove(connection: sa.Connection, account_id: str, now: int) -> int:
         )
     ).scalars()
     return sum(revoke_owned(connection, "user", user_id, now) for user_id in list(user_ids))
+
+
+def sign_in_ends(connection: sa.Connection, user_id: str, token_id: str) -> int | None:
+    """When the sign-in behind ``token_id`` ends, if its owner is directory-managed.
+
+    Tokens such a user makes for themselves may not outlive it: otherwise a user
+    disabled in the directory would keep a non-expiring token they minted.
+    """
+    row = connection.execute(
+        sa.select(tokens.c.expires_us)
+        .join(users, users.c.id == tokens.c.owner_id)
+        .where(
+            tokens.c.id == token_id,
+            tokens.c.owner_kind == "user",
+            users.c.id == user_id,
+            users.c.directory_id.is_not(None),
+        )
+    ).first()
+    return None if row is None else row.expires_us

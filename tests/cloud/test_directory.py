@@ -329,3 +329,22 @@ def test_unknown_account_or_no_directory_answer_like_a_wrong_password(
     for account_id in (bare.id, "acc-000000000000"):
         response = sign_in(api_cloud, Account(account_id, "", ""), "bob", "bob-pass")
         assert (response.status_code, response.json()) == (401, REFUSED)
+
+
+def test_a_directory_users_own_tokens_end_with_their_sign_in(
+    api_cloud: CloudServer, slapd: Slapd
+) -> None:
+    account = directory_account(api_cloud, slapd, token_lifetime_s=3600)
+    alice = sign_in(api_cloud, account, "alice", "alice-pass").json()
+    with api_cloud.client(alice["secret"]) as client:
+        forever = client.post("/v1/tokens", json={"name": "t", "grants": {"readings": ["GET"]}})
+        assert forever.status_code == 422, forever.text
+        assert forever.json()["error"]["field"] == "expires_in"
+        longer = {"name": "t", "grants": {"readings": ["GET"]}, "expires_in": 7200}
+        assert client.post("/v1/tokens", json=longer).status_code == 422
+        within = {**longer, "expires_in": 600}
+        assert client.post("/v1/tokens", json=within).status_code == 201
+        # Applications belong to the account, not to the person: not capped.
+        app = client.post("/v1/applications", json={"name": "a", "grants": {}}).json()
+        minted = {"name": "t", "grants": {}, "owner": {"kind": "application", "id": app["id"]}}
+        assert client.post("/v1/tokens", json=minted).status_code == 201
