@@ -16,11 +16,11 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
 from edgeward.cloud.api.authz import public, requires
-from edgeward.cloud.api.common import record, transaction, within_own_grants
+from edgeward.cloud.api.common import client_address, record, transaction, within_own_grants
 from edgeward.cloud.directory import settings as directory_settings
 from edgeward.cloud.directory import store
 from edgeward.cloud.directory.signin import Attempt, SignInRefused, sign_in
-from edgeward.cloud.errors import Forbidden, InvalidRequest, NotFound, RateLimited, Unauthenticated
+from edgeward.cloud.errors import Forbidden, InvalidRequest, NotFound, Unauthenticated
 from edgeward.cloud.identity.principal import Principal
 from edgeward.sync.clock import now_us
 
@@ -148,11 +148,8 @@ def delete_directory(request: Request, principal: Caller) -> Response:
 def directory_sign_in(request: Request, body: SignIn) -> Any:
     state = request.app.state
     limiter = state.authenticator.limiter
-    client = request.client.host if request.client else "unknown"
-    address = f"address:{client}"
-    wait = limiter.retry_after(address)
-    if wait is not None:
-        raise RateLimited("too many failed sign-ins; retry later", retry_after=wait)
+    address = client_address(request, "failed sign-ins")
+    client = request.client.host if request.client else None
     attempt = Attempt(body.account, body.username, body.password, client)
     try:
         return sign_in(
