@@ -105,9 +105,8 @@ def _search_then_bind(
     assert settings.service_dn is not None
     if not service_password:
         raise DirectoryUnavailable("no service password is set")
-    with _bound(settings, settings.service_dn, service_password) as service:
-        if service is None:
-            raise DirectoryUnavailable("the service account's bind was refused")
+    with _bound(settings, settings.service_dn, service_password, service=True) as service:
+        assert service is not None
         entry_dn, entry_id, mail = _find_user(service, settings, username)
         with _bound(settings, entry_dn, password) as user:
             if user is None:
@@ -131,9 +130,12 @@ def _server(settings: DirectorySettings) -> Server:
 
 
 @contextmanager
-def _bound(settings: DirectorySettings, dn: str, password: str) -> Iterator[Connection | None]:
-    """A connection bound as ``dn`` (TLS first when configured), or None if the bind
-    was refused; always unbound afterwards."""
+def _bound(
+    settings: DirectorySettings, dn: str, password: str, service: bool = False
+) -> Iterator[Connection | None]:
+    """A connection bound as ``dn`` (TLS first when configured), or None if a user's
+    credentials were refused; always unbound afterwards. A refused service account is
+    the directory unusable as configured, not the user's fault."""
     connection = Connection(
         _server(settings),
         user=dn,
@@ -150,6 +152,9 @@ def _bound(settings: DirectorySettings, dn: str, password: str) -> Iterator[Conn
             raise DirectoryUnavailable("StartTLS was not established")
         if connection.bind():
             yield connection
+        elif service:
+            description = connection.result.get("description")
+            raise DirectoryUnavailable(f"the service account's bind was refused: {description}")
         elif connection.result.get("result") == INVALID_CREDENTIALS:
             yield None
         else:

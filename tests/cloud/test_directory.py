@@ -214,6 +214,32 @@ def test_directory_down_is_a_precise_503_and_grants_nothing(
         assert sign_in(api_cloud, account, "bob", "bob-pass").status_code == 201
 
 
+def test_a_directory_that_hangs_is_a_503_after_its_timeout(
+    api_cloud: CloudServer, tmp_path: Path
+) -> None:
+    with Slapd(tmp_path / "slapd") as own:
+        account = directory_account(api_cloud, own, timeout_s=1)
+        own.pause()
+        try:
+            hung = sign_in(api_cloud, account, "bob", "bob-pass")
+        finally:
+            own.resume()
+        assert hung.status_code == 503
+        assert hung.json()["error"]["code"] == "directory_unavailable"
+        assert sign_in(api_cloud, account, "bob", "bob-pass").status_code == 201
+
+
+def test_a_refused_service_account_is_the_directory_unusable_not_the_user(
+    api_cloud: CloudServer, slapd: Slapd
+) -> None:
+    wrong = {**search_bind(), "service_password": "not-the-service-password"}
+    account = directory_account(api_cloud, slapd, bind=wrong)
+    response = sign_in(api_cloud, account, "bob", "bob-pass")
+    assert response.status_code == 503
+    (failure,) = audit(api_cloud, account, "directory.sign-in-failed")
+    assert "service account" in failure["details"]["detail"]
+
+
 def test_starttls_and_ldaps_verify_the_server_against_the_account_ca(
     api_cloud: CloudServer, slapd: Slapd
 ) -> None:

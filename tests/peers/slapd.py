@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
+import signal
 import socket
 import subprocess
 from pathlib import Path
@@ -181,6 +182,15 @@ class Slapd:
             self._process.terminate()
             self._process.wait(10)
             self._process = None
+
+    def pause(self) -> None:
+        """SIGSTOP: the port still accepts connections (the kernel's backlog), nothing answers."""
+        assert self._process is not None
+        self._process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self._process is not None
+        self._process.send_signal(signal.SIGCONT)
 
     def modify(self, ldif: str) -> None:
         """Change the running directory as its administrator (``ldapmodify``)."""
