@@ -176,13 +176,16 @@ def _link_user(
             connection.execute(users.update().where(users.c.id == row.id).values(**values))
             return str(row.id), row.disabled_us is not None
         user_id = new_id("usr")
+        # Read before the savepoint: on SQLite a read inside it would pin a snapshot
+        # that a concurrent writer invalidates ("database is locked", no busy wait).
+        email = _free_email(connection, account_id, found)
         try:
             with connection.begin_nested():
                 connection.execute(
                     users.insert().values(
                         id=user_id,
                         account_id=account_id,
-                        email=_free_email(connection, account_id, found),
+                        email=email,
                         role=store.DIRECTORY_ROLE,
                         created_us=now,
                         directory_id=found.entry_id,
