@@ -20,7 +20,14 @@ from edgeward.cloud.api.common import client_address, record, transaction, withi
 from edgeward.cloud.directory import settings as directory_settings
 from edgeward.cloud.directory import store
 from edgeward.cloud.directory.signin import Attempt, SignInRefused, sign_in
-from edgeward.cloud.errors import Forbidden, InvalidRequest, NotFound, Unauthenticated
+from edgeward.cloud.directory.sync import sync
+from edgeward.cloud.errors import (
+    Forbidden,
+    InvalidRequest,
+    NotFound,
+    ServiceUnavailable,
+    Unauthenticated,
+)
 from edgeward.cloud.identity.principal import Principal
 from edgeward.sync.clock import now_us
 
@@ -137,6 +144,26 @@ def delete_directory(request: Request, principal: Caller) -> Response:
             revoked_tokens=revoked,
         )
     return Response(status_code=204)
+
+
+@router.post(
+    "/v1/directory/sync",
+    summary="Check every directory user now: the gone lose their tokens, the rest are regranted",
+)
+def sync_directory(request: Request, principal: Caller) -> Any:
+    state = request.app.state
+    try:
+        result = sync(
+            state.database, state.sealed_box, state.directory_gate, principal.account_id, now_us()
+        )
+    except ServiceUnavailable as away:
+        with transaction(request) as connection:
+            reason = getattr(away, "reason", away.code)
+            record(connection, request, principal, "directory.sync-failed", reason=reason)
+        raise
+    with transaction(request) as connection:
+        record(connection, request, principal, "directory.synced", principal.account_id, **result)
+    return result
 
 
 @router.post(

@@ -115,6 +115,31 @@ def _search_then_bind(
     return DirectoryUser(entry_id, entry_dn, username.lower(), mail, groups)
 
 
+def lookup(
+    settings: DirectorySettings, service_password: str | None, known: dict[str, str]
+) -> dict[str, tuple[str, ...] | None]:
+    """For each known entry id -> user name, the groups the directory reports now, or
+    None when the user filter no longer finds that entry under that name (removed,
+    disabled, or the name now belongs to another entry). Needs the service account."""
+    if settings.service_dn is None or not service_password:
+        raise DirectoryUnavailable("looking users up needs search-then-bind's service account")
+    found: dict[str, tuple[str, ...] | None] = {}
+    try:
+        with _bound(settings, settings.service_dn, service_password, service=True) as service:
+            assert service is not None
+            for entry_id, username in known.items():
+                try:
+                    entry_dn, current_id, _ = _find_user(service, settings, username)
+                except DirectoryRefused:
+                    found[entry_id] = None
+                    continue
+                same = current_id == entry_id
+                found[entry_id] = _groups(service, settings, entry_dn, username) if same else None
+    except LDAPException as exc:
+        raise DirectoryUnavailable(f"{type(exc).__name__}: {str(exc)[:200]}") from exc
+    return found
+
+
 def _server(settings: DirectorySettings) -> Server:
     tls = None
     if settings.tls != "none":

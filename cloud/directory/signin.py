@@ -162,7 +162,7 @@ def _link_user(
     """
     values = {
         "directory_username": found.username[:256],
-        "directory_groups": matched,
+        "directory_groups": list(found.groups),  # all of them: a wider mapping applies at once
         "directory_grants": grant_maps.to_json(granted),
         "directory_sign_in_us": now,
     }

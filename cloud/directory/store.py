@@ -99,8 +99,8 @@ def save(
 
 
 def regrant(connection: sa.Connection, account_id: str, settings: DirectorySettings | None) -> None:
-    """Each directory user's grants re-derived from their last groups (none without a
-    directory)."""
+    """Each directory user's grants re-derived from the groups last seen (at sign-in or
+    sync); none without a directory."""
     rows = connection.execute(
         sa.select(users.c.id, users.c.directory_groups).where(
             users.c.account_id == account_id, users.c.directory_id.is_not(None)

@@ -26,7 +26,7 @@ from edgeward.cloud.settings import CloudSettings
 from edgeward.sync.events import GatewayEvent, encode_events
 from tests.cloud.conftest import START, batch_body
 from tests.peers.cloud import Account, CloudServer
-from tests.peers.slapd import READERS, Slapd, directory_settings
+from tests.peers.slapd import READERS, Slapd, directory_settings, search_bind
 
 
 @dataclass
@@ -141,9 +141,15 @@ def directory_body() -> dict[str, Any]:
     return directory_settings(shared_slapd(), mapping=reader)
 
 
-def with_directory(cloud: CloudServer, account: Account) -> None:
+def with_directory(cloud: CloudServer, account: Account, **overrides: Any) -> None:
     with _owner(cloud, account) as client:
-        client.put("/v1/directory", json=directory_body()).raise_for_status()
+        body = {**directory_body(), **overrides}
+        client.put("/v1/directory", json=body).raise_for_status()
+
+
+def directory_sync(cloud: CloudServer, account: Account) -> Request:
+    with_directory(cloud, account, bind=search_bind())
+    return Request("/v1/directory/sync")
 
 
 def directory_request(cloud: CloudServer, account: Account) -> Request:
@@ -290,6 +296,7 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ),
     ("DELETE", "/v1/directory"): Example(directory_request),
     ("POST", "/v1/directory/sign-in"): Example(directory_sign_in),
+    ("POST", "/v1/directory/sync"): Example(directory_sync),
     ("POST", "/v1/data-sources/{source_id}/rotate-credentials"): Example(
         lambda c, a: Request(f"/v1/data-sources/{new_source(c, a)}/rotate-credentials", json={})
     ),

@@ -374,3 +374,38 @@ def test_a_directory_users_own_tokens_end_with_their_sign_in(
         app = client.post("/v1/applications", json={"name": "a", "grants": {}}).json()
         minted = {"name": "t", "grants": {}, "owner": {"kind": "application", "id": app["id"]}}
         assert client.post("/v1/tokens", json=minted).status_code == 201
+
+
+def test_sync_takes_tokens_of_the_gone_and_grants_of_the_regrouped_at_once(
+    api_cloud: CloudServer, tmp_path: Path
+) -> None:
+    with Slapd(tmp_path / "slapd") as own:
+        account = directory_account(api_cloud, own, bind=search_bind())
+        signed = {
+            name: sign_in(api_cloud, account, name, f"{name}-pass").json()
+            for name in ("alice", "bob", "frank")
+        }
+        own.disable("frank")
+        own.leave("bob", READERS)
+        with api_cloud.client(account.owner_token) as owner:
+            synced = owner.post("/v1/directory/sync")
+        assert synced.status_code == 200, synced.text
+        assert synced.json() == {
+            "checked": 3,
+            "gone": [signed["frank"]["owner"]["id"]],
+            "revoked_tokens": 1,
+        }
+        with api_cloud.client(signed["frank"]["secret"]) as client:
+            assert client.get("/v1/account").status_code == 401
+        with api_cloud.client(signed["bob"]["secret"]) as client:
+            assert client.get("/v1/readings", params={"source": "x"}).status_code == 403
+        with api_cloud.client(signed["alice"]["secret"]) as client:
+            assert client.get("/v1/users").status_code == 200
+        (event,) = audit(api_cloud, account, "directory.synced")
+        assert event["details"]["revoked_tokens"] == 1
+
+
+def test_sync_needs_a_service_account(api_cloud: CloudServer, slapd: Slapd) -> None:
+    account = directory_account(api_cloud, slapd)
+    with api_cloud.client(account.owner_token) as owner:
+        assert owner.post("/v1/directory/sync").status_code == 409

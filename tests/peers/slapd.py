@@ -206,6 +206,9 @@ class Slapd:
             f"dn: {user_dn(uid)}\nchangetype: modify\nadd: employeeType\nemployeeType: disabled\n"
         )
 
+    def leave(self, uid: str, group: str) -> None:
+        self.modify(f"dn: {group}\nchangetype: modify\ndelete: member\nmember: {user_dn(uid)}\n")
+
     def delete(self, uid: str) -> None:
         self.modify(f"dn: {user_dn(uid)}\nchangetype: delete\n")
 
