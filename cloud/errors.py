@@ -12,6 +12,9 @@
     ├── Conflict               (409 conflict)
     ├── RateLimited            (429 rate_limited)    too many failed authentications
     ├── PayloadTooLarge        (413 payload_too_large)
+    ├── ServiceUnavailable     (503 service_unavailable) a service we depend on is away
+    │   └── (directory.errors) DirectoryUnavailable (503 directory_unavailable),
+    │                          DirectoryBusy (503 directory_busy)
     └── ConfigurationError     the service can't start (bad --db URL, unreadable pepper)
 
 Every error reaches clients as ``{"error": {"code", "message", "field"?}}``.
@@ -83,6 +86,17 @@ class RateLimited(CloudError):
 class PayloadTooLarge(CloudError):
     status_code = 413
     code = "payload_too_large"
+
+
+class ServiceUnavailable(CloudError):
+    """A service the request needs (an account's directory) did not answer; retry later."""
+
+    status_code = 503
+    code = "service_unavailable"
+
+    def __init__(self, message: str, *, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class ConfigurationError(CloudError):

@@ -22,6 +22,7 @@ from edgeward.cloud.api import (
     applications,
     audit,
     datasources,
+    directory,
     gateways,
     ingest,
     provisioning,
@@ -34,7 +35,8 @@ from edgeward.cloud.api import (
 )
 from edgeward.cloud.api.authz import Authenticator, public
 from edgeward.cloud.crypto.keys import SealedBox, Signer
-from edgeward.cloud.errors import CloudError, RateLimited
+from edgeward.cloud.directory.gate import DirectoryGate
+from edgeward.cloud.errors import CloudError, RateLimited, ServiceUnavailable
 from edgeward.cloud.identity.ratelimit import FailureLimiter
 from edgeward.cloud.provisioning.hub import WireGuardHub, reconcile_at_start
 from edgeward.cloud.provisioning.tunnel import HubSettings
@@ -58,6 +60,7 @@ ROUTERS = (
     provisioning.router,
     audit.router,
     ingest.router,
+    directory.router,
 )
 
 
@@ -90,6 +93,7 @@ def create_app(settings: CloudSettings, *, migrate: bool = True) -> FastAPI:
     app.state.hub = HubSettings.from_environment()
     app.state.wireguard_hub = WireGuardHub.from_environment()
     reconcile_at_start(app.state.wireguard_hub, database.engine)
+    app.state.directory_gate = DirectoryGate()
     app.state.authenticator = Authenticator(
         database,
         settings.pepper,
@@ -131,7 +135,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(CloudError)
     async def cloud_error(_request: Request, exc: CloudError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
-        if isinstance(exc, RateLimited):
+        if isinstance(exc, RateLimited | ServiceUnavailable) and exc.retry_after is not None:
             headers = {"Retry-After": str(exc.retry_after)}
         return JSONResponse(exc.to_json(), status_code=exc.status_code, headers=headers)
 

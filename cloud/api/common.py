@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from fastapi import Request
 
-from edgeward.cloud.errors import BadRequest, Forbidden
+from edgeward.cloud.errors import BadRequest, Forbidden, RateLimited
 from edgeward.cloud.identity import audit
 from edgeward.cloud.identity import grants as grant_maps
 from edgeward.cloud.identity.principal import Principal
@@ -38,6 +38,17 @@ def record(
         client=request.client.host if request.client else None,
         **details,
     )
+
+
+def client_address(request: Request, refused: str) -> str:
+    """The rate-limit key of the caller's address, for routes whose body is the credential
+    (enrollment, directory sign-in); 429 if that address failed too often already."""
+    client = request.client.host if request.client else "unknown"
+    address = f"address:{client}"
+    wait = request.app.state.authenticator.limiter.retry_after(address)
+    if wait is not None:
+        raise RateLimited(f"too many {refused}; retry later", retry_after=wait)
+    return address
 
 
 def within_own_grants(principal: Principal, wanted: grant_maps.Grants, what: str) -> None:

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
 from edgeward.cloud.api.authz import public, requires
-from edgeward.cloud.api.common import record, transaction
-from edgeward.cloud.errors import Forbidden, RateLimited
+from edgeward.cloud.api.common import client_address, record, transaction
+from edgeward.cloud.errors import Forbidden
 from edgeward.cloud.identity import audit
 from edgeward.cloud.identity.principal import Principal
 from edgeward.cloud.provisioning import claims
@@ -102,11 +102,7 @@ def revoke_claim(request: Request, claim_id: str, principal: Caller) -> Response
 )
 def enroll_gateway(request: Request, body: Enrollment) -> Any:
     state = request.app.state
-    limiter = state.authenticator.limiter
-    client = request.client.host if request.client else "unknown"
-    wait = limiter.retry_after(f"address:{client}")
-    if wait is not None:
-        raise RateLimited("too many refused enrollments; retry later", retry_after=wait)
+    address = client_address(request, "refused enrollments")
     try:
         with transaction(request) as connection:
             return enroll(
@@ -120,14 +116,14 @@ def enroll_gateway(request: Request, body: Enrollment) -> Any:
                 now_us(),
             )
     except ClaimRefused as refused:
-        limiter.failed(f"address:{client}")
+        state.authenticator.limiter.failed(address)
         with transaction(request) as connection:
             audit.record(
                 connection,
                 "provisioning.claim-refused",
                 account_id=refused.account_id,
                 target=refused.claim_id,
-                client=client,
+                client=request.client.host if request.client else None,
                 reason=refused.reason,
             )
         raise

@@ -10,7 +10,8 @@ from pydantic import BaseModel, Field
 
 from edgeward.cloud.api.authz import requires
 from edgeward.cloud.api.common import record, transaction, within_own_grants
-from edgeward.cloud.errors import Forbidden, NotFound
+from edgeward.cloud.directory import store as directory_store
+from edgeward.cloud.errors import Forbidden, InvalidRequest, NotFound
 from edgeward.cloud.identity import accounts, tokens
 from edgeward.cloud.identity import grants as grant_maps
 from edgeward.cloud.identity.principal import Principal
@@ -104,6 +105,8 @@ def create_token(request: Request, body: NewToken, principal: Caller) -> Any:
         expires_us = tokens.expiry_within_policy(
             connection, principal.account_id, body.expires_in, now
         )
+        if owner["kind"] == "user":
+            _within_sign_in(connection, principal, expires_us)
         issued = tokens.issue(
             connection,
             request.app.state.settings.pepper,
@@ -126,6 +129,18 @@ def create_token(request: Request, body: NewToken, principal: Caller) -> Any:
             grants=grant_maps.to_json(grants),
         )
     return _shown_once(issued, grant_maps.to_json(grants), owner)
+
+
+def _within_sign_in(
+    connection: sa.Connection, principal: Principal, expires_us: int | None
+) -> None:
+    """A directory user's own tokens end with the sign-in they act under, at the latest."""
+    ends = directory_store.sign_in_ends(connection, principal.id, principal.token_id)
+    if ends is not None and (expires_us is None or expires_us > ends):
+        raise InvalidRequest(
+            f"a directory user's tokens end with their sign-in, at {format_us(ends)} at the latest",
+            field="expires_in",
+        )
 
 
 @router.get("/v1/tokens/{token_id}", summary="One token (never its secret)")

@@ -60,7 +60,8 @@ def get_user(request: Request, user_id: str, principal: Caller) -> Any:
 def _may_change(connection: Any, principal: Principal, user_id: str) -> dict[str, Any]:
     """The target user, if the caller covers what the target holds (no demoting a superior)."""
     target = accounts.get_user(connection, principal.account_id, user_id)
-    _role_within_grants(principal, target["role"])
+    held = grant_maps.from_json(target["grants"])
+    within_own_grants(principal, held, f"role {target['role']!r}")
     return target
 
 

@@ -144,14 +144,23 @@ def create_user(
 
 def get_user(connection: sa.Connection, account_id: str, user_id: str) -> dict[str, Any]:
     row = owned_row(connection, users, account_id, user_id, "user")
-    return {
+    described = {
         "id": row.id,
         "email": row.email,
         "role": row.role,
-        "grants": grant_maps.to_json(grant_maps.ROLE_GRANTS[row.role]),
+        "grants": grant_maps.to_json(grant_maps.ROLE_GRANTS.get(row.role, {})),
         "created": format_us(row.created_us),
         "disabled": format_us(row.disabled_us),
     }
+    if row.directory_id is not None:
+        # Directory-managed: grants come from the group mapping, not from a role.
+        described["grants"] = grant_maps.to_json(grant_maps.from_json(row.directory_grants or {}))
+        described["directory"] = {
+            "username": row.directory_username,
+            "groups": row.directory_groups or [],
+            "last_sign_in": format_us(row.directory_sign_in_us),
+        }
+    return described
 
 
 def list_users(connection: sa.Connection, account_id: str) -> list[dict[str, Any]]:
@@ -167,8 +176,13 @@ def update_user(
     disabled: bool | None,
     now: int,
 ) -> dict[str, Any]:
-    get_user(connection, account_id, user_id)  # 404 for other accounts' users
+    current = get_user(connection, account_id, user_id)  # 404 for other accounts' users
     values: dict[str, Any] = {}
+    if role is not None and "directory" in current:
+        raise Conflict(
+            "this user is directory-managed: their grants come from the directory's groups",
+            field="role",
+        )
     if role is not None:
         if role not in grant_maps.ROLES:
             raise InvalidRequest(

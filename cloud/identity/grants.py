@@ -29,6 +29,7 @@ APIS = (
     "ingest",
     "registry",
     "gateway-keys",
+    "directory",
 )
 # What only gateways do: send readings, pull their data-source registry, rotate their keys.
 GATEWAY_ONLY = ("ingest", "registry", "gateway-keys")
@@ -43,7 +44,8 @@ ROLE_GRANTS: dict[str, Grants] = {
     "owner": ALL,
     "admin": {**ALL, "accounts": frozenset({"GET", "PUT"})},
     "member": {
-        **{api: verbs for api, verbs in READ_ONLY.items() if api != "audit"},
+        # Not the audit log, nor the directory settings (its servers, groups, service DN).
+        **{api: verbs for api, verbs in READ_ONLY.items() if api not in ("audit", "directory")},
         "tokens": frozenset(VERBS),
     },
     "installer": {

@@ -96,6 +96,7 @@ _AUTH_QUERY = (
         accounts.c.revoke_unused_after_s,
         users.c.role.label("user_role"),
         users.c.disabled_us.label("user_disabled_us"),
+        users.c.directory_grants.label("user_directory_grants"),
         applications.c.grants.label("application_grants"),
         applications.c.disabled_us.label("application_disabled_us"),
         gateways.c.decommissioned_us.label("gateway_decommissioned_us"),
@@ -174,6 +175,9 @@ def _held_by_owner(row: Any) -> grant_maps.Grants | None:
     if row.owner_kind == "user":
         if row.user_role is None or row.user_disabled_us is not None:
             return None
+        if row.user_directory_grants is not None:
+            # Directory-managed: what the group mapping gave at the last sign-in.
+            return grant_maps.from_json(row.user_directory_grants)
         return grant_maps.ROLE_GRANTS.get(row.user_role, {})
     if row.owner_kind == "application":
         if row.application_grants is None or row.application_disabled_us is not None:

@@ -37,7 +37,16 @@ users = sa.Table(
     sa.Column("role", sa.String(16), nullable=False),
     sa.Column("created_us", sa.BigInteger, nullable=False),
     sa.Column("disabled_us", sa.BigInteger, nullable=True),
+    # Directory-managed users (role "directory"): the entry's stable id (entryUUID,
+    # RFC 4530), the user name last signed in with, the groups found then, and
+    # the grants those groups map to, which is all such a user holds.
+    sa.Column("directory_id", sa.String(80), nullable=True),
+    sa.Column("directory_username", sa.String(256), nullable=True),
+    sa.Column("directory_groups", sa.JSON, nullable=True),
+    sa.Column("directory_grants", sa.JSON, nullable=True),
+    sa.Column("directory_sign_in_us", sa.BigInteger, nullable=True),
     sa.UniqueConstraint("account_id", "email", name="uq_users_account_email"),
+    sa.UniqueConstraint("account_id", "directory_id", name="uq_users_account_directory_id"),
 )
 
 applications = sa.Table(
@@ -250,4 +259,17 @@ gateway_events = sa.Table(
     sa.Column("detail", sa.String(500), nullable=False),
     sa.Column("received_us", sa.BigInteger, nullable=False),
     sa.UniqueConstraint("gateway_id", "local_id", name="uq_gateway_events_local"),
+)
+
+directories = sa.Table(
+    "directories",
+    metadata,
+    # One enterprise directory (LDAP) per account.
+    sa.Column("account_id", Id, sa.ForeignKey("accounts.id"), primary_key=True),
+    # The validated settings of edgeward.cloud.directory.settings, without the
+    # service account's password, which is sealed apart under the master key.
+    sa.Column("settings", sa.JSON, nullable=False),
+    sa.Column("sealed_service_password", sa.LargeBinary, nullable=True),
+    sa.Column("created_us", sa.BigInteger, nullable=False),
+    sa.Column("updated_us", sa.BigInteger, nullable=False),
 )

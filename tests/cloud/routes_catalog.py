@@ -7,8 +7,11 @@ authorization tests.
 
 from __future__ import annotations
 
+import atexit
 import base64
 import secrets
+import shutil
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +30,7 @@ from edgeward.sync.events import GatewayEvent, encode_events
 from edgeward.sync.provisioning import KEY_ROTATION_PATH, rotation_message, sign
 from tests.cloud.conftest import START, batch_body
 from tests.peers.cloud import Account, CloudServer
+from tests.peers.slapd import READERS, Slapd, directory_settings, search_bind
 
 
 @dataclass
@@ -119,6 +123,48 @@ def enrollment(cloud: CloudServer, account: Account) -> dict[str, str]:
         "identity_public_key": key,
         "wireguard_public_key": key,
     }
+
+
+_slapd: list[Slapd] = []
+
+
+def shared_slapd() -> Slapd:
+    """One slapd for every directory example of the test run (started on first use)."""
+    if not _slapd:
+        root = Path(tempfile.mkdtemp(prefix="edgeward-slapd-"))
+        server = Slapd(root).start()
+        atexit.register(shutil.rmtree, root, ignore_errors=True)
+        atexit.register(server.stop)
+        _slapd.append(server)
+    return _slapd[0]
+
+
+def directory_body() -> dict[str, Any]:
+    """Settings whose mapping gives only ``readings:GET`` (bob is a reader)."""
+    reader = [{"group": READERS, "grants": {"readings": ["GET"]}}]
+    return directory_settings(shared_slapd(), mapping=reader)
+
+
+def with_directory(cloud: CloudServer, account: Account, **overrides: Any) -> None:
+    with _owner(cloud, account) as client:
+        body = {**directory_body(), **overrides}
+        client.put("/v1/directory", json=body).raise_for_status()
+
+
+def directory_sync(cloud: CloudServer, account: Account) -> Request:
+    with_directory(cloud, account, bind=search_bind())
+    return Request("/v1/directory/sync")
+
+
+def directory_request(cloud: CloudServer, account: Account) -> Request:
+    with_directory(cloud, account)
+    return Request("/v1/directory")
+
+
+def directory_sign_in(cloud: CloudServer, account: Account) -> Request:
+    with_directory(cloud, account)
+    body = {"account": account.id, "username": "bob", "password": "bob-pass"}
+    return Request("/v1/directory/sign-in", json=body)
 
 
 def _email() -> str:
@@ -250,6 +296,14 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("DELETE", "/v1/data-sources/{source_id}"): Example(
         lambda c, a: Request(f"/v1/data-sources/{new_source(c, a)}")
     ),
+    ("GET", "/v1/directory"): Example(directory_request),
+    ("PUT", "/v1/directory"): Example(
+        lambda c, a: Request("/v1/directory", json=directory_body()),
+        extra=("readings:GET",),  # the mapping hands out readings:GET
+    ),
+    ("DELETE", "/v1/directory"): Example(directory_request),
+    ("POST", "/v1/directory/sign-in"): Example(directory_sign_in),
+    ("POST", "/v1/directory/sync"): Example(directory_sync),
     ("POST", "/v1/data-sources/{source_id}/rotate-credentials"): Example(
         lambda c, a: Request(f"/v1/data-sources/{new_source(c, a)}/rotate-credentials", json={})
     ),

@@ -13,7 +13,13 @@ from edgeward.cloud.settings import CloudSettings
 
 # Served by FastAPI itself: the API document and its viewers, public by design.
 FRAMEWORK_ROUTES = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
-PUBLIC_ROUTES = {"/healthz", "/v1/registry/public-key", "/v1/enroll"}
+PUBLIC_ROUTES = {
+    "/healthz",
+    "/v1/registry/public-key",
+    "/v1/enroll",
+    # The directory password is the credential; failures are rate-limited per address.
+    "/v1/directory/sign-in",
+}
 
 
 def declared_requirements(route: APIRoute) -> list[Requirement]:
