@@ -8,10 +8,14 @@
     │   └── InvalidBatch       (422 invalid_batch)  a batch breaks the wire contract
     ├── Unauthenticated        (401 unauthenticated) missing or unknown credential
     ├── Forbidden              (403 forbidden)       authenticated, not granted
+    │   ├── SubstitutionRefused (403 substitution_refused) a [~secret] where it may not go
+    │   └── DestinationRefused (403 destination_refused) proxy target not allowed (SSRF)
     ├── NotFound               (404 not_found)       also for other accounts' objects
     ├── Conflict               (409 conflict)
     ├── RateLimited            (429 rate_limited)    too many failed authentications
     ├── PayloadTooLarge        (413 payload_too_large)
+    ├── BadGateway             (502 bad_gateway)     a proxied destination failed
+    ├── GatewayTimeout         (504 gateway_timeout) a proxied destination did not answer
     └── ConfigurationError     the service can't start (bad --db URL, unreadable pepper)
 
 Every error reaches clients as ``{"error": {"code", "message", "field"?}}``.
@@ -61,6 +65,14 @@ class Forbidden(CloudError):
     code = "forbidden"
 
 
+class SubstitutionRefused(Forbidden):
+    code = "substitution_refused"
+
+
+class DestinationRefused(Forbidden):
+    code = "destination_refused"
+
+
 class NotFound(CloudError):
     status_code = 404
     code = "not_found"
@@ -83,6 +95,16 @@ class RateLimited(CloudError):
 class PayloadTooLarge(CloudError):
     status_code = 413
     code = "payload_too_large"
+
+
+class BadGateway(CloudError):
+    status_code = 502
+    code = "bad_gateway"
+
+
+class GatewayTimeout(CloudError):
+    status_code = 504
+    code = "gateway_timeout"
 
 
 class ConfigurationError(CloudError):

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -24,7 +25,9 @@ from edgeward.cloud.api import (
     datasources,
     gateways,
     ingest,
+    keychain,
     provisioning,
+    proxy,
     readings,
     registry,
     security_events,
@@ -34,8 +37,10 @@ from edgeward.cloud.api import (
 )
 from edgeward.cloud.api.authz import Authenticator, public
 from edgeward.cloud.crypto.keys import SealedBox, Signer
+from edgeward.cloud.egress import EgressPolicy
 from edgeward.cloud.errors import CloudError, RateLimited
 from edgeward.cloud.identity.ratelimit import FailureLimiter
+from edgeward.cloud.keychain.keyring import Keyring
 from edgeward.cloud.provisioning.tunnel import HubSettings
 from edgeward.cloud.settings import CloudSettings
 from edgeward.cloud.storage.database import Database
@@ -57,6 +62,8 @@ ROUTERS = (
     provisioning.router,
     audit.router,
     ingest.router,
+    keychain.router,
+    proxy.router,
 )
 
 
@@ -70,6 +77,15 @@ def create_app(settings: CloudSettings, *, migrate: bool = True) -> FastAPI:
         database, sealed_box, allow_private=settings.webhooks_allow_private
     )
 
+    # The proxy's egress: never through environment proxies (trust_env=False),
+    # never following redirects (see edgeward.cloud.proxy.forward).
+    proxy_client = httpx.AsyncClient(
+        timeout=settings.proxy_timeout_s,
+        follow_redirects=False,
+        trust_env=False,
+        limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+    )
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         delivering = asyncio.create_task(deliverer.run(), name="webhook deliveries")
@@ -79,6 +95,7 @@ def create_app(settings: CloudSettings, *, migrate: bool = True) -> FastAPI:
             delivering.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await delivering
+            await proxy_client.aclose()
             database.dispose()
 
     app = FastAPI(title="Edgeward cloud API", version=edgeward.__version__, lifespan=lifespan)
@@ -86,6 +103,9 @@ def create_app(settings: CloudSettings, *, migrate: bool = True) -> FastAPI:
     app.state.database = database
     app.state.sealed_box = sealed_box
     app.state.signer = Signer.from_data_dir(settings.data_dir)
+    app.state.keyring = Keyring.load(settings.data_dir)
+    app.state.egress = EgressPolicy(allowed_networks=settings.proxy_allow_networks)
+    app.state.proxy_client = proxy_client
     app.state.hub = HubSettings.from_environment()
     app.state.authenticator = Authenticator(
         database,

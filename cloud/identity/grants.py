@@ -28,6 +28,8 @@ APIS = (
     "audit",
     "ingest",
     "registry",
+    "keychain",
+    "proxy",
 )
 # What only gateways do: send readings, pull their data-source registry.
 GATEWAY_ONLY = ("ingest", "registry")
@@ -42,7 +44,8 @@ ROLE_GRANTS: dict[str, Grants] = {
     "owner": ALL,
     "admin": {**ALL, "accounts": frozenset({"GET", "PUT"})},
     "member": {
-        **{api: verbs for api, verbs in READ_ONLY.items() if api != "audit"},
+        # Members read; they do not send calls with the account's keychain secrets.
+        **{api: verbs for api, verbs in READ_ONLY.items() if api not in ("audit", "proxy")},
         "tokens": frozenset(VERBS),
     },
     "installer": {

@@ -245,3 +245,38 @@ gateway_events = sa.Table(
     sa.Column("received_us", sa.BigInteger, nullable=False),
     sa.UniqueConstraint("gateway_id", "local_id", name="uq_gateway_events_local"),
 )
+
+keychain_secrets = sa.Table(
+    "keychain_secrets",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("account_id", Id, sa.ForeignKey("accounts.id"), nullable=False, index=True),
+    # Applications reference it as [~name] in a proxied call.
+    sa.Column("name", sa.String(64), nullable=False),
+    # Destination hosts it may be sent to, and where in a call it may be substituted.
+    sa.Column("hosts", sa.JSON, nullable=False),
+    sa.Column("positions", sa.JSON, nullable=False),
+    # None: the newest active version is current; else this version is, until unpinned.
+    sa.Column("pinned_version", sa.Integer, nullable=True),
+    sa.Column("created_us", sa.BigInteger, nullable=False),
+    sa.Column("updated_us", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("account_id", "name", name="uq_keychain_secrets_account_name"),
+)
+
+keychain_versions = sa.Table(
+    "keychain_versions",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("secret_id", Id, sa.ForeignKey("keychain_secrets.id"), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    # Envelope encryption: the value under its own data key (AES-256-GCM), the
+    # data key wrapped by the keychain master key named by master_key_id.
+    # Both are erased when the version is retired.
+    sa.Column("ciphertext", sa.LargeBinary, nullable=True),
+    sa.Column("wrapped_key", sa.LargeBinary, nullable=True),
+    sa.Column("master_key_id", sa.String(32), nullable=True),
+    sa.Column("created_us", sa.BigInteger, nullable=False),
+    sa.Column("retired_us", sa.BigInteger, nullable=True),
+    sa.UniqueConstraint("secret_id", "version", name="uq_keychain_versions_secret_version"),
+    sa.Index("ix_keychain_versions_master_key", "master_key_id"),
+)

@@ -23,6 +23,7 @@ from edgeward.cloud.settings import CloudSettings
 from edgeward.sync.events import GatewayEvent, encode_events
 from tests.cloud.conftest import START, batch_body
 from tests.peers.cloud import Account, CloudServer
+from tests.peers.vendors import shared_echo
 
 
 @dataclass
@@ -115,6 +116,22 @@ def enrollment(cloud: CloudServer, account: Account) -> dict[str, str]:
         "identity_public_key": key,
         "wireguard_public_key": key,
     }
+
+
+def new_secret(cloud: CloudServer, account: Account, versions: int = 1) -> str:
+    """A keychain secret for the shared echo API, usable in the URL path; its name."""
+    name = f"key-{secrets.token_hex(4)}"
+    body = {"name": name, "value": "v1", "hosts": ["127.0.0.1"], "positions": ["path"]}
+    _create(cloud, account, "/v1/keychain", body)
+    with _owner(cloud, account) as client:
+        for number in range(2, versions + 1):
+            client.post(f"/v1/keychain/{name}/versions", json={"value": f"v{number}"})
+    return name
+
+
+def proxied(cloud: CloudServer, account: Account) -> Request:
+    """A call through the proxy to the shared echo API, with a secret of ``account``."""
+    return Request(f"/v1/proxy/http/{shared_echo().authority}/echo/[~{new_secret(cloud, account)}]")
 
 
 def _email() -> str:
@@ -246,6 +263,38 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("POST", "/v1/data-sources/{source_id}/rotate-credentials"): Example(
         lambda c, a: Request(f"/v1/data-sources/{new_source(c, a)}/rotate-credentials", json={})
     ),
+    ("GET", "/v1/keychain"): Example(lambda c, a: Request("/v1/keychain")),
+    ("POST", "/v1/keychain"): Example(
+        lambda c, a: Request(
+            "/v1/keychain",
+            json={"name": f"k{secrets.token_hex(4)}", "value": "s", "hosts": ["api.example"]},
+        )
+    ),
+    ("GET", "/v1/keychain/{name}"): Example(
+        lambda c, a: Request(f"/v1/keychain/{new_secret(c, a)}")
+    ),
+    ("PUT", "/v1/keychain/{name}"): Example(
+        lambda c, a: Request(f"/v1/keychain/{new_secret(c, a)}", json={"pinned_version": 1})
+    ),
+    ("DELETE", "/v1/keychain/{name}"): Example(
+        lambda c, a: Request(f"/v1/keychain/{new_secret(c, a)}")
+    ),
+    ("GET", "/v1/keychain/{name}/versions"): Example(
+        lambda c, a: Request(f"/v1/keychain/{new_secret(c, a)}/versions")
+    ),
+    ("POST", "/v1/keychain/{name}/versions"): Example(
+        lambda c, a: Request(f"/v1/keychain/{new_secret(c, a)}/versions", json={"value": "v2"})
+    ),
+    ("GET", "/v1/keychain/{name}/versions/{version}"): Example(
+        lambda c, a: Request(f"/v1/keychain/{new_secret(c, a)}/versions/1")
+    ),
+    ("DELETE", "/v1/keychain/{name}/versions/{version}"): Example(
+        lambda c, a: Request(f"/v1/keychain/{new_secret(c, a, versions=2)}/versions/1")
+    ),
+    ("GET", "/v1/proxy/{target:path}"): Example(proxied),
+    ("POST", "/v1/proxy/{target:path}"): Example(proxied),
+    ("PUT", "/v1/proxy/{target:path}"): Example(proxied),
+    ("DELETE", "/v1/proxy/{target:path}"): Example(proxied),
 }
 
 
