@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import http.cookiejar
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -42,6 +43,7 @@ from edgeward.cloud.errors import CloudError, RateLimited
 from edgeward.cloud.identity.ratelimit import FailureLimiter
 from edgeward.cloud.keychain.keyring import Keyring
 from edgeward.cloud.provisioning.tunnel import HubSettings
+from edgeward.cloud.proxy.forward import NoCookies
 from edgeward.cloud.settings import CloudSettings
 from edgeward.cloud.storage.database import Database
 from edgeward.cloud.webhooks.deliverer import WebhookDeliverer
@@ -78,8 +80,10 @@ def create_app(settings: CloudSettings, *, migrate: bool = True) -> FastAPI:
     )
 
     # The proxy's egress: never through environment proxies (trust_env=False),
-    # never following redirects (see edgeward.cloud.proxy.forward).
+    # never following redirects (see edgeward.cloud.proxy.forward), and never
+    # keeping a cookie: one client serves every account's calls.
     proxy_client = httpx.AsyncClient(
+        cookies=http.cookiejar.CookieJar(policy=NoCookies()),
         timeout=settings.proxy_timeout_s,
         follow_redirects=False,
         trust_env=False,

@@ -56,7 +56,7 @@ async def proxy(request: Request, target: str, principal: Caller) -> Any:
         [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw]
     )
     body = await _body(request)
-    uses = substitution.find_uses(parsed.authority, parsed.path, parsed.query, headers, body)
+    uses = substitution.find_uses(parsed.path, parsed.query, headers, body)
     secrets = await asyncio.to_thread(_resolve, request, principal.account_id, uses)
     substitution.check_uses(uses, secrets, parsed.host)
     path = substitution.substitute_url_part(parsed.path, secrets)

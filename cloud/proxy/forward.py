@@ -26,9 +26,12 @@ secret does not list.
 
 from __future__ import annotations
 
+import http.cookiejar
 from dataclasses import dataclass
+from typing import Any
 
-from edgeward.cloud.errors import InvalidRequest
+from edgeward.cloud.errors import InvalidRequest, SubstitutionRefused
+from edgeward.cloud.proxy.substitution import URL_OPENING
 
 HOP_BY_HOP = frozenset(
     {
@@ -72,6 +75,10 @@ def parse_target(raw_path: str, query: str) -> Target:
     authority, slash, path = rest.partition("/")
     if scheme not in ("http", "https"):
         raise InvalidRequest("expected /v1/proxy/<http|https>/<host[:port]>/<path>", field="target")
+    if URL_OPENING.search(authority):
+        raise SubstitutionRefused(
+            "keychain references are never substituted into the destination host", field="target"
+        )
     if authority.startswith("["):
         host, _, after = authority[1:].partition("]")
         port = after[1:] if after.startswith(":") else after or ""
@@ -122,3 +129,24 @@ def returned_headers(upstream: list[tuple[str, str]]) -> list[tuple[str, str]]:
         for name, value in upstream
         if name.lower() not in NOT_RETURNED and name.lower() not in named_by_connection
     ]
+
+
+class NoCookies(http.cookiejar.CookiePolicy):
+    """A cookie policy that keeps and sends nothing: the proxy's one httpx client
+    serves every account, so a vendor's Set-Cookie must never ride on a later call."""
+
+    netscape = True
+    rfc2965 = False
+    hide_cookie2 = False
+
+    def set_ok(self, cookie: http.cookiejar.Cookie, request: Any) -> bool:
+        return False
+
+    def return_ok(self, cookie: http.cookiejar.Cookie, request: Any) -> bool:
+        return False
+
+    def domain_return_ok(self, domain: str, request: Any) -> bool:
+        return False
+
+    def path_return_ok(self, path: str, request: Any) -> bool:
+        return False

@@ -51,14 +51,9 @@ def _names(
     return list(names)
 
 
-def find_uses(
-    authority: str, path: str, query: str, headers: list[tuple[str, str]], body: bytes
-) -> list[Use]:
-    """Every reference of the call; malformed ones and ones in the host are refused."""
-    if URL_OPENING.search(authority):
-        raise SubstitutionRefused(
-            "keychain references are never substituted into the destination host", field="target"
-        )
+def find_uses(path: str, query: str, headers: list[tuple[str, str]], body: bytes) -> list[Use]:
+    """Every reference of the call; malformed ones are refused (the host was checked by
+    :func:`edgeward.cloud.proxy.forward.parse_target`)."""
     uses = [Use(n, "path", "path") for n in _names(path, URL_REFERENCE, URL_OPENING, "path")]
     uses += [Use(n, "query", "query") for n in _names(query, URL_REFERENCE, URL_OPENING, "query")]
     for header, value in headers:
