@@ -67,6 +67,10 @@ async def resolve_checked(host: str, port: int, policy: EgressPolicy) -> IPAddre
         infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
         raise DestinationRefused(f"{host} does not resolve") from exc
+    return _checked(host, list(infos), policy)
+
+
+def _checked(host: str, infos: list[Any], policy: EgressPolicy) -> IPAddress:
     addresses: list[IPAddress] = [ipaddress.ip_address(info[4][0]) for info in infos]
     refused = [address for address in addresses if not policy.allows(address)]
     if not addresses or refused:
@@ -75,6 +79,25 @@ async def resolve_checked(host: str, port: int, policy: EgressPolicy) -> IPAddre
             f"{host} resolves to {', '.join(map(str, shown))}, not allowed by this deployment"
         )
     return addresses[0]
+
+
+def pinned_sync(
+    url: str, headers: dict[str, str], policy: EgressPolicy
+) -> tuple[str, dict[str, Any]]:
+    """:func:`pinned` for code running in a worker thread (vendor token endpoints)."""
+    if policy.allow_private:
+        return url, {}
+    host, port = _host_port(url)
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise DestinationRefused(f"{host} does not resolve") from exc
+    return _pin(url, headers, _checked(host, infos, policy))
+
+
+def _host_port(url: str) -> tuple[str, int]:
+    parts = urlsplit(url)
+    return parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)
 
 
 async def pinned(
@@ -87,10 +110,13 @@ async def pinned(
     """
     if policy.allow_private:
         return url, {}
+    host, port = _host_port(url)
+    return _pin(url, headers, await resolve_checked(host, port, policy))
+
+
+def _pin(url: str, headers: dict[str, str], address: IPAddress) -> tuple[str, dict[str, Any]]:
     parts = urlsplit(url)
-    host = parts.hostname or ""
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    address = await resolve_checked(host, port, policy)
+    host, port = _host_port(url)
     literal = f"[{address}]" if address.version == 6 else str(address)
     headers["Host"] = parts.netloc.rsplit("@", 1)[-1]
     extensions: dict[str, Any] = {"sni_hostname": host} if parts.scheme == "https" else {}

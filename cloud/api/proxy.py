@@ -5,7 +5,7 @@ The proxy API's grants apply per verb to the proxied method (a token with
 checked against each secret's hosts and positions and the destination
 against the SSRF guard before anything leaves; then they are replaced and
 the call is sent with httpx, the answer streamed back. The audit log
-records the call with each secret's name, version and an HMAC-SHA256
+records each call that carried a secret, with each secret's name, version and an HMAC-SHA256
 (RFC 2104) of the value under the server pepper -- enough to tell which
 value was used, never the value. Errors and logs name hosts and secret
 names only, never a URL that held a value.
@@ -71,13 +71,14 @@ async def proxy(request: Request, target: str, principal: Caller) -> Any:
         else body
     )
     upstream = await _send(request, parsed, parsed.url(path, query), out_headers, body)
-    try:
-        await asyncio.to_thread(
-            _audit, request, principal, parsed, uses, secrets, upstream.status_code
-        )
-    except BaseException:
-        await upstream.aclose()
-        raise
+    if secrets:  # a call that carried no secret is the application's own business
+        try:
+            await asyncio.to_thread(
+                _audit, request, principal, parsed, uses, secrets, upstream.status_code
+            )
+        except BaseException:
+            await upstream.aclose()
+            raise
     return StreamingResponse(
         upstream.aiter_raw(),
         status_code=upstream.status_code,
@@ -100,6 +101,8 @@ async def _body(request: Request) -> bytes:
 def _resolve(request: Request, account_id: str, uses: list[Use]) -> dict[str, Resolved]:
     keyring = request.app.state.keyring
     resolved: dict[str, Resolved] = {}
+    if not uses:
+        return resolved
     with request.app.state.database.engine.connect() as connection:
         for use in uses:
             if use.name in resolved:
