@@ -23,6 +23,7 @@ from edgeward.cloud.api import (
     accounts,
     applications,
     audit,
+    connections,
     datasources,
     gateways,
     ingest,
@@ -65,6 +66,7 @@ ROUTERS = (
     audit.router,
     ingest.router,
     keychain.router,
+    connections.router,
     proxy.router,
 )
 

@@ -25,8 +25,10 @@ from starlette.background import BackgroundTask
 
 from edgeward.cloud import egress
 from edgeward.cloud.api.authz import requires
+from edgeward.cloud.connections.refresh import Access, current_access
 from edgeward.cloud.errors import (
     BadGateway,
+    Conflict,
     DestinationRefused,
     GatewayTimeout,
     NotFound,
@@ -42,6 +44,7 @@ from edgeward.cloud.proxy.substitution import Use
 router = APIRouter(tags=["proxy"])
 Caller = Annotated[Principal, requires("proxy")]
 MAX_BODY = 10 * 1024 * 1024
+CONNECTION_PREFIX = "/v1/proxy/connections/"
 
 
 @router.api_route(
@@ -51,10 +54,17 @@ MAX_BODY = 10 * 1024 * 1024
 )
 async def proxy(request: Request, target: str, principal: Caller) -> Any:
     raw_path = request.scope.get("raw_path", b"").decode("latin-1") or request.url.path
-    parsed = forward.parse_target(raw_path, request.scope["query_string"].decode("latin-1"))
+    query = request.scope["query_string"].decode("latin-1")
     headers = forward.outgoing_headers(
         [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw]
     )
+    access: Access | None = None
+    if raw_path.startswith(CONNECTION_PREFIX):
+        connection_id, _, rest = raw_path[len(CONNECTION_PREFIX) :].partition("/")
+        access = await _connection_access(request, principal, connection_id)
+        parsed = forward.target_from_base(str(access.api_base_url), rest, query)
+    else:
+        parsed = forward.parse_target(raw_path, query)
     body = await _body(request)
     uses = substitution.find_uses(parsed.path, parsed.query, headers, body)
     secrets = await asyncio.to_thread(_resolve, request, principal.account_id, uses)
@@ -65,16 +75,20 @@ async def proxy(request: Request, target: str, principal: Caller) -> Any:
         (name, substitution.substitute_header(value, secrets, f"headers.{name.lower()}"))
         for name, value in headers
     ]
+    if access is not None:  # after substitution: a token is never scanned for [~
+        out_headers = [(n, v) for n, v in out_headers if n.lower() != "authorization"]
+        scheme = "Bearer" if access.token_type.lower() == "bearer" else access.token_type
+        out_headers.append(("Authorization", f"{scheme} {access.token}"))
     body = (
         substitution.substitute_body(body, secrets)
         if any(use.position == "body" for use in uses)
         else body
     )
     upstream = await _send(request, parsed, parsed.url(path, query), out_headers, body)
-    if secrets:  # a call that carried no secret is the application's own business
+    if secrets or access:  # a call that carried no secret is the application's own business
         try:
             await asyncio.to_thread(
-                _audit, request, principal, parsed, uses, secrets, upstream.status_code
+                _audit, request, principal, parsed, uses, secrets, upstream.status_code, access
             )
         except BaseException:
             await upstream.aclose()
@@ -85,6 +99,24 @@ async def proxy(request: Request, target: str, principal: Caller) -> Any:
         headers=_header_dict(forward.returned_headers(list(upstream.headers.multi_items()))),
         background=BackgroundTask(upstream.aclose),
     )
+
+
+async def _connection_access(request: Request, principal: Principal, connection_id: str) -> Access:
+    state = request.app.state
+    access = await asyncio.to_thread(
+        current_access,
+        state.database,
+        state.keyring,
+        state.egress,
+        principal.account_id,
+        connection_id,
+        state.settings.proxy_timeout_s,
+    )
+    if access.api_base_url is None:
+        raise Conflict(
+            f"connection {connection_id}: its vendor has no API base URL", field="target"
+        )
+    return access
 
 
 async def _body(request: Request) -> bytes:
@@ -149,6 +181,7 @@ def _audit(
     uses: list[Use],
     secrets: dict[str, Resolved],
     status: int,
+    access: Access | None,
 ) -> None:
     pepper: bytes = request.app.state.settings.pepper
     used = [
@@ -175,6 +208,7 @@ def _audit(
             path=target.path[:500],
             status=status,
             secrets=used,
+            via_connection=access.connection_id if access else None,
         )
 
 

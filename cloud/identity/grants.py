@@ -30,6 +30,7 @@ APIS = (
     "registry",
     "keychain",
     "proxy",
+    "connections",
 )
 # What only gateways do: send readings, pull their data-source registry.
 GATEWAY_ONLY = ("ingest", "registry")

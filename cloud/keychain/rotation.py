@@ -11,16 +11,33 @@ the next rotation re-wraps that), and any key a row still names.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 
+from edgeward.cloud.connections.store import context as connection_context
+from edgeward.cloud.connections.vendors import context as vendor_context
 from edgeward.cloud.errors import ConfigurationError
-from edgeward.cloud.keychain.keyring import KEYS_VARIABLE, Keyring, context, new_key, write_key_file
+from edgeward.cloud.keychain.keyring import (
+    KEYS_VARIABLE,
+    Key,
+    Keyring,
+    context,
+    new_key,
+    write_key_file,
+)
 from edgeward.cloud.storage.database import Database
-from edgeward.cloud.storage.schema import keychain_versions
+from edgeward.cloud.storage.schema import connections, keychain_versions, vendors
 
 BATCH = 200
+# Every table holding values sealed by the keychain keyring, and each row's context.
+SEALED: tuple[tuple[sa.Table, Callable[[Any], str]], ...] = (
+    (keychain_versions, lambda row: context(row.secret_id, row.version)),
+    (vendors, lambda row: vendor_context(row.id)),
+    (connections, lambda row: connection_context(row.id)),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,51 +56,46 @@ def rotate_master_key(database: Database, keyring: Keyring) -> Rotation:
     fresh = new_key()
     previous = keyring.keys
     write_key_file(keyring.path, [fresh, *previous])
-    rewrapped = 0
-    while True:
-        with database.engine.begin() as connection:
-            rows = connection.execute(
-                sa.select(
-                    keychain_versions.c.id,
-                    keychain_versions.c.secret_id,
-                    keychain_versions.c.version,
-                    keychain_versions.c.wrapped_key,
-                    keychain_versions.c.master_key_id,
-                )
-                .where(
-                    keychain_versions.c.wrapped_key.is_not(None),
-                    keychain_versions.c.master_key_id != fresh[0],
-                )
-                .order_by(keychain_versions.c.id)
-                .limit(BATCH)
-            ).all()
-            for row in rows:
-                wrapped = keyring.rewrap(
-                    row.wrapped_key,
-                    row.master_key_id,
-                    context(row.secret_id, row.version),
-                    fresh,
-                )
-                rewrapped += connection.execute(
-                    keychain_versions.update()
-                    .where(
-                        keychain_versions.c.id == row.id,
-                        keychain_versions.c.master_key_id == row.master_key_id,
-                    )
-                    .values(wrapped_key=wrapped, master_key_id=fresh[0])
-                ).rowcount
-        if len(rows) < BATCH:
-            break
+    rewrapped = sum(_rewrap_table(database, keyring, fresh, *sealed) for sealed in SEALED)
+    still_used: set[str] = set()
     with database.engine.connect() as connection:
-        still_used = set(
-            connection.execute(
-                sa.select(keychain_versions.c.master_key_id)
-                .where(keychain_versions.c.master_key_id.is_not(None))
-                .distinct()
-            ).scalars()
-        )
+        for table, _ in SEALED:
+            still_used.update(
+                connection.execute(
+                    sa.select(table.c.master_key_id)
+                    .where(table.c.master_key_id.is_not(None))
+                    .distinct()
+                ).scalars()
+            )
     kept = [fresh, previous[0]] + [
         key for key in previous[1:] if key[0] in still_used and key[0] != previous[0][0]
     ]
     write_key_file(keyring.path, kept)
     return Rotation(fresh[0], rewrapped, tuple(key_id for key_id, _ in kept))
+
+
+def _rewrap_table(
+    database: Database,
+    keyring: Keyring,
+    fresh: Key,
+    table: sa.Table,
+    where: Callable[[Any], str],
+) -> int:
+    rewrapped = 0
+    while True:
+        with database.engine.begin() as connection:
+            rows = connection.execute(
+                sa.select(table)
+                .where(table.c.wrapped_key.is_not(None), table.c.master_key_id != fresh[0])
+                .order_by(table.c.id)
+                .limit(BATCH)
+            ).all()
+            for row in rows:
+                wrapped = keyring.rewrap(row.wrapped_key, row.master_key_id, where(row), fresh)
+                rewrapped += connection.execute(
+                    table.update()
+                    .where(table.c.id == row.id, table.c.master_key_id == row.master_key_id)
+                    .values(wrapped_key=wrapped, master_key_id=fresh[0])
+                ).rowcount
+        if len(rows) < BATCH:
+            return rewrapped

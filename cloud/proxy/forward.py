@@ -1,7 +1,9 @@
 """Forwarding one call: the target, the headers that go out and come back, the send.
 
 Target: ``/v1/proxy/<scheme>/<host[:port]>/<path>?<query>``, scheme ``http``
-or ``https``; e.g. ``/v1/proxy/https/api.vendor.example/v2/items?key=[~vendorkey]``.
+or ``https``; e.g. ``/v1/proxy/https/api.vendor.example/v2/items?key=[~vendorkey]``;
+or ``/v1/proxy/connections/<connection id>/<path>``: the connection's API base
+URL (or the instance URL its vendor returned), with its access token.
 
 Headers, deliberately (RFC 9110 section 7.6.1 for hop-by-hop fields):
 
@@ -29,6 +31,7 @@ from __future__ import annotations
 import http.cookiejar
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from edgeward.cloud.errors import InvalidRequest, SubstitutionRefused
 from edgeward.cloud.proxy.substitution import URL_OPENING
@@ -92,6 +95,13 @@ def parse_target(raw_path: str, query: str) -> Target:
             f"{authority!r} is not a destination host[:port] (no user info)", field="target"
         )
     return Target(scheme, authority, host.lower(), "/" + path if slash else "/", query)
+
+
+def target_from_base(base_url: str, rest: str, query: str) -> Target:
+    """A connection's call: its API base URL (or instance URL) joined with the rest."""
+    parts = urlsplit(base_url)
+    path = parts.path.rstrip("/") + "/" + rest.lstrip("/")
+    return Target(parts.scheme, parts.netloc, (parts.hostname or "").lower(), path, query)
 
 
 def outgoing_headers(incoming: list[tuple[str, str]]) -> list[tuple[str, str]]:

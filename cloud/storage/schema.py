@@ -280,3 +280,47 @@ keychain_versions = sa.Table(
     sa.UniqueConstraint("secret_id", "version", name="uq_keychain_versions_secret_version"),
     sa.Index("ix_keychain_versions_master_key", "master_key_id"),
 )
+
+vendors = sa.Table(
+    "vendors",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("account_id", Id, sa.ForeignKey("accounts.id"), nullable=False, index=True),
+    sa.Column("name", sa.String(64), nullable=False),
+    # "oauth2"; the template: endpoints and the vendor's quirks (no secrets).
+    sa.Column("protocol", sa.String(16), nullable=False),
+    sa.Column("settings", sa.JSON, nullable=False),
+    sa.Column("client_id", sa.String(500), nullable=False),
+    # The client secret, envelope-encrypted like keychain values.
+    sa.Column("ciphertext", sa.LargeBinary, nullable=False),
+    sa.Column("wrapped_key", sa.LargeBinary, nullable=False),
+    sa.Column("master_key_id", sa.String(32), nullable=False),
+    sa.Column("created_us", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("account_id", "name", name="uq_vendors_account_name"),
+)
+
+connections = sa.Table(
+    "connections",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("account_id", Id, sa.ForeignKey("accounts.id"), nullable=False, index=True),
+    sa.Column("vendor_id", Id, sa.ForeignKey("vendors.id"), nullable=False),
+    # "pending" (sent to the vendor), "connected", "broken" (refresh failed for
+    # good: reconnect), "failed" (the vendor refused at the callback).
+    sa.Column("status", sa.String(16), nullable=False),
+    # Keyed hash of the OAuth state while pending; the callback finds the row by it.
+    sa.Column("state_hash", sa.String(64), nullable=True, unique=True),
+    sa.Column("scopes", sa.JSON, nullable=False),
+    # Where proxied calls go: the vendor's API base, or the instance URL it
+    # returned at token time (Salesforce).
+    sa.Column("api_base_url", sa.String(2000), nullable=True),
+    # Tokens (or, while pending, the PKCE verifier), envelope-encrypted.
+    sa.Column("ciphertext", sa.LargeBinary, nullable=True),
+    sa.Column("wrapped_key", sa.LargeBinary, nullable=True),
+    sa.Column("master_key_id", sa.String(32), nullable=True),
+    sa.Column("expires_us", sa.BigInteger, nullable=True),
+    sa.Column("refreshed_us", sa.BigInteger, nullable=True),
+    sa.Column("last_error", sa.String(500), nullable=True),
+    sa.Column("created_us", sa.BigInteger, nullable=False),
+    sa.Column("updated_us", sa.BigInteger, nullable=False),
+)

@@ -1,5 +1,8 @@
 """Local stand-ins for third-party services, real HTTP servers on free ports.
 
+:class:`OAuth2Provider` is a vendor with Salesforce-like (``instance_url``)
+and Facebook-like (long-lived token exchange) quirks, switched by :class:`Quirks`.
+
 :class:`EchoAPI` answers every call with what it received (method, raw path,
 query, headers, body) as JSON, and keeps a record of each call so a test
 can prove that nothing reached it. ``/redirect`` answers a 302, ``/hang``
@@ -10,7 +13,9 @@ sets a cookie, ``/bytes/<n>`` streams ``n`` bytes.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
+import secrets
 import socket
 import threading
 from dataclasses import dataclass
@@ -133,3 +138,149 @@ def shared_echo() -> EchoAPI:
     if _shared is None:
         _shared = EchoAPI().__enter__()
     return _shared
+
+
+@dataclass
+class Quirks:
+    """How the stand-in OAuth 2 provider behaves (RFC 6749 provider side, test-sized)."""
+
+    client_auth: str = "client_secret_basic"
+    pkce: bool = True
+    instance_url: bool = False  # Salesforce: the token answer names the API's host
+    long_lived: bool = False  # Facebook: fb_exchange_token trades for a long-lived token
+    first_expires_in: int = 3600
+    omit_refresh_token: bool = False  # refresh answers without a new refresh token
+    refresh_fails: bool = False  # refresh answers invalid_grant
+    token_error_page: bool = False  # the token endpoint answers an HTML error page
+    deny: bool = False  # the user says no at the vendor
+
+
+class OAuth2Provider(EchoAPI):
+    """A vendor: ``/authorize`` approves at once (or denies), ``/token`` issues and
+    refreshes tokens and counts refreshes, ``/api/...`` and ``/instance/api/...``
+    answer only the current access token."""
+
+    def __init__(self, client_id: str, client_secret: str, quirks: Quirks | None = None) -> None:
+        super().__init__()
+        self.client = (client_id, client_secret)
+        self.quirks = quirks or Quirks()
+        self.codes: dict[str, dict[str, str]] = {}
+        self.access_tokens: set[str] = set()
+        self.refresh_tokens: set[str] = set()
+        self.refreshes = 0
+        self.issued: list[str] = []  # every token handed out, for greps
+        self.exchanges = 0
+        self.authorize_params: list[dict[str, str]] = []
+        self.hold_refresh = threading.Event()
+        self.hold_refresh.set()
+
+    def answer(self, handler: BaseHTTPRequestHandler, call: Call) -> None:
+        params = {k: v[0] for k, v in parse_qs(call.query).items()}
+        if call.path == "/authorize":
+            self._authorize(handler, params)
+        elif call.path == "/token" and call.method == "GET":
+            self._exchange(handler, params)
+        elif call.path == "/token":
+            form = {k: v[0] for k, v in parse_qs(call.body.decode()).items()}
+            self._token(handler, call, form)
+        elif call.path.startswith(("/api/", "/instance/api/")):
+            token = (call.header("Authorization") or "").removeprefix("Bearer ")
+            with self.lock:
+                valid = token in self.access_tokens
+            if not valid:
+                self._json(handler, 401, {"error": "invalid_token"})
+            else:
+                self._json(handler, 200, {"path": call.path, "token": token})
+        else:
+            super().answer(handler, call)
+
+    def _json(self, handler: BaseHTTPRequestHandler, status: int, body: dict[str, Any]) -> None:
+        self._send(handler, status, json.dumps(body).encode(), [])
+
+    def _authorize(self, handler: BaseHTTPRequestHandler, params: dict[str, str]) -> None:
+        self.authorize_params.append(params)
+        redirect = params["redirect_uri"]
+        if self.quirks.deny:
+            location = f"{redirect}?error=access_denied&state={params['state']}"
+        else:
+            code = secrets.token_urlsafe(16)
+            self.codes[code] = params
+            location = f"{redirect}?code={code}&state={params['state']}"
+        self._send(handler, 302, b"", [("Location", location)])
+
+    def _client_ok(self, call: Call, form: dict[str, str]) -> bool:
+        if self.quirks.client_auth == "client_secret_post":
+            given = (form.get("client_id", ""), form.get("client_secret", ""))
+        else:
+            basic = (call.header("Authorization") or "").removeprefix("Basic ")
+            given_id, _, given_secret = base64.b64decode(basic or "").decode().partition(":")
+            given = (given_id, given_secret)
+        return given == self.client
+
+    def _issue(self, handler: BaseHTTPRequestHandler, expires_in: int, refresh: bool) -> None:
+        access = f"at-{secrets.token_urlsafe(12)}"
+        body: dict[str, Any] = {
+            "access_token": access,
+            "token_type": "bearer",
+            "expires_in": expires_in,
+        }
+        with self.lock:
+            self.access_tokens = {access}  # only the newest is valid
+            self.issued.append(access)
+            if refresh:
+                fresh = f"rt-{secrets.token_urlsafe(12)}"
+                self.refresh_tokens.add(fresh)
+                self.issued.append(fresh)
+                body["refresh_token"] = fresh
+        if self.quirks.instance_url:
+            body["instance_url"] = f"{self.url}/instance"
+        self._json(handler, 200, body)
+
+    def _token(self, handler: BaseHTTPRequestHandler, call: Call, form: dict[str, str]) -> None:
+        if self.quirks.token_error_page:
+            self._send(handler, 500, b"<html>Service Unavailable</html>", [])
+            return
+        if not self._client_ok(call, form):
+            self._json(handler, 401, {"error": "invalid_client"})
+            return
+        if form.get("grant_type") == "refresh_token":
+            with self.lock:
+                self.refreshes += 1
+            self.hold_refresh.wait(30)
+            if self.quirks.refresh_fails or form.get("refresh_token") not in self.refresh_tokens:
+                self._json(handler, 400, {"error": "invalid_grant"})
+            else:
+                self._issue(handler, 3600, refresh=not self.quirks.omit_refresh_token)
+            return
+        asked = self.codes.pop(form.get("code", ""), None)
+        if asked is None or asked["redirect_uri"] != form.get("redirect_uri"):
+            self._json(handler, 400, {"error": "invalid_grant"})
+            return
+        if "code_challenge" in asked:
+            digest = hashlib.sha256(form.get("code_verifier", "").encode()).digest()
+            if base64.urlsafe_b64encode(digest).rstrip(b"=").decode() != asked["code_challenge"]:
+                self._json(handler, 400, {"error": "invalid_grant"})
+                return
+        self._issue(handler, self.quirks.first_expires_in, refresh=not self.quirks.long_lived)
+
+    def _exchange(self, handler: BaseHTTPRequestHandler, params: dict[str, str]) -> None:
+        ok = (params.get("client_id"), params.get("client_secret")) == self.client
+        with self.lock:
+            known = params.get("fb_exchange_token") in self.access_tokens
+            self.exchanges += 1
+        if params.get("grant_type") != "fb_exchange_token" or not ok or not known:
+            self._json(handler, 400, {"error": "invalid_request"})
+            return
+        self._issue(handler, 5_184_000, refresh=False)
+
+
+_shared_vendor: OAuth2Provider | None = None
+SHARED_CLIENT = ("catalog-client", "catalog-client-secret")
+
+
+def shared_vendor() -> OAuth2Provider:
+    """One OAuth 2 stand-in for the test process (the route catalog's examples)."""
+    global _shared_vendor
+    if _shared_vendor is None:
+        _shared_vendor = OAuth2Provider(*SHARED_CLIENT).__enter__()
+    return _shared_vendor
