@@ -6,6 +6,7 @@ import json
 import secrets
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -173,6 +174,61 @@ def test_parallel_calls_during_expiry_refresh_once(
         thread.join(60)
     assert answers == [200] * 16
     assert provider.refreshes == 1
+
+
+@pytest.mark.parametrize("provider", [Quirks(first_expires_in=0)], indirect=True)
+def test_two_workers_refresh_once(
+    api_cloud: CloudServer, provider: OAuth2Provider, tmp_path: Path
+) -> None:
+    """Two cloud processes on one database, as behind a load balancer: still one refresh."""
+    shared = {
+        "EDGEWARD_CLOUD_PEPPER_FILE": "pepper",
+        "EDGEWARD_CLOUD_KEYCHAIN_KEY_FILE": "keychain.keys",
+        "EDGEWARD_CLOUD_MASTER_KEY_FILE": "master.key",
+        "EDGEWARD_CLOUD_SIGNING_KEY_FILE": "signing.key",
+    }
+    env = {name: str(api_cloud.data_dir / file) for name, file in shared.items()}
+    second = CloudServer(tmp_path, api_cloud.db_url or "", extra_env=env).start()
+    try:
+        connection_id = connect(api_cloud, provider, ["read"])
+        provider.hold_refresh.clear()
+        token = api_cloud.token_with("proxy:GET")
+        answers: list[int] = []
+
+        def call(worker: CloudServer) -> None:
+            with worker.client(token, timeout=60) as client:
+                path = f"/v1/proxy/connections/{connection_id}/api/x"
+                answers.append(client.get(path).status_code)
+
+        workers = [api_cloud, second] * 8
+        threads = [threading.Thread(target=call, args=(worker,)) for worker in workers]
+        for thread in threads:
+            thread.start()
+        wait_until(lambda: provider.refreshes >= 1, "the first refresh at the vendor")
+        provider.hold_refresh.set()
+        for thread in threads:
+            thread.join(60)
+    finally:
+        second.stop()
+    assert answers == [200] * 16
+    assert provider.refreshes == 1
+
+
+@pytest.mark.parametrize("provider", [Quirks(token_hangs=True)], indirect=True)
+def test_a_vendor_that_hangs_at_the_token_endpoint_is_a_504(
+    provider: OAuth2Provider, tmp_path: Path
+) -> None:
+    env = {"EDGEWARD_CLOUD_PROXY_TIMEOUT_S": "1"}
+    cloud = CloudServer(tmp_path, f"sqlite:///{tmp_path / 'c.db'}", extra_env=env).start()
+    try:
+        started = start(cloud, add_vendor(cloud, provider), ["read"])
+        failed = follow(started)
+        assert failed.status_code == 504, failed.text
+        assert failed.json()["error"]["code"] == "gateway_timeout"
+        with owner(cloud) as client:
+            assert client.get(f"/v1/connections/{started['id']}").json()["status"] == "pending"
+    finally:
+        cloud.stop()
 
 
 @pytest.mark.parametrize(

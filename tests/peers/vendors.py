@@ -153,6 +153,7 @@ class Quirks:
     refresh_fails: bool = False  # refresh answers invalid_grant
     token_error_page: bool = False  # the token endpoint answers an HTML error page
     deny: bool = False  # the user says no at the vendor
+    token_hangs: bool = False  # the token endpoint never answers (until the server stops)
 
 
 class OAuth2Provider(EchoAPI):
@@ -237,6 +238,8 @@ class OAuth2Provider(EchoAPI):
         self._json(handler, 200, body)
 
     def _token(self, handler: BaseHTTPRequestHandler, call: Call, form: dict[str, str]) -> None:
+        if self.quirks.token_hangs:
+            self.release.wait(60)
         if self.quirks.token_error_page:
             self._send(handler, 500, b"<html>Service Unavailable</html>", [])
             return
