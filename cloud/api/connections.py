@@ -1,25 +1,29 @@
-"""Vendors and connections of the caller's account; the OAuth 2 callback.
+"""Vendors and connections of the caller's account; the OAuth callback.
 
 ``POST /v1/connections {"vendor_id", "scopes"}`` answers the vendor's
 authorize URL; the user goes there, and the vendor sends the browser back
 to ``GET /v1/connections/callback`` with ``state`` and ``code`` (or
-``error``). The callback is public -- the browser carries no Edgeward
-token -- and the state is the credential: single use, kept only as a keyed
-hash, valid for 15 minutes.
+``error``); an OAuth 1.0a vendor (RFC 5849) sends ``oauth_token`` and
+``oauth_verifier``, the state riding in the callback URL it was given.
+The callback is public -- the browser carries no Edgeward token -- and the
+state is the credential: single use, kept only as a keyed hash, valid for
+15 minutes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import os
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
 from edgeward.cloud.api.authz import public, requires
 from edgeward.cloud.api.common import record, transaction
-from edgeward.cloud.connections import oauth2, store
+from edgeward.cloud.connections import oauth1, oauth2, store
 from edgeward.cloud.connections.vendors import (
     check_url,
     client_secret,
@@ -51,6 +55,9 @@ class NewVendor(BaseModel):
     extra_authorize_params: dict[str, str] | None = None
     instance_url_field: str | None = Field(default=None, max_length=64)
     long_lived_exchange: bool | None = None
+    protocol: str | None = Field(default=None, max_length=8)
+    request_token_url: str | None = Field(default=None, max_length=2000)
+    access_token_url: str | None = Field(default=None, max_length=2000)
 
 
 class NewConnection(BaseModel):
@@ -110,10 +117,35 @@ def connections_start(request: Request, body: NewConnection, principal: Caller) 
         )
         record(connection, request, principal, "connection.started", connection_id)
         described = store.describe(connection, principal.account_id, connection_id)
-    url = oauth2.authorize_url(
-        vendor.settings, vendor.client_id, oauth_state, redirect_uri, body.scopes, verifier
-    )
+    if vendor.protocol == "oauth1":
+        url = _oauth1_start(request, connection_id, vendor, oauth_state, redirect_uri)
+    else:
+        url = oauth2.authorize_url(
+            vendor.settings, vendor.client_id, oauth_state, redirect_uri, body.scopes, verifier
+        )
     return {**described, "authorize_url": url}
+
+
+def _oauth1_start(
+    request: Request, connection_id: str, vendor: Any, oauth_state: str, redirect_uri: str
+) -> str:
+    """RFC 5849 section 2.1: temporary credentials, asked for with our callback and state."""
+    app = request.app.state
+    callback = f"{redirect_uri}?{urlencode({'state': oauth_state})}"
+    client = (vendor.client_id, client_secret(app.keyring, vendor))
+    try:
+        temporary = oauth1.request_token(
+            vendor.settings, client, callback, app.egress, app.settings.proxy_timeout_s
+        )
+    except oauth2.VendorError as exc:
+        with transaction(request) as connection:
+            store.fail(connection, connection_id, exc.message, now_us())
+        kind = GatewayTimeout if "in time" in exc.message else BadGateway
+        raise kind(f"the vendor's request-token endpoint failed: {exc.message}") from None
+    with transaction(request) as connection:
+        document = {"request_token": temporary[0], "request_token_secret": temporary[1]}
+        store.set_pending(connection, app.keyring, connection_id, document)
+    return oauth1.authorize_url(vendor.settings, temporary[0])
 
 
 @router.get(CALLBACK, dependencies=[public()], summary="Where the vendor sends the user back")
@@ -122,8 +154,54 @@ async def connections_callback(
     state: str = "",
     code: str | None = None,
     error: str | None = None,
+    oauth_token: str | None = None,
+    oauth_verifier: str | None = None,
 ) -> Any:
+    if oauth_token is not None or oauth_verifier is not None:
+        return await asyncio.to_thread(
+            _oauth1_callback, request, state, oauth_token or "", oauth_verifier or ""
+        )
     return await asyncio.to_thread(_callback, request, state, code, error)
+
+
+def _oauth1_callback(request: Request, state: str, token: str, verifier: str) -> Any:
+    """RFC 5849 section 2.3: the verifier and temporary credentials for token credentials."""
+    app = request.app.state
+    with transaction(request) as connection:
+        item = store.pending(connection, app.keyring, app.settings.pepper, state, now_us())
+        secret = client_secret(app.keyring, item.vendor)
+    expected = str(item.secrets.get("request_token", ""))
+    if item.vendor.protocol != "oauth1" or not hmac.compare_digest(token, expected) or not verifier:
+        raise BadRequest(
+            "oauth_token or oauth_verifier does not match this connection", field="oauth_token"
+        )
+    try:
+        tokens = oauth1.access_token(
+            item.vendor.settings,
+            (item.vendor.client_id, secret),
+            (expected, str(item.secrets["request_token_secret"])),
+            verifier,
+            app.egress,
+            app.settings.proxy_timeout_s,
+        )
+    except oauth2.VendorError as exc:
+        kind = GatewayTimeout if "in time" in exc.message else BadGateway
+        raise kind(f"the vendor's access-token endpoint failed: {exc.message}") from None
+    return _store_tokens(request, state, item, tokens, item.vendor.settings["api_base_url"])
+
+
+def _store_tokens(
+    request: Request, state: str, item: store.Pending, token: dict[str, Any], base: str | None
+) -> Any:
+    app = request.app.state
+    with transaction(request) as connection:
+        stored = store.complete(
+            connection, app.keyring, app.settings.pepper, state, item, token, base, now_us()
+        )
+        if not stored:
+            raise Conflict("this connection was completed or ended meanwhile", field="state")
+        _audit(connection, request, item, "connection.connected")
+        return store.describe(connection, item.account_id, item.connection_id)
 
 
 def _callback(request: Request, state: str, code: str | None, error: str | None) -> Any:
@@ -156,14 +234,7 @@ def _callback(request: Request, state: str, code: str | None, error: str | None)
         # Nothing stored: the pending row stays for the user to retry until it expires.
         kind = GatewayTimeout if "in time" in exc.message else BadGateway
         raise kind(f"the vendor's token endpoint failed: {exc.message}") from None
-    with transaction(request) as connection:
-        stored = store.complete(
-            connection, app.keyring, app.settings.pepper, state, item, token, base, now_us()
-        )
-        if not stored:
-            raise Conflict("this connection was completed or ended meanwhile", field="state")
-        _audit(connection, request, item, "connection.connected")
-        return store.describe(connection, item.account_id, item.connection_id)
+    return _store_tokens(request, state, item, token, base)
 
 
 def _audit(

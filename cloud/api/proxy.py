@@ -25,6 +25,7 @@ from starlette.background import BackgroundTask
 
 from edgeward.cloud import egress
 from edgeward.cloud.api.authz import requires
+from edgeward.cloud.connections import oauth1
 from edgeward.cloud.connections.refresh import Access, current_access
 from edgeward.cloud.errors import (
     BadGateway,
@@ -77,8 +78,12 @@ async def proxy(request: Request, target: str, principal: Caller) -> Any:
     ]
     if access is not None:  # after substitution: a token is never scanned for [~
         out_headers = [(n, v) for n, v in out_headers if n.lower() != "authorization"]
-        scheme = "Bearer" if access.token_type.lower() == "bearer" else access.token_type
-        out_headers.append(("Authorization", f"{scheme} {access.token}"))
+        out_headers.append(
+            (
+                "Authorization",
+                _authorization(access, request.method, parsed, path, query, out_headers, body),
+            )
+        )
     body = (
         substitution.substitute_body(body, secrets)
         if any(use.position == "body" for use in uses)
@@ -99,6 +104,26 @@ async def proxy(request: Request, target: str, principal: Caller) -> Any:
         headers=_header_dict(forward.returned_headers(list(upstream.headers.multi_items()))),
         background=BackgroundTask(upstream.aclose),
     )
+
+
+def _authorization(
+    access: Access,
+    method: str,
+    target: forward.Target,
+    path: str,
+    query: str,
+    headers: list[tuple[str, str]],
+    body: bytes,
+) -> str:
+    """Bearer token (OAuth 2), or an RFC 5849 signature over this very request (OAuth 1.0a)."""
+    if access.oauth1 is None:
+        scheme = "Bearer" if access.token_type.lower() == "bearer" else access.token_type
+        return f"{scheme} {access.token}"
+    key, secret, token, token_secret = access.oauth1
+    signed = oauth1.sign(
+        (key, secret), (token, token_secret), method, target.url(path, query), dict(headers), body
+    )
+    return signed["Authorization"]
 
 
 async def _connection_access(request: Request, principal: Principal, connection_id: str) -> Access:

@@ -129,6 +129,31 @@ def _long_lived(
     return {**token, **_call("GET", url, {"Accept": "application/json"}, b"", policy, timeout)}
 
 
+def vendor_request(
+    method: str,
+    url: str,
+    headers: dict[str, str],
+    body: bytes,
+    policy: EgressPolicy,
+    timeout: float,
+) -> httpx.Response:
+    """One call to a vendor's endpoint through the SSRF guard, redirects not followed."""
+    host = urlsplit(url).hostname or "the vendor"
+    try:
+        pinned_url, extensions = egress.pinned_sync(url, headers, policy)
+    except egress.DestinationRefused as exc:
+        raise VendorError(str(exc), transient=False) from None
+    try:
+        with httpx.Client(timeout=timeout, trust_env=False, follow_redirects=False) as http:
+            return http.request(
+                method, pinned_url, headers=headers, content=body or None, extensions=extensions
+            )
+    except httpx.TimeoutException:
+        raise VendorError(f"{host} did not answer in time", transient=True) from None
+    except httpx.HTTPError as exc:
+        raise VendorError(f"{host}: {exc.__class__.__name__}", transient=True) from None
+
+
 def _call(
     method: str,
     url: str,
@@ -138,19 +163,7 @@ def _call(
     timeout: float,
 ) -> dict[str, Any]:
     host = urlsplit(url).hostname or "the vendor"
-    try:
-        pinned_url, extensions = egress.pinned_sync(url, headers, policy)
-    except egress.DestinationRefused as exc:
-        raise VendorError(str(exc), transient=False) from None
-    try:
-        with httpx.Client(timeout=timeout, trust_env=False, follow_redirects=False) as http:
-            response = http.request(
-                method, pinned_url, headers=headers, content=body or None, extensions=extensions
-            )
-    except httpx.TimeoutException:
-        raise VendorError(f"{host} did not answer in time", transient=True) from None
-    except httpx.HTTPError as exc:
-        raise VendorError(f"{host}: {exc.__class__.__name__}", transient=True) from None
+    response = vendor_request(method, url, headers, body, policy, timeout)
     try:
         document = response.json()
     except (json.JSONDecodeError, UnicodeDecodeError):

@@ -43,6 +43,8 @@ class Access:
     token: str
     token_type: str
     api_base_url: str | None
+    # OAuth 1.0a: (client key, client secret, token, token secret) to sign each call.
+    oauth1: tuple[str, str, str, str] | None = None
 
 
 def current_access(
@@ -55,6 +57,17 @@ def current_access(
 ) -> Access:
     with database.engine.connect() as connection:
         row = _row(connection, account_id, connection_id)
+        vendor = connection.execute(sa.select(vendors).where(vendors.c.id == row.vendor_id)).one()
+    if vendor.protocol == "oauth1":
+        tokens = store.unseal(keyring, row)
+        credentials = (vendor.client_id, client_secret(keyring, vendor))
+        return Access(
+            row.id,
+            "",
+            "OAuth",
+            row.api_base_url,
+            (*credentials, tokens["oauth_token"], tokens["oauth_token_secret"]),
+        )
     if not _due(row):
         return _access(keyring, row)
     with _locked(database, connection_id) as (connection, row):

@@ -77,7 +77,7 @@ def start(
         raise InvalidRequest("expected up to 50 scopes without spaces or commas", field="scopes")
     connection_id = new_id("con")
     state = secrets.token_urlsafe(32)
-    verifier = secrets.token_urlsafe(64) if vendor.settings["pkce"] else None
+    verifier = secrets.token_urlsafe(64) if vendor.settings.get("pkce") else None
     connection.execute(
         connections.insert().values(
             id=connection_id,
@@ -94,6 +94,17 @@ def start(
         )
     )
     return connection_id, state, vendor, verifier
+
+
+def set_pending(
+    connection: sa.Connection, keyring: Keyring, connection_id: str, document: dict[str, Any]
+) -> None:
+    """What the callback will need (OAuth 1.0a: the temporary credentials), sealed."""
+    connection.execute(
+        connections.update()
+        .where(connections.c.id == connection_id, connections.c.status == "pending")
+        .values(**seal(keyring, connection_id, document))
+    )
 
 
 def pending(
@@ -146,7 +157,8 @@ def complete(
 def token_values(
     keyring: Keyring, connection_id: str, token: dict[str, Any], now: int
 ) -> dict[str, Any]:
-    kept = {k: token.get(k) for k in ("access_token", "refresh_token", "token_type")}
+    names = ("access_token", "refresh_token", "token_type", "oauth_token", "oauth_token_secret")
+    kept = {k: token[k] for k in names if k in token}
     expires_in = token.get("expires_in")
     expires_us = None
     if isinstance(expires_in, int | float | str) and str(expires_in).isdigit():

@@ -1,4 +1,7 @@
-"""Vendors an account connects to: OAuth 2 client registrations and the vendor's quirks.
+"""Vendors an account connects to: OAuth client registrations and the vendor's quirks.
+
+OAuth 1.0a vendors (``protocol: oauth1``, template ``evernote``) carry three
+endpoint URLs and the API base instead.
 
 A vendor is a template (built in, or all fields given) plus the account's
 client id and secret at that vendor. The template carries what differs
@@ -18,6 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
+from authlib.common.security import is_secure_transport
 
 from edgeward.cloud.errors import Conflict, InvalidRequest
 from edgeward.cloud.identity.principal import new_id
@@ -54,6 +58,16 @@ TEMPLATES: dict[str, dict[str, Any]] = {
         "extra_authorize_params": {"access_type": "offline", "prompt": "consent"},
     },
 }
+# OAuth 1.0a (RFC 5849) vendors: three endpoints and the API base, no quirks.
+OAUTH1_TEMPLATES: dict[str, dict[str, Any]] = {
+    "evernote": {
+        "request_token_url": "https://www.evernote.com/oauth",
+        "authorize_url": "https://www.evernote.com/OAuth.action",
+        "access_token_url": "https://www.evernote.com/oauth",
+        "api_base_url": "https://www.evernote.com",
+    },
+}
+OAUTH1_URLS = ("request_token_url", "authorize_url", "access_token_url")
 DEFAULTS: dict[str, Any] = {
     "api_base_url": None,
     "scope_separator": " ",
@@ -69,13 +83,39 @@ def context(vendor_id: str) -> str:
     return f"vendor:{vendor_id}"
 
 
-def settings_from(body: dict[str, Any]) -> dict[str, Any]:
-    """The template's fields overridden by the body's; every URL checked."""
+def protocol_and_settings(body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """``oauth1`` or ``oauth2``, and the settings: a template's fields overridden by the body's."""
     template = body.get("template")
-    if template is not None and template not in TEMPLATES:
+    known = (*TEMPLATES, *OAUTH1_TEMPLATES)
+    if template is not None and template not in known:
         raise InvalidRequest(
-            f"unknown template {template!r}; known: {', '.join(TEMPLATES)}", field="template"
+            f"unknown template {template!r}; known: {', '.join(known)}", field="template"
         )
+    protocol = body.get("protocol") or ("oauth1" if template in OAUTH1_TEMPLATES else "oauth2")
+    if protocol not in ("oauth1", "oauth2"):
+        raise InvalidRequest("expected oauth1 or oauth2", field="protocol")
+    if protocol == "oauth1":
+        return protocol, _oauth1_settings(body, template)
+    return protocol, settings_from(body)
+
+
+def _oauth1_settings(body: dict[str, Any], template: str | None) -> dict[str, Any]:
+    merged: dict[str, Any] = {"api_base_url": None, **OAUTH1_TEMPLATES.get(template or "", {})}
+    merged.update({k: v for k, v in body.items() if k in (*OAUTH1_URLS, "api_base_url")})
+    for field in (*OAUTH1_URLS, "api_base_url"):
+        if not merged.get(field):
+            raise InvalidRequest("expected an https URL (or a template that has one)", field=field)
+        check_url(str(merged[field]), field)
+        # RFC 5849 section 3.5 leaves the token secret's protection to TLS; authlib
+        # refuses plain http except to loopback, and so do we, up front.
+        if not is_secure_transport(str(merged[field])):
+            raise InvalidRequest("OAuth 1.0a endpoints must be https", field=field)
+    return {key: merged[key] for key in (*OAUTH1_URLS, "api_base_url")}
+
+
+def settings_from(body: dict[str, Any]) -> dict[str, Any]:
+    """OAuth 2: the template's fields overridden by the body's; every URL checked."""
+    template = body.get("template")
     merged = {**DEFAULTS, **TEMPLATES.get(template or "", {})}
     merged.update({k: v for k, v in body.items() if k in merged or k.endswith("_url")})
     for field in ("authorize_url", "token_url"):
@@ -106,7 +146,7 @@ def create_vendor(
     connection: sa.Connection, keyring: Keyring, account_id: str, body: dict[str, Any], now: int
 ) -> dict[str, Any]:
     name = check_name(str(body.get("name", "")))
-    settings = settings_from(body)
+    protocol, settings = protocol_and_settings(body)
     taken = connection.execute(
         sa.select(vendors.c.id).where(vendors.c.account_id == account_id, vendors.c.name == name)
     ).first()
@@ -119,7 +159,7 @@ def create_vendor(
             id=vendor_id,
             account_id=account_id,
             name=name,
-            protocol="oauth2",
+            protocol=protocol,
             settings=settings,
             client_id=str(body["client_id"]),
             ciphertext=sealed.ciphertext,

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from tests.cloud.raw_storage import holds, raw_storage
 from tests.peers import wait_until
 from tests.peers.cloud import CloudServer
-from tests.peers.vendors import OAuth2Provider, Quirks
+from tests.peers.vendors import OAuth1Provider, OAuth2Provider, Quirks
 from tests.peers.webhook_receiver import WebhookReceiver
 
 CLIENT_SECRET = "vendor-client-secret-" + secrets.token_hex(8)
@@ -302,6 +302,8 @@ def test_bad_vendors_and_connections(api_cloud: CloudServer, provider: OAuth2Pro
             ({"authorize_url": "ftp://x", "token_url": "https://t.example"}, "authorize_url"),
             ({"template": "google", "client_auth": "private_key_jwt"}, "client_auth"),
             ({"authorize_url": "https://a.example"}, "token_url"),
+            ({"template": "evernote", "api_base_url": "http://notes.example"}, "api_base_url"),
+            ({"protocol": "oauth3"}, "protocol"),
         ]:
             response = client.post("/v1/vendors", json={**base, **extra})
             assert response.status_code == 422, (extra, response.text)
@@ -313,3 +315,38 @@ def test_bad_vendors_and_connections(api_cloud: CloudServer, provider: OAuth2Pro
     with api_cloud.client(api_cloud.token_with("proxy:GET")) as app:
         missing = app.get("/v1/proxy/connections/con-nope/api")
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+
+
+@pytest.fixture
+def evernote() -> Iterator[OAuth1Provider]:
+    with OAuth1Provider("edgeward-consumer", CLIENT_SECRET) as vendor:
+        yield vendor
+
+
+def test_oauth1_connect_and_signed_proxy_calls(
+    api_cloud: CloudServer, evernote: OAuth1Provider
+) -> None:
+    body = {
+        "name": f"evernote-{secrets.token_hex(3)}",
+        "template": "evernote",
+        "client_id": "edgeward-consumer",
+        "client_secret": CLIENT_SECRET,
+        "request_token_url": f"{evernote.url}/oauth1/request_token",
+        "authorize_url": f"{evernote.url}/oauth1/authorize",
+        "access_token_url": f"{evernote.url}/oauth1/access_token",
+        "api_base_url": f"{evernote.url}/oauth1",
+    }
+    with owner(api_cloud) as client:
+        vendor = client.post("/v1/vendors", json=body)
+        assert vendor.status_code == 201 and vendor.json()["protocol"] == "oauth1"
+    started = start(api_cloud, vendor.json()["id"], [])
+    done = follow(started)
+    assert done.status_code == 200, done.text
+    assert done.json()["status"] == "connected" and evernote.bad_signatures == 0
+    for path in ("/api/notes", "/api/notes?limit=5"):
+        response = proxied(api_cloud, done.json()["id"], path)
+        assert response.status_code == 200, response.text
+        assert response.json()["token"] in evernote.access
+    raw = raw_storage(api_cloud)
+    for token in evernote.issued:
+        assert not holds(raw, token)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
 import secrets
 import socket
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 
 @dataclass(frozen=True)
@@ -287,3 +288,99 @@ def shared_vendor() -> OAuth2Provider:
     if _shared_vendor is None:
         _shared_vendor = OAuth2Provider(*SHARED_CLIENT).__enter__()
     return _shared_vendor
+
+
+class OAuth1Provider(EchoAPI):
+    """An Evernote-like vendor (RFC 5849): temporary credentials, authorize, token
+    credentials, and ``/oauth1/api/...`` answering only HMAC-SHA1-signed calls."""
+
+    def __init__(self, consumer_key: str, consumer_secret: str) -> None:
+        super().__init__()
+        self.consumer = (consumer_key, consumer_secret)
+        self.temporary: dict[str, dict[str, str]] = {}
+        self.access: dict[str, str] = {}
+        self.issued: list[str] = []
+        self.bad_signatures = 0
+
+    def _verify(self, call: Call, token_secret: str | None) -> Any:
+        from authlib.oauth1.rfc5849.signature import (
+            generate_signature_base_string,
+            hmac_sha1_signature,
+        )
+        from authlib.oauth1.rfc5849.wrapper import OAuth1Request
+
+        uri = f"http://{call.header('Host')}{call.path}" + (f"?{call.query}" if call.query else "")
+        request = OAuth1Request(call.method, uri, call.body or None, dict(call.headers))
+        base = generate_signature_base_string(request)
+        expected = hmac_sha1_signature(base, self.consumer[1], token_secret)
+        ok = request.client_id == self.consumer[0] and hmac.compare_digest(
+            expected, request.signature or ""
+        )
+        if not ok:
+            with self.lock:
+                self.bad_signatures += 1
+        return request if ok else None
+
+    def _form(self, handler: BaseHTTPRequestHandler, fields: dict[str, str]) -> None:
+        body = urlencode(fields).encode()
+        self._send(handler, 200, body, [("Content-Type", "application/x-www-form-urlencoded")])
+
+    def _new(self, kind: str) -> tuple[str, str]:
+        token, secret = (
+            f"{kind}-{secrets.token_urlsafe(10)}",
+            f"{kind}s-{secrets.token_urlsafe(10)}",
+        )
+        self.issued += [token, secret]
+        return token, secret
+
+    def answer(self, handler: BaseHTTPRequestHandler, call: Call) -> None:
+        params = {k: v[0] for k, v in parse_qs(call.query).items()}
+        if call.path == "/oauth1/request_token":
+            request = self._verify(call, None)
+            if request is None or not request.redirect_uri:
+                self._send(handler, 401, b"oauth_problem=signature_invalid", [])
+                return
+            token, secret = self._new("rt")
+            self.temporary[token] = {"secret": secret, "callback": request.redirect_uri}
+            self._form(handler, {"oauth_token": token, "oauth_token_secret": secret,
+                                 "oauth_callback_confirmed": "true"})  # fmt: skip
+        elif call.path == "/oauth1/authorize":
+            pending = self.temporary[params["oauth_token"]]
+            pending["verifier"] = secrets.token_urlsafe(8)
+            back = pending["callback"]
+            query = urlencode(
+                {"oauth_token": params["oauth_token"], "oauth_verifier": pending["verifier"]}
+            )
+            self._send(
+                handler, 302, b"", [("Location", f"{back}{'&' if '?' in back else '?'}{query}")]
+            )
+        elif call.path == "/oauth1/access_token":
+            token = self._token_of(call)
+            pending = self.temporary.pop(token, None)
+            request = self._verify(call, pending["secret"]) if pending else None
+            verifier = request.oauth_params.get("oauth_verifier") if request else None
+            if pending is None or request is None or verifier != pending.get("verifier"):
+                self._send(handler, 401, b"oauth_problem=token_rejected", [])
+                return
+            access, secret = self._new("at")
+            self.access[access] = secret
+            self._form(handler, {"oauth_token": access, "oauth_token_secret": secret})
+        elif call.path.startswith("/oauth1/api/"):
+            token = self._token_of(call)
+            request = self._verify(call, self.access.get(token)) if token in self.access else None
+            if request is None:
+                self._send(handler, 401, b'{"error": "signature_invalid"}', [])
+            else:
+                self._send(
+                    handler, 200, json.dumps({"path": call.path, "token": token}).encode(), []
+                )
+        else:
+            super().answer(handler, call)
+
+    @staticmethod
+    def _token_of(call: Call) -> str:
+        from authlib.oauth1.rfc5849.wrapper import OAuth1Request
+
+        uri = f"http://{call.header('Host')}{call.path}"
+        request = OAuth1Request(call.method, uri, None, dict(call.headers))
+        return str(request.token or "")
