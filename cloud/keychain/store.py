@@ -9,6 +9,7 @@ unpinned; retiring a version erases its ciphertext and wrapped key for good.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -78,8 +79,6 @@ def check_hosts(hosts: list[str]) -> list[str]:
 
 
 def _is_ip(text: str) -> bool:
-    import ipaddress
-
     try:
         ipaddress.ip_address(text.strip("[]"))
     except ValueError:

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import base64
+import os
 import secrets
 import stat
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.cloud.raw_storage import holds, raw_storage, table_rows
+from tests.cloud.test_admin_cli import admin
 from tests.peers.cloud import CloudServer
 from tests.peers.vendors import EchoAPI
 
@@ -181,3 +187,31 @@ def test_rotating_the_master_key_rewraps_without_touching_values(
     assert len(third["kept"].split(",")) == 2
     assert rotated["master_key_id"] not in key_file.read_text()
     assert echoed_path(api_cloud, echo, secret["name"]) == "/echo/after-rotation"
+
+
+def test_a_key_file_others_can_read_is_refused_with_status_2(tmp_path: Path) -> None:
+    assert admin(tmp_path, "rotate-master-key").returncode == 0  # creates keychain.keys
+    key_file = tmp_path / "keychain.keys"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    key_file.chmod(0o644)
+    refused = admin(tmp_path, "rotate-master-key")
+    assert refused.returncode == 2
+    assert str(key_file) in refused.stderr and "expected 0600" in refused.stderr
+
+
+def test_keys_from_the_environment_are_rotated_by_the_operator(tmp_path: Path) -> None:
+    key = base64.b64encode(os.urandom(32)).decode()
+    environment = {**os.environ, "EDGEWARD_CLOUD_KEYCHAIN_KEYS": f"k1 {key}"}
+    refused = subprocess.run(
+        [sys.executable, "-m", "edgeward", "cloud", "admin", "rotate-master-key",
+         "--data-dir", str(tmp_path)],
+        capture_output=True, text=True, env=environment, check=False,
+    )  # fmt: skip
+    assert refused.returncode == 2 and "EDGEWARD_CLOUD_KEYCHAIN_KEYS" in refused.stderr
+    broken = {**environment, "EDGEWARD_CLOUD_KEYCHAIN_KEYS": "k1 not-base64"}
+    result = subprocess.run(
+        [sys.executable, "-m", "edgeward", "cloud", "admin", "rotate-master-key",
+         "--data-dir", str(tmp_path)],
+        capture_output=True, text=True, env=broken, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2 and "line 1: expected '<key id> <base64" in result.stderr
