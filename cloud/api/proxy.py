@@ -70,12 +70,7 @@ async def proxy(request: Request, target: str, principal: Caller) -> Any:
     uses = substitution.find_uses(parsed.path, parsed.query, headers, body)
     secrets = await asyncio.to_thread(_resolve, request, principal.account_id, uses)
     substitution.check_uses(uses, secrets, parsed.host)
-    path = substitution.substitute_url_part(parsed.path, secrets)
-    query = substitution.substitute_url_part(parsed.query, secrets)
-    out_headers = [
-        (name, substitution.substitute_header(value, secrets, f"headers.{name.lower()}"))
-        for name, value in headers
-    ]
+    path, query, out_headers, body = _substituted(parsed, headers, body, uses, secrets)
     if access is not None:  # after substitution: a token is never scanned for [~
         out_headers = [(n, v) for n, v in out_headers if n.lower() != "authorization"]
         out_headers.append(
@@ -84,11 +79,6 @@ async def proxy(request: Request, target: str, principal: Caller) -> Any:
                 _authorization(access, request.method, parsed, path, query, out_headers, body),
             )
         )
-    body = (
-        substitution.substitute_body(body, secrets)
-        if any(use.position == "body" for use in uses)
-        else body
-    )
     upstream = await _send(request, parsed, parsed.url(path, query), out_headers, body)
     if secrets or access:  # a call that carried no secret is the application's own business
         try:
@@ -104,6 +94,25 @@ async def proxy(request: Request, target: str, principal: Caller) -> Any:
         headers=_header_dict(forward.returned_headers(list(upstream.headers.multi_items()))),
         background=BackgroundTask(upstream.aclose),
     )
+
+
+def _substituted(
+    target: forward.Target,
+    headers: list[tuple[str, str]],
+    body: bytes,
+    uses: list[Use],
+    secrets: dict[str, Resolved],
+) -> tuple[str, str, list[tuple[str, str]], bytes]:
+    """Path, query, headers and body with every (already checked) reference replaced."""
+    path = substitution.substitute_url_part(target.path, secrets)
+    query = substitution.substitute_url_part(target.query, secrets)
+    out_headers = [
+        (name, substitution.substitute_header(value, secrets, f"headers.{name.lower()}"))
+        for name, value in headers
+    ]
+    if any(use.position == "body" for use in uses):
+        body = substitution.substitute_body(body, secrets)
+    return path, query, out_headers, body
 
 
 def _authorization(

@@ -70,6 +70,13 @@ def current_access(
         )
     if not _due(row):
         return _access(keyring, row)
+    return _refreshed(database, keyring, policy, connection_id, timeout)
+
+
+def _refreshed(
+    database: Database, keyring: Keyring, policy: EgressPolicy, connection_id: str, timeout: float
+) -> Access:
+    """Under the row lock: the token another worker just stored, or a fresh one."""
     with _locked(database, connection_id) as (connection, row):
         if not _due(row):
             return _access(keyring, row)  # another call or worker refreshed it meanwhile
