@@ -13,7 +13,9 @@ from edgeward.cloud.settings import CloudSettings
 
 # Served by FastAPI itself: the API document and its viewers, public by design.
 FRAMEWORK_ROUTES = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
-PUBLIC_ROUTES = {"/healthz", "/v1/registry/public-key", "/v1/enroll"}
+# The OAuth callback: the vendor sends the user's browser, which holds no Edgeward
+# token; the single-use state is the credential.
+PUBLIC_ROUTES = {"/healthz", "/v1/registry/public-key", "/v1/enroll", "/v1/connections/callback"}
 
 
 def declared_requirements(route: APIRoute) -> list[Requirement]:
