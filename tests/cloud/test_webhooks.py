@@ -131,10 +131,11 @@ def test_deliveries_connect_to_the_address_that_was_checked(
     url: str, pinned: str, host: str, sni: dict[str, str]
 ) -> None:
     """Resolved once, connected to that address: no second lookup to rebind."""
-    from edgeward.cloud.egress import EgressPolicy, pinned
+    from edgeward.cloud.egress import EgressPolicy
+    from edgeward.cloud.egress import pinned as pin
 
     headers: dict[str, str] = {}
-    got_url, extensions = asyncio.run(pinned(url, headers, EgressPolicy()))
+    got_url, extensions = asyncio.run(pin(url, headers, EgressPolicy()))
     assert (got_url, headers["Host"], extensions) == (pinned, host, sni)
 
 
