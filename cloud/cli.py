@@ -54,6 +54,13 @@ def add_parser(subcommands: argparse._SubParsersAction[argparse.ArgumentParser])
     add_gateway.add_argument("--name", required=True)
     add_gateway.set_defaults(handler=_add_gateway)
 
+    rotate = admin_actions.add_parser(
+        "rotate-master-key",
+        help="a new keychain master key; re-wraps every data key without opening any secret",
+    )
+    _storage_options(rotate)
+    rotate.set_defaults(handler=_rotate_master_key)
+
 
 def _storage_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
@@ -125,4 +132,19 @@ def _add_gateway(args: argparse.Namespace) -> int:
     print(f"gateway_id = {gateway.id}")
     print(f"credential = {gateway.credential}")
     print("# The credential is shown once; the cloud keeps only a keyed hash of it.")
+    return 0
+
+
+def _rotate_master_key(args: argparse.Namespace) -> int:
+    from edgeward.cloud.keychain.keyring import Keyring
+    from edgeward.cloud.keychain.rotation import rotate_master_key
+
+    with _migrated_database(args) as (settings, database):
+        keyring = Keyring.load(settings.data_dir)
+        rotation = rotate_master_key(database, keyring)
+    print(f"master_key_id = {rotation.new_key_id}")
+    print(f"rewrapped = {rotation.rewrapped}")
+    print(f"kept = {','.join(rotation.kept_key_ids)}")
+    print(f"# {keyring.path}: the new key is current; the one it replaced is kept for workers")
+    print("# that have not yet re-read the file, and goes at the next rotation.")
     return 0

@@ -8,6 +8,8 @@
     │   └── InvalidBatch       (422 invalid_batch)  a batch breaks the wire contract
     ├── Unauthenticated        (401 unauthenticated) missing or unknown credential
     ├── Forbidden              (403 forbidden)       authenticated, not granted
+    │   ├── SubstitutionRefused (403 substitution_refused) a [~secret] where it may not go
+    │   └── DestinationRefused (403 destination_refused) proxy target not allowed (SSRF)
     ├── NotFound               (404 not_found)       also for other accounts' objects
     ├── Conflict               (409 conflict)
     ├── RateLimited            (429 rate_limited)    too many failed authentications
@@ -15,6 +17,8 @@
     ├── ServiceUnavailable     (503 service_unavailable) a service we depend on is away
     │   └── (directory.errors) DirectoryUnavailable (503 directory_unavailable),
     │                          DirectoryBusy (503 directory_busy)
+    ├── BadGateway             (502 bad_gateway)     a proxied destination failed
+    ├── GatewayTimeout         (504 gateway_timeout) a proxied destination did not answer
     └── ConfigurationError     the service can't start (bad --db URL, unreadable pepper)
 
 Every error reaches clients as ``{"error": {"code", "message", "field"?}}``.
@@ -64,6 +68,14 @@ class Forbidden(CloudError):
     code = "forbidden"
 
 
+class SubstitutionRefused(Forbidden):
+    code = "substitution_refused"
+
+
+class DestinationRefused(Forbidden):
+    code = "destination_refused"
+
+
 class NotFound(CloudError):
     status_code = 404
     code = "not_found"
@@ -97,6 +109,16 @@ class ServiceUnavailable(CloudError):
     def __init__(self, message: str, *, retry_after: int | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class BadGateway(CloudError):
+    status_code = 502
+    code = "bad_gateway"
+
+
+class GatewayTimeout(CloudError):
+    status_code = 504
+    code = "gateway_timeout"
 
 
 class ConfigurationError(CloudError):

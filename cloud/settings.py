@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from edgeward.cloud.egress import IPNetwork, parse_networks
 from edgeward.cloud.errors import ConfigurationError
 
 DEFAULT_DATA_DIR = Path(os.environ.get("EDGEWARD_CLOUD_DATA_DIR", "/var/lib/edgeward-cloud"))
@@ -24,6 +25,10 @@ class CloudSettings:
     auth_failure_window_s: float = 60.0
     # Webhooks may call loopback or private addresses (tests, on-premises receivers).
     webhooks_allow_private: bool = False
+    # Non-global networks the proxy may reach (none by default; tests allow loopback).
+    proxy_allow_networks: tuple[IPNetwork, ...] = ()
+    # How long a proxied destination has to connect and to send each part of its answer.
+    proxy_timeout_s: float = 30.0
 
     @classmethod
     def load(cls, data_dir: Path | None = None, db_url: str | None = None) -> CloudSettings:
@@ -39,6 +44,8 @@ class CloudSettings:
                 "EDGEWARD_CLOUD_WEBHOOKS_ALLOW_PRIVATE", ""
             ).lower()
             in ("1", "true", "yes"),
+            proxy_allow_networks=_env_networks("EDGEWARD_CLOUD_PROXY_ALLOW_NETWORKS"),
+            proxy_timeout_s=float(_env_int("EDGEWARD_CLOUD_PROXY_TIMEOUT_S", 30)),
         )
 
 
@@ -75,3 +82,10 @@ def _env_int(name: str, default: int) -> int:
     if not text.isdigit() or int(text) < 1:
         raise ConfigurationError(f"${name}: expected a positive integer, found {text!r}")
     return int(text)
+
+
+def _env_networks(name: str) -> tuple[IPNetwork, ...]:
+    try:
+        return parse_networks(os.environ.get(name, ""), f"${name}")
+    except ValueError as exc:
+        raise ConfigurationError(str(exc)) from exc

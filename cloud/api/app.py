@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import http.cookiejar
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -21,11 +23,14 @@ from edgeward.cloud.api import (
     accounts,
     applications,
     audit,
+    connections,
     datasources,
     directory,
     gateways,
     ingest,
+    keychain,
     provisioning,
+    proxy,
     readings,
     registry,
     security_events,
@@ -36,10 +41,13 @@ from edgeward.cloud.api import (
 from edgeward.cloud.api.authz import Authenticator, public
 from edgeward.cloud.crypto.keys import SealedBox, Signer
 from edgeward.cloud.directory.gate import DirectoryGate
+from edgeward.cloud.egress import EgressPolicy
 from edgeward.cloud.errors import CloudError, RateLimited, ServiceUnavailable
 from edgeward.cloud.identity.ratelimit import FailureLimiter
+from edgeward.cloud.keychain.keyring import Keyring
 from edgeward.cloud.provisioning.hub import WireGuardHub, reconcile_at_start
 from edgeward.cloud.provisioning.tunnel import HubSettings
+from edgeward.cloud.proxy.forward import NoCookies
 from edgeward.cloud.settings import CloudSettings
 from edgeward.cloud.storage.database import Database
 from edgeward.cloud.webhooks.deliverer import WebhookDeliverer
@@ -61,6 +69,9 @@ ROUTERS = (
     audit.router,
     ingest.router,
     directory.router,
+    keychain.router,
+    connections.router,
+    proxy.router,
 )
 
 
@@ -74,6 +85,17 @@ def create_app(settings: CloudSettings, *, migrate: bool = True) -> FastAPI:
         database, sealed_box, allow_private=settings.webhooks_allow_private
     )
 
+    # The proxy's egress: never through environment proxies (trust_env=False),
+    # never following redirects (see edgeward.cloud.proxy.forward), and never
+    # keeping a cookie: one client serves every account's calls.
+    proxy_client = httpx.AsyncClient(
+        cookies=http.cookiejar.CookieJar(policy=NoCookies()),
+        timeout=settings.proxy_timeout_s,
+        follow_redirects=False,
+        trust_env=False,
+        limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+    )
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         delivering = asyncio.create_task(deliverer.run(), name="webhook deliveries")
@@ -83,6 +105,7 @@ def create_app(settings: CloudSettings, *, migrate: bool = True) -> FastAPI:
             delivering.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await delivering
+            await proxy_client.aclose()
             database.dispose()
 
     app = FastAPI(title="Edgeward cloud API", version=edgeward.__version__, lifespan=lifespan)
@@ -90,6 +113,9 @@ def create_app(settings: CloudSettings, *, migrate: bool = True) -> FastAPI:
     app.state.database = database
     app.state.sealed_box = sealed_box
     app.state.signer = Signer.from_data_dir(settings.data_dir)
+    app.state.keyring = Keyring.load(settings.data_dir)
+    app.state.egress = EgressPolicy(allowed_networks=settings.proxy_allow_networks)
+    app.state.proxy_client = proxy_client
     app.state.hub = HubSettings.from_environment()
     app.state.wireguard_hub = WireGuardHub.from_environment()
     reconcile_at_start(app.state.wireguard_hub, database.engine)

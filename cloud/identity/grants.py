@@ -30,6 +30,9 @@ APIS = (
     "registry",
     "gateway-keys",
     "directory",
+    "keychain",
+    "proxy",
+    "connections",
 )
 # What only gateways do: send readings, pull their data-source registry, rotate their keys.
 GATEWAY_ONLY = ("ingest", "registry", "gateway-keys")
@@ -44,8 +47,13 @@ ROLE_GRANTS: dict[str, Grants] = {
     "owner": ALL,
     "admin": {**ALL, "accounts": frozenset({"GET", "PUT"})},
     "member": {
-        # Not the audit log, nor the directory settings (its servers, groups, service DN).
-        **{api: verbs for api, verbs in READ_ONLY.items() if api not in ("audit", "directory")},
+        # Not the audit log, nor the directory settings (its servers, groups, service
+        # DN); members read, but do not send calls with the account's keychain secrets.
+        **{
+            api: verbs
+            for api, verbs in READ_ONLY.items()
+            if api not in ("audit", "directory", "proxy")
+        },
         "tokens": frozenset(VERBS),
     },
     "installer": {

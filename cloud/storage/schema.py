@@ -273,3 +273,82 @@ directories = sa.Table(
     sa.Column("created_us", sa.BigInteger, nullable=False),
     sa.Column("updated_us", sa.BigInteger, nullable=False),
 )
+
+keychain_secrets = sa.Table(
+    "keychain_secrets",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("account_id", Id, sa.ForeignKey("accounts.id"), nullable=False, index=True),
+    # Applications reference it as [~name] in a proxied call.
+    sa.Column("name", sa.String(64), nullable=False),
+    # Destination hosts it may be sent to, and where in a call it may be substituted.
+    sa.Column("hosts", sa.JSON, nullable=False),
+    sa.Column("positions", sa.JSON, nullable=False),
+    # None: the newest active version is current; else this version is, until unpinned.
+    sa.Column("pinned_version", sa.Integer, nullable=True),
+    sa.Column("created_us", sa.BigInteger, nullable=False),
+    sa.Column("updated_us", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("account_id", "name", name="uq_keychain_secrets_account_name"),
+)
+
+keychain_versions = sa.Table(
+    "keychain_versions",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("secret_id", Id, sa.ForeignKey("keychain_secrets.id"), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    # Envelope encryption: the value under its own data key (AES-256-GCM), the
+    # data key wrapped by the keychain master key named by master_key_id.
+    # Both are erased when the version is retired.
+    sa.Column("ciphertext", sa.LargeBinary, nullable=True),
+    sa.Column("wrapped_key", sa.LargeBinary, nullable=True),
+    sa.Column("master_key_id", sa.String(32), nullable=True),
+    sa.Column("created_us", sa.BigInteger, nullable=False),
+    sa.Column("retired_us", sa.BigInteger, nullable=True),
+    sa.UniqueConstraint("secret_id", "version", name="uq_keychain_versions_secret_version"),
+    sa.Index("ix_keychain_versions_master_key", "master_key_id"),
+)
+
+vendors = sa.Table(
+    "vendors",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("account_id", Id, sa.ForeignKey("accounts.id"), nullable=False, index=True),
+    sa.Column("name", sa.String(64), nullable=False),
+    # "oauth2"; the template: endpoints and the vendor's quirks (no secrets).
+    sa.Column("protocol", sa.String(16), nullable=False),
+    sa.Column("settings", sa.JSON, nullable=False),
+    sa.Column("client_id", sa.String(500), nullable=False),
+    # The client secret, envelope-encrypted like keychain values.
+    sa.Column("ciphertext", sa.LargeBinary, nullable=False),
+    sa.Column("wrapped_key", sa.LargeBinary, nullable=False),
+    sa.Column("master_key_id", sa.String(32), nullable=False),
+    sa.Column("created_us", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("account_id", "name", name="uq_vendors_account_name"),
+)
+
+connections = sa.Table(
+    "connections",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("account_id", Id, sa.ForeignKey("accounts.id"), nullable=False, index=True),
+    sa.Column("vendor_id", Id, sa.ForeignKey("vendors.id"), nullable=False),
+    # "pending" (sent to the vendor), "connected", "broken" (refresh failed for
+    # good: reconnect), "failed" (the vendor refused at the callback).
+    sa.Column("status", sa.String(16), nullable=False),
+    # Keyed hash of the OAuth state while pending; the callback finds the row by it.
+    sa.Column("state_hash", sa.String(64), nullable=True, unique=True),
+    sa.Column("scopes", sa.JSON, nullable=False),
+    # Where proxied calls go: the vendor's API base, or the instance URL it
+    # returned at token time (Salesforce).
+    sa.Column("api_base_url", sa.String(2000), nullable=True),
+    # Tokens (or, while pending, the PKCE verifier), envelope-encrypted.
+    sa.Column("ciphertext", sa.LargeBinary, nullable=True),
+    sa.Column("wrapped_key", sa.LargeBinary, nullable=True),
+    sa.Column("master_key_id", sa.String(32), nullable=True),
+    sa.Column("expires_us", sa.BigInteger, nullable=True),
+    sa.Column("refreshed_us", sa.BigInteger, nullable=True),
+    sa.Column("last_error", sa.String(500), nullable=True),
+    sa.Column("created_us", sa.BigInteger, nullable=False),
+    sa.Column("updated_us", sa.BigInteger, nullable=False),
+)

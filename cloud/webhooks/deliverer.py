@@ -6,28 +6,26 @@ conditional UPDATE, so two workers never send the same attempt. Failures
 back off exponentially with jitter; after ``MAX_ATTEMPTS`` the delivery is
 marked failed. Every outcome is written to the delivery log.
 
-Destinations are resolved before each attempt and refused if any address
-is loopback, private, link-local or otherwise not global, unless the
-deployment allows private destinations (tests, on-premises receivers):
-a webhook URL must not become a way into the cloud's own network.
+Destinations are resolved and pinned before each attempt by the cloud's one
+SSRF guard (:mod:`edgeward.cloud.egress`): loopback, private and link-local
+addresses are refused unless the deployment allows private destinations
+(tests, on-premises receivers).
 """
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import json
 import logging
 import random
-import socket
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import sqlalchemy as sa
 
 from edgeward.cloud.crypto.keys import SealedBox
+from edgeward.cloud.egress import EgressPolicy, pinned
 from edgeward.cloud.errors import ConfigurationError
 from edgeward.cloud.storage.database import Database
 from edgeward.cloud.storage.schema import webhook_deliveries, webhooks
@@ -53,15 +51,11 @@ class Due:
     attempts: int
 
 
-class DestinationRefused(Exception):
-    """The webhook's host resolves to an address the deployment does not allow."""
-
-
 class WebhookDeliverer:
     def __init__(self, database: Database, box: SealedBox, *, allow_private: bool) -> None:
         self.database = database
         self.box = box
-        self.allow_private = allow_private
+        self.policy = EgressPolicy(allow_private=allow_private)
 
     async def run(self) -> None:
         async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS, follow_redirects=False) as client:
@@ -128,7 +122,7 @@ class WebhookDeliverer:
             # The whole attempt is bounded: a receiver dripping its answer a byte at
             # a time must not hold this worker's deliveries.
             async with asyncio.timeout(TIMEOUT_SECONDS):
-                url, extensions = await self._pinned(delivery.url, headers)
+                url, extensions = await pinned(delivery.url, headers, self.policy)
                 async with client.stream(
                     "POST", url, content=body, headers=headers, extensions=extensions
                 ) as response:
@@ -140,31 +134,6 @@ class WebhookDeliverer:
         except Exception as exc:  # every failure is logged and retried, never raised
             error = f"{exc.__class__.__name__}: {exc}"
         await asyncio.to_thread(self._record, delivery, status, error)
-
-    async def _pinned(self, url: str, headers: dict[str, str]) -> tuple[str, dict[str, Any]]:
-        """The URL to connect to, pinned to an address checked here.
-
-        Resolving once and connecting to that address closes DNS rebinding: a
-        name that answers a public address to the check and a private one to
-        the connection never reaches the private one. The original host goes in
-        the Host header and, for TLS, as SNI and the name the certificate must hold.
-        """
-        if self.allow_private:
-            return url, {}
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
-        refused = [address for address in addresses if not address.is_global]
-        if not addresses or refused:
-            raise DestinationRefused(f"{host} resolves to {refused or 'nothing'}, not allowed")
-        pinned = addresses[0]
-        literal = f"[{pinned}]" if pinned.version == 6 else str(pinned)
-        headers["Host"] = parts.netloc.rsplit("@", 1)[-1]
-        extensions: dict[str, Any] = {"sni_hostname": host} if parts.scheme == "https" else {}
-        pinned_url = urlunsplit((parts.scheme, f"{literal}:{port}", parts.path, parts.query, ""))
-        return pinned_url, extensions
 
     def _record(self, delivery: Due, status: int | None, error: str | None) -> None:
         now = now_us()

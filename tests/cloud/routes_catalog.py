@@ -31,6 +31,7 @@ from edgeward.sync.provisioning import KEY_ROTATION_PATH, rotation_message, sign
 from tests.cloud.conftest import START, batch_body
 from tests.peers.cloud import Account, CloudServer
 from tests.peers.slapd import READERS, Slapd, directory_settings, search_bind
+from tests.peers.vendors import SHARED_CLIENT, shared_echo, shared_vendor
 
 
 @dataclass
@@ -165,6 +166,55 @@ def directory_sign_in(cloud: CloudServer, account: Account) -> Request:
     with_directory(cloud, account)
     body = {"account": account.id, "username": "bob", "password": "bob-pass"}
     return Request("/v1/directory/sign-in", json=body)
+
+
+def new_secret(cloud: CloudServer, account: Account, versions: int = 1) -> str:
+    """A keychain secret for the shared echo API, usable in the URL path; its name."""
+    name = f"key-{secrets.token_hex(4)}"
+    body = {"name": name, "value": "v1", "hosts": ["127.0.0.1"], "positions": ["path"]}
+    _create(cloud, account, "/v1/keychain", body)
+    with _owner(cloud, account) as client:
+        for number in range(2, versions + 1):
+            client.post(f"/v1/keychain/{name}/versions", json={"value": f"v{number}"})
+    return name
+
+
+def proxied(cloud: CloudServer, account: Account) -> Request:
+    """A call through the proxy to the shared echo API, with a secret of ``account``."""
+    return Request(f"/v1/proxy/http/{shared_echo().authority}/echo/[~{new_secret(cloud, account)}]")
+
+
+def new_vendor(cloud: CloudServer, account: Account) -> str:
+    vendor = shared_vendor()
+    body = {
+        "name": f"v-{secrets.token_hex(4)}",
+        "client_id": SHARED_CLIENT[0],
+        "client_secret": SHARED_CLIENT[1],
+        "authorize_url": f"{vendor.url}/authorize",
+        "token_url": f"{vendor.url}/token",
+        "api_base_url": vendor.url,
+        "pkce": True,
+    }
+    return _create(cloud, account, "/v1/vendors", body)
+
+
+def vendor_redirect(cloud: CloudServer, account: Account) -> str:
+    """A connection started in ``account`` and approved at the vendor: the callback URL."""
+    with _owner(cloud, account) as client:
+        body = {"vendor_id": new_vendor(cloud, account), "scopes": ["read"]}
+        started = client.post("/v1/connections", json=body).raise_for_status().json()
+    return str(httpx.get(started["authorize_url"]).headers["location"])
+
+
+def callback(cloud: CloudServer, account: Account) -> Request:
+    query = vendor_redirect(cloud, account).split("?", 1)[1]
+    params = dict(part.split("=", 1) for part in query.split("&"))
+    return Request("/v1/connections/callback", params=params)
+
+
+def new_connection(cloud: CloudServer, account: Account) -> str:
+    done = httpx.get(vendor_redirect(cloud, account)).raise_for_status().json()
+    return str(done["id"])
 
 
 def _email() -> str:
@@ -307,6 +357,64 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("POST", "/v1/data-sources/{source_id}/rotate-credentials"): Example(
         lambda c, a: Request(f"/v1/data-sources/{new_source(c, a)}/rotate-credentials", json={})
     ),
+    ("GET", "/v1/keychain"): Example(lambda c, a: Request("/v1/keychain")),
+    ("POST", "/v1/keychain"): Example(
+        lambda c, a: Request(
+            "/v1/keychain",
+            json={"name": f"k{secrets.token_hex(4)}", "value": "s", "hosts": ["api.example"]},
+        )
+    ),
+    ("GET", "/v1/keychain/{name}"): Example(
+        lambda c, a: Request(f"/v1/keychain/{new_secret(c, a)}")
+    ),
+    ("PUT", "/v1/keychain/{name}"): Example(
+        lambda c, a: Request(f"/v1/keychain/{new_secret(c, a)}", json={"pinned_version": 1})
+    ),
+    ("DELETE", "/v1/keychain/{name}"): Example(
+        lambda c, a: Request(f"/v1/keychain/{new_secret(c, a)}")
+    ),
+    ("GET", "/v1/keychain/{name}/versions"): Example(
+        lambda c, a: Request(f"/v1/keychain/{new_secret(c, a)}/versions")
+    ),
+    ("POST", "/v1/keychain/{name}/versions"): Example(
+        lambda c, a: Request(f"/v1/keychain/{new_secret(c, a)}/versions", json={"value": "v2"})
+    ),
+    ("GET", "/v1/keychain/{name}/versions/{version}"): Example(
+        lambda c, a: Request(f"/v1/keychain/{new_secret(c, a)}/versions/1")
+    ),
+    ("DELETE", "/v1/keychain/{name}/versions/{version}"): Example(
+        lambda c, a: Request(f"/v1/keychain/{new_secret(c, a, versions=2)}/versions/1")
+    ),
+    ("GET", "/v1/vendors"): Example(lambda c, a: Request("/v1/vendors")),
+    ("POST", "/v1/vendors"): Example(
+        lambda c, a: Request(
+            "/v1/vendors",
+            json={
+                "name": f"v{secrets.token_hex(4)}",
+                "template": "google",
+                "client_id": "c",
+                "client_secret": "s",
+            },
+        )
+    ),
+    ("GET", "/v1/vendors/{vendor_id}"): Example(
+        lambda c, a: Request(f"/v1/vendors/{new_vendor(c, a)}")
+    ),
+    ("GET", "/v1/connections"): Example(lambda c, a: Request("/v1/connections")),
+    ("POST", "/v1/connections"): Example(
+        lambda c, a: Request("/v1/connections", json={"vendor_id": new_vendor(c, a)})
+    ),
+    ("GET", "/v1/connections/callback"): Example(callback),
+    ("GET", "/v1/connections/{connection_id}"): Example(
+        lambda c, a: Request(f"/v1/connections/{new_connection(c, a)}")
+    ),
+    ("DELETE", "/v1/connections/{connection_id}"): Example(
+        lambda c, a: Request(f"/v1/connections/{new_connection(c, a)}")
+    ),
+    ("GET", "/v1/proxy/{target:path}"): Example(proxied),
+    ("POST", "/v1/proxy/{target:path}"): Example(proxied),
+    ("PUT", "/v1/proxy/{target:path}"): Example(proxied),
+    ("DELETE", "/v1/proxy/{target:path}"): Example(proxied),
 }
 
 

@@ -13,12 +13,15 @@ from edgeward.cloud.settings import CloudSettings
 
 # Served by FastAPI itself: the API document and its viewers, public by design.
 FRAMEWORK_ROUTES = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+# The OAuth callback: the vendor sends the user's browser, which holds no Edgeward
+# token; the single-use state is the credential.
 PUBLIC_ROUTES = {
     "/healthz",
     "/v1/registry/public-key",
     "/v1/enroll",
     # The directory password is the credential; failures are rate-limited per address.
     "/v1/directory/sign-in",
+    "/v1/connections/callback",
 }
 
 

@@ -131,11 +131,11 @@ def test_deliveries_connect_to_the_address_that_was_checked(
     url: str, pinned: str, host: str, sni: dict[str, str]
 ) -> None:
     """Resolved once, connected to that address: no second lookup to rebind."""
-    from edgeward.cloud.webhooks.deliverer import WebhookDeliverer
+    from edgeward.cloud.egress import EgressPolicy
+    from edgeward.cloud.egress import pinned as pin
 
-    deliverer = WebhookDeliverer(None, None, allow_private=False)  # type: ignore[arg-type]
     headers: dict[str, str] = {}
-    got_url, extensions = asyncio.run(deliverer._pinned(url, headers))
+    got_url, extensions = asyncio.run(pin(url, headers, EgressPolicy()))
     assert (got_url, headers["Host"], extensions) == (pinned, host, sni)
 
 
@@ -150,8 +150,19 @@ def test_deliveries_connect_to_the_address_that_was_checked(
     ],
 )
 def test_private_destinations_are_refused_before_connecting(url: str) -> None:
-    from edgeward.cloud.webhooks.deliverer import DestinationRefused, WebhookDeliverer
+    from edgeward.cloud.egress import DestinationRefused, EgressPolicy, pinned
 
-    deliverer = WebhookDeliverer(None, None, allow_private=False)  # type: ignore[arg-type]
     with pytest.raises(DestinationRefused):
-        asyncio.run(deliverer._pinned(url, {}))
+        asyncio.run(pinned(url, {}, EgressPolicy()))
+
+
+def test_an_allowed_network_lets_only_that_network_through() -> None:
+    from edgeward.cloud.egress import DestinationRefused, EgressPolicy, parse_networks, pinned
+
+    policy = EgressPolicy(allowed_networks=parse_networks("127.0.0.0/8", "test"))
+    got_url, _ = asyncio.run(pinned("http://127.0.0.1:9/h", {}, policy))
+    assert got_url == "http://127.0.0.1:9/h"
+    with pytest.raises(DestinationRefused):
+        asyncio.run(pinned("http://10.1.2.3/h", {}, policy))
+    with pytest.raises(ValueError, match="not a network"):
+        parse_networks("127.0.0.0/8, nonsense", "EDGEWARD_CLOUD_PROXY_ALLOW_NETWORKS")

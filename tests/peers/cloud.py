@@ -50,6 +50,8 @@ class CloudServer(LocalCloud):
             "EDGEWARD_CLOUD_AUTH_FAILURE_LIMIT": str(auth_failure_limit),
             # Test webhook receivers listen on loopback.
             "EDGEWARD_CLOUD_WEBHOOKS_ALLOW_PRIVATE": "1" if webhooks_allow_private else "0",
+            # Test vendors and echo APIs listen on loopback; nothing else private.
+            "EDGEWARD_CLOUD_PROXY_ALLOW_NETWORKS": "127.0.0.0/8,::1/128",
             **(extra_env or {}),
         }
         super().__init__(root, db_url, port, env=env)

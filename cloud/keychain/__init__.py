@@ -1,0 +1,1 @@
+"""The keychain: per-account named secrets that applications reference as ``[~name]``."""

@@ -1,0 +1,1 @@
+"""The proxy: an application's call forwarded to a third party, keychain values substituted."""
