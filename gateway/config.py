@@ -27,15 +27,18 @@ from edgeward.gateway.config_section import Section
 from edgeward.gateway.config_serial import SerialConfig, parse_serial
 from edgeward.gateway.errors import ConfigError
 from edgeward.gateway.pipeline_config import (
+    AdmissionConfig,
     HealthConfig,
     OutboxConfig,
     UplinkConfig,
+    parse_admission,
     parse_health,
     parse_outbox,
     parse_uplink,
 )
 
 __all__ = [
+    "AdmissionConfig",
     "BleConfig",
     "CloudConfig",
     "GatewayConfig",
@@ -71,6 +74,7 @@ class GatewayConfig:
     serial: tuple[SerialConfig, ...] = ()
     mqtt: tuple[MqttConfig, ...] = ()
     ble: BleConfig | None = None
+    admission: AdmissionConfig = field(default_factory=AdmissionConfig)
 
     @property
     def source_count(self) -> int:
@@ -106,6 +110,7 @@ def _parse(path: Path, root: Section) -> GatewayConfig:
         "uplink",
         "outbox",
         "health",
+        "admission",
         "modbus_tcp",
         "modbus_rtu",
         "serial",
@@ -145,6 +150,7 @@ def _parse(path: Path, root: Section) -> GatewayConfig:
         serial=serial,
         mqtt=mqtt,
         ble=ble,
+        admission=parse_admission(root.section("admission", required=False)),
     )
 
 

@@ -72,7 +72,7 @@ def test_status_and_metrics_of_a_running_gateway(tmp_path: Path) -> None:
                     "registers": METER_REGISTERS,
                 }
             ]
-            config = write_gateway_config(tmp_path, cloud.url, gateway, modbus.port, devices)
+            config = write_gateway_config(tmp_path, cloud, gateway, modbus.port, devices)
             config.write_text(config.read_text() + HEALTH)
             with gateway_process(config) as process:
                 process.wait_for(
