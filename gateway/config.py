@@ -83,8 +83,17 @@ class GatewayConfig:
             + sum(len(section.devices) for section in self.modbus_rtu)
             + len(self.serial)
             + sum(len(section.subscriptions) for section in self.mqtt)
-            + (len(self.ble.decoders) if self.ble else 0)
+            + (len(self.ble.sources) if self.ble else 0)
         )
+
+    @property
+    def unused_decoder_keys(self) -> list[str]:
+        """Sources whose gateway.toml still describes how to decode them: not used, the
+        registry's data-source type decodes (see config_fields)."""
+        found = [port.source for port in self.serial if port.fields]
+        found += [e.subscription.source for b in self.mqtt for e in b.subscriptions if e.fields]
+        found += list(self.ble.decoders) if self.ble else []
+        return found
 
     @property
     def outbox_path(self) -> Path:

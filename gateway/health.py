@@ -76,6 +76,7 @@ async def take_snapshot(runtime: GatewayRuntime, send_rate: float) -> dict[str, 
             "body_bytes_total": runtime.client.body_bytes,
             "wire_bytes_total": runtime.client.wire_bytes,
         },
+        "admission": admission_snapshot(runtime),
         "devices": {
             source: {
                 "available": health.available,
@@ -91,6 +92,18 @@ async def take_snapshot(runtime: GatewayRuntime, send_rate: float) -> dict[str, 
             ]
             for source, health in coordinator_health.items()
         },
+    }
+
+
+def admission_snapshot(runtime: GatewayRuntime) -> dict[str, Any]:
+    """The registry in force and what admission refused: since start, and in stored rows."""
+    gate = runtime.gate
+    return {
+        "registry": runtime.registry.status(),
+        "admitted_total": gate.admitted,
+        "refused_since_start": dict(sorted(gate.refused.items())),
+        "refused_rows": gate.store.totals(),
+        "reporting_failing": gate.reporting_failing,
     }
 
 

@@ -154,6 +154,12 @@ class GatewayRuntime:
     async def run(self, stop: asyncio.Event) -> None:
         await self.outbox.open()
         await self.registry.start(FIRST_PULL_TIMEOUT)
+        if self.config.unused_decoder_keys:
+            log.warning(
+                "gateway.toml 'fields' of %s are not used: each source's registered "
+                "data-source type decodes its readings (the keys may be removed)",
+                ", ".join(self.config.unused_decoder_keys),
+            )
         log.info(
             "gateway %s started: %d readings waiting in %s",
             self.config.gateway_id,
