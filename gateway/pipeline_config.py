@@ -141,7 +141,7 @@ def parse_admission(section: SectionReader) -> AdmissionConfig:
         )
     return AdmissionConfig(
         registry_interval=section.number(
-            "registry_interval", 1, 86_400, defaults.registry_interval
+            "registry_interval", 0.1, 86_400, defaults.registry_interval
         ),
         report_interval=section.number("report_interval", 0.05, 3600, defaults.report_interval),
         registry_public_key=key if isinstance(key, str) else None,
