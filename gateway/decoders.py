@@ -15,6 +15,7 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
+from edgeward.drivers.ble.config import normalize_uuid
 from edgeward.drivers.errors import DriverError
 from edgeward.drivers.modbus.register_map import Order, RegisterField, RegisterMap, Table, ValueType
 from edgeward.gateway.decoding import (
@@ -79,9 +80,10 @@ def serial_decoder(spec: Mapping[str, Any]) -> Decoder:
 
 
 def ble_decoder(spec: Mapping[str, Any]) -> Decoder:
-    """A binary layout per GATT characteristic, chosen by the UUID that ends the origin."""
+    """A binary layout per GATT characteristic, chosen by the UUID that ends the origin
+    (both as 128-bit UUIDs: a type may name ``"2a6e"``, the driver says the whole)."""
     layouts = {
-        entry["uuid"].lower(): BinaryLayoutDecoder(
+        normalize_uuid(entry["uuid"], "decoder.characteristics"): BinaryLayoutDecoder(
             tuple(
                 BinaryField(
                     part["name"], part["offset"], BinaryType(part["type"]), part.get("scale", 1.0)
@@ -94,7 +96,7 @@ def ble_decoder(spec: Mapping[str, Any]) -> Decoder:
 
     def decode(payload: bytes, origin: str) -> dict[str, Value]:
         uuid = origin.rsplit("/", 1)[-1].lower()
-        layout = next((lay for key, lay in layouts.items() if uuid.endswith(key)), None)
+        layout = layouts.get(uuid)
         if layout is None:
             raise ReportRejected("undecodable", f"no layout for characteristic {uuid[:64]}")
         return _guarded(layout)(payload, origin)
