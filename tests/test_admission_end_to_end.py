@@ -32,6 +32,7 @@ from tests.peers.gateway import gateway_process, modbus_tcp_bus, write_gateway_c
 from tests.peers.modbus import ModbusServerThread
 from tests.peers.mosquitto import PASSWORD, USERNAME, Mosquitto
 from tests.peers.webhook_receiver import WebhookReceiver
+from tests.test_gateway_health import run_status, table
 
 FAST = (
     "\n[admission]\nregistry_interval = 0.5\nreport_interval = 0.2\n"
@@ -106,6 +107,9 @@ def test_a_registered_meter_passes_and_an_unregistered_unit_is_flagged(
                 lambda: any(b'"meter-9"' in call.body for call in receiver.received),
                 "the security event at the account's webhook",
             )
+            shown = table(run_status(config).stdout)
+    assert shown["registry"].endswith("(1 sources)") and shown["registry pull"] == "ok"
+    assert "unknown-source" in shown["refused"] and "meter" not in shown["refused"]
     assert cloud.all_readings(token, "meter-9") == [], "a refused reading is never stored"
     events = from_gateway(cloud, "meter-9", "unknown-source")
     assert {e["gateway_id"] for e in events} == {gateway.id} and events[0]["count"] >= 1
