@@ -69,7 +69,8 @@ class AdmissionGate:
         if key not in self._logged and len(self._logged) < MAX_LOGGED:
             self._logged.add(key)
             log.warning(
-                "refused a reading of %s from %s: %s (logged once; counted and reported)",
+                # %r: an origin carries what a device chose (an MQTT topic), newlines too.
+                "refused a reading of %s from %r: %s (logged once; counted and reported)",
                 reading.source[:128],
                 reading.origin[:200],
                 key[1],
