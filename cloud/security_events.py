@@ -1,8 +1,18 @@
-"""Security events: reports the cloud discarded, counted per source, reason and window."""
+"""Security events: reports discarded, counted per source, reason and window.
+
+Two kinds of witness write here. The cloud's ingest (``reported_by =
+"cloud"``) adds its refusals to the current window's row. A gateway's
+admission (``reported_by = "gateway"``) reports its own windows with running
+totals (edgeward.sync.security_events); the row keeps the largest total it
+was told, so a retried or repeated report never counts twice. Either way
+automated support hears of each (gateway, source, reason) once per window
+through the account's webhooks, not once per report.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -10,9 +20,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from edgeward.cloud.storage.schema import security_events
 from edgeward.cloud.webhooks.store import enqueue
-from edgeward.sync.clock import format_us
+from edgeward.sync.clock import format_us, to_us
+from edgeward.sync.security_events import SecurityEvent
 
 WINDOW_US = 60 * 1_000_000
+KEY = ["account_id", "gateway_id", "source", "reason", "window_start_us", "reported_by"]
 
 # Why ingest discards a reading.
 UNKNOWN_SOURCE = "unknown-source"
@@ -31,57 +43,111 @@ def flag(
     if not counts:
         return
     window = now - now % WINDOW_US
-    gateway_key = gateway_id or ""
-    seen = set(
-        connection.execute(
-            sa.select(security_events.c.source, security_events.c.reason).where(
-                security_events.c.account_id == account_id,
-                security_events.c.gateway_id == gateway_key,
-                security_events.c.window_start_us == window,
-            )
-        ).tuples()
-    )
     rows = [
-        {
-            "account_id": account_id,
-            "gateway_id": gateway_id or "",
-            "source": source,
-            "reason": reason,
-            "window_start_us": window,
-            "count": count,
-            "first_us": now,
-            "last_us": now,
-        }
+        _row(account_id, gateway_id or "", source, reason, window, count, now, now, "cloud")
         for (source, reason), count in sorted(counts.items())
     ]
-    insert = (postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert)(
-        security_events
+    # Counts of the same window add up: each batch refused new readings.
+    _upsert(connection, rows, lambda excluded: security_events.c.count + excluded.count)
+
+
+def store_gateway_reports(
+    connection: sa.Connection,
+    account_id: str,
+    gateway_id: str,
+    events: list[SecurityEvent],
+) -> int:
+    """Keep a gateway's windows at the largest running total each was reported with."""
+    rows = [
+        _row(
+            account_id,
+            gateway_id,
+            e.source,
+            e.reason,
+            to_us(e.window_start),
+            e.count,
+            to_us(e.first),
+            to_us(e.last),
+            "gateway",
+        )
+        for e in events
+    ]
+    largest = sa.func.max if connection.dialect.name == "sqlite" else sa.func.greatest
+    _upsert(connection, rows, lambda excluded: largest(security_events.c.count, excluded.count))
+    return len(rows)
+
+
+def _row(
+    account_id: str,
+    gateway_id: str,
+    source: str,
+    reason: str,
+    window: int,
+    count: int,
+    first: int,
+    last: int,
+    reported_by: str,
+) -> dict[str, Any]:
+    return {
+        "account_id": account_id,
+        "gateway_id": gateway_id,
+        "source": source,
+        "reason": reason,
+        "window_start_us": window,
+        "count": count,
+        "first_us": first,
+        "last_us": last,
+        "reported_by": reported_by,
+    }
+
+
+def _insert(connection: sa.Connection) -> Any:
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    return dialect.insert(security_events)
+
+
+def _upsert(
+    connection: sa.Connection,
+    rows: list[dict[str, Any]],
+    merged_count: Callable[[Any], Any],
+) -> None:
+    """Insert or merge ``rows``; the webhooks hear of the ones that are new."""
+    table = security_events.c
+    keys = {tuple(row[k] for k in KEY) for row in rows}
+    windows = {row["window_start_us"] for row in rows}
+    seen = {
+        tuple(found)
+        for found in connection.execute(
+            sa.select(*(table[k] for k in KEY)).where(
+                table.account_id == rows[0]["account_id"],
+                table.window_start_us.in_(windows),
+            )
+        ).tuples()
+        if tuple(found) in keys
+    }
+    insert = _insert(connection)
+    statement = insert.on_conflict_do_update(
+        index_elements=KEY,
+        set_={"count": merged_count(insert.excluded), "last_us": insert.excluded.last_us},
     )
-    connection.execute(
-        insert.on_conflict_do_update(
-            index_elements=["account_id", "gateway_id", "source", "reason", "window_start_us"],
-            set_={
-                "count": security_events.c.count + insert.excluded.count,
-                "last_us": insert.excluded.last_us,
-            },
-        ),
-        rows,
-    )
-    # Automated support hears of each (source, reason) once per window, not per
-    # report: the webhook load of a flood is bounded like its storage.
-    for (source, reason), count in sorted(counts.items()):
-        if (source, reason) not in seen:
-            payload = {
-                "type": "security_event",
-                "account_id": account_id,
-                "gateway_id": gateway_id,
-                "source": source,
-                "reason": reason,
-                "count": count,
-                "window_start": format_us(window),
-                "first": format_us(now),
-            }
-            enqueue(connection, account_id, payload, now)
+    connection.execute(statement, rows)
+    for row in rows:
+        if tuple(row[k] for k in KEY) not in seen:
+            enqueue(connection, row["account_id"], _payload(row), row["last_us"])
+
+
+def _payload(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "security_event",
+        "account_id": row["account_id"],
+        "gateway_id": row["gateway_id"] or None,
+        "source": row["source"],
+        "reason": row["reason"],
+        "count": row["count"],
+        "window_start": format_us(row["window_start_us"]),
+        "first": format_us(row["first_us"]),
+        "reported_by": row["reported_by"],
+    }
 
 
 def describe(row: Any) -> dict[str, Any]:
@@ -94,4 +160,5 @@ def describe(row: Any) -> dict[str, Any]:
         "window_start": format_us(row.window_start_us),
         "first": format_us(row.first_us),
         "last": format_us(row.last_us),
+        "reported_by": row.reported_by,
     }

@@ -30,6 +30,7 @@ from rich.table import Table
 from edgeward.demo_devices import DemoDevice, start_devices
 from edgeward.drivers.simulators.power_meters import METER_REGISTERS
 from edgeward.gateway.config_writer import dump_toml
+from edgeward.gateway.health import read_status
 from edgeward.local_cloud import LocalCloud, read_pages
 from edgeward.processes import ChildProcess, ChildProcessError
 
@@ -172,6 +173,8 @@ def _run(console: Console, root: Path, children: list[ChildProcess], seconds: fl
     console.print(f"✓ data sources {', '.join(sources)} registered (API)")
     _start_gateway(root, children, config_path, meters_port, devices)
     console.print(f"✓ gateway running with {config_path}")
+    registered = _wait_for_registry(children[-1], config_path.parent / "data")
+    console.print(f"✓ gateway verified its signed registry: it admits these {registered} sources")
     views = _watch(console, cloud, token, children, sources, seconds)
     for view in views:
         console.print(f"  {view.source}: {view.received} readings")
@@ -257,6 +260,28 @@ def _start_gateway(
         "gateway", ["gateway", "run", "--config", str(config_path)], root / "gateway.log"
     )
     children.append(process.start())
+
+
+def _wait_for_registry(gateway: ChildProcess, data_dir: Path) -> int:
+    """The number of sources in the registry the gateway admits by, once it has one.
+
+    The live view's clock starts after this, so ``--seconds`` is time with data
+    flowing, not time the gateway spends starting on a busy machine.
+    """
+    found: list[int] = []
+
+    def in_force() -> bool:
+        try:
+            status = read_status(data_dir)
+            sources = status["admission"]["registry"]["sources"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return False
+        if sources is not None:
+            found.append(int(sources))
+        return sources is not None
+
+    gateway.wait_for(in_force, "its registry in force", timeout=60)
+    return found[-1]
 
 
 def _watch(

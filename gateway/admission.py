@@ -11,6 +11,13 @@ lies in its declared range. The first failed check is the reason, counted by
 Sources of ``sealed`` types that only the cloud may open pass with their
 envelope untouched (``{"sealed": "<base64>"}``), after the binding and replay
 checks the gateway can make.
+
+Before a gateway has ever held a verified registry it admits nothing: every
+reading is refused as ``no-registry`` (counted and reported like any other
+refusal), because admitting unproven data "until the registry arrives" is the
+hole this module closes. :meth:`Admission.use` swaps in a newer registry
+whole, between two readings, so a source disabled at the cloud is refused
+from the first reading after the pull that carried the change.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from edgeward.drivers.base import Reading
+from edgeward.drivers.errors import DriverError
 from edgeward.gateway import decoders
 from edgeward.sync import reports
 from edgeward.sync.reports import ReportRejected
@@ -68,9 +76,11 @@ class RejectionCounts:
     folds into one overflow row rather than growing without limit."""
 
     counts: Counter[tuple[str, str]] = field(default_factory=Counter)
+    # The (source, reason) of the latest refusal, as given (before any overflow folding).
+    last: tuple[str, str] | None = None
 
     def add(self, source: str, reason: str) -> None:
-        key = (source, reason)
+        key = self.last = (source, reason)
         if key not in self.counts and len(self.counts) >= MAX_TRACKED_REJECTIONS:
             key = ("*", "overflow")
         self.counts[key] += 1
@@ -87,16 +97,34 @@ class _Source:
 
 
 class Admission:
-    def __init__(self, registry: Mapping[str, Any], replay: ReplayGuard | None = None) -> None:
-        """``registry``: a document :func:`edgeward.sync.registry.verify_registry` returned."""
+    def __init__(
+        self, registry: Mapping[str, Any] | None, replay: ReplayGuard | None = None
+    ) -> None:
+        """``registry``: a document :func:`edgeward.sync.registry.verify_registry` returned,
+        or None before the gateway ever had one (then nothing is admitted)."""
         self.replay = replay or MemoryReplayGuard()
         self.rejections = RejectionCounts()
-        self._sources = {
-            entry["name"]: _Source(
-                entry, decoders.build(entry["type"]["transport"], entry["type"]["decoder"])
-            )
-            for entry in registry["sources"]
-        }
+        self._sources: dict[str, _Source] | None = None
+        if registry is not None:
+            self.use(registry)
+
+    @property
+    def has_registry(self) -> bool:
+        return self._sources is not None
+
+    def use(self, registry: Mapping[str, Any]) -> None:
+        """Admit by ``registry`` from now on: built aside, then swapped in one assignment."""
+        sources = {}
+        for entry in registry["sources"]:
+            source_type = entry["type"]
+            try:
+                decode = decoders.build(source_type["transport"], source_type["decoder"])
+            except (KeyError, TypeError, ValueError, DriverError):
+                # A type this gateway's decoders can't build (a newer cloud's spec):
+                # its source is refused with a reason rather than the registry whole.
+                decode = _unbuildable
+            sources[entry["name"]] = _Source(entry, decode)
+        self._sources = sources
 
     def admit(self, reading: Reading) -> Admitted | None:
         """The decoded reading, or None after counting why it was refused."""
@@ -107,6 +135,8 @@ class Admission:
             return None
 
     def _admit(self, reading: Reading) -> Admitted:
+        if self._sources is None:
+            raise ReportRejected("no-registry", "no verified registry yet: nothing is admitted")
         source = self._sources.get(reading.source)
         if source is None:
             raise ReportRejected("unknown-source", f"{reading.source} is not registered")
@@ -151,6 +181,10 @@ class _Opened:
     sealed_for_cloud: bool = False
 
 
+def _unbuildable(payload: bytes, origin: str) -> dict[str, decoders.Value]:
+    raise ReportRejected("unsupported-type", "this gateway can't decode the source's type")
+
+
 def _key(entry: Mapping[str, Any]) -> bytes:
     if not entry.get("key"):
         raise ReportRejected("no-credentials", "the registry holds no key for this source")
@@ -173,7 +207,6 @@ def _check_origin(transport: str, binding: Mapping[str, Any], origin: str) -> No
     """The reading came over the type's transport, from where the source is bound."""
     try:
         parts = urlsplit(origin)
-        hostname = parts.hostname or ""
     except ValueError as exc:  # e.g. an unbalanced "[" where an IPv6 host would go
         raise ReportRejected("wrong-transport", "the origin is not a URL") from exc
     if parts.scheme not in SCHEMES[transport]:
@@ -187,7 +220,9 @@ def _check_origin(transport: str, binding: Mapping[str, Any], origin: str) -> No
         if where.rstrip("/") != str(binding.get("port", "")).rstrip("/"):
             raise ReportRejected("wrong-binding", f"{origin} is not port {binding.get('port')}")
     elif transport == "ble":
-        if hostname.upper() != str(binding.get("address", "")).upper():
+        # Not urlsplit's hostname: a MAC address's colons read as a port separator.
+        address = where.split("/", 1)[0]
+        if address.upper() != str(binding.get("address", "")).upper():
             raise ReportRejected("wrong-binding", f"{origin} is not {binding.get('address')}")
     elif parts.path.lstrip("/") != str(binding.get("topic", "")):
         raise ReportRejected("wrong-binding", f"{origin} is not topic {binding.get('topic')}")

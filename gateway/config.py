@@ -27,15 +27,18 @@ from edgeward.gateway.config_section import Section
 from edgeward.gateway.config_serial import SerialConfig, parse_serial
 from edgeward.gateway.errors import ConfigError
 from edgeward.gateway.pipeline_config import (
+    AdmissionConfig,
     HealthConfig,
     OutboxConfig,
     UplinkConfig,
+    parse_admission,
     parse_health,
     parse_outbox,
     parse_uplink,
 )
 
 __all__ = [
+    "AdmissionConfig",
     "BleConfig",
     "CloudConfig",
     "GatewayConfig",
@@ -71,6 +74,7 @@ class GatewayConfig:
     serial: tuple[SerialConfig, ...] = ()
     mqtt: tuple[MqttConfig, ...] = ()
     ble: BleConfig | None = None
+    admission: AdmissionConfig = field(default_factory=AdmissionConfig)
 
     @property
     def source_count(self) -> int:
@@ -79,8 +83,17 @@ class GatewayConfig:
             + sum(len(section.devices) for section in self.modbus_rtu)
             + len(self.serial)
             + sum(len(section.subscriptions) for section in self.mqtt)
-            + (len(self.ble.decoders) if self.ble else 0)
+            + (len(self.ble.sources) if self.ble else 0)
         )
+
+    @property
+    def unused_decoder_keys(self) -> list[str]:
+        """Sources whose gateway.toml still describes how to decode them: not used, the
+        registry's data-source type decodes (see config_fields)."""
+        found = [port.source for port in self.serial if port.fields]
+        found += [e.subscription.source for b in self.mqtt for e in b.subscriptions if e.fields]
+        found += list(self.ble.decoders) if self.ble else []
+        return found
 
     @property
     def outbox_path(self) -> Path:
@@ -106,6 +119,7 @@ def _parse(path: Path, root: Section) -> GatewayConfig:
         "uplink",
         "outbox",
         "health",
+        "admission",
         "modbus_tcp",
         "modbus_rtu",
         "serial",
@@ -145,6 +159,7 @@ def _parse(path: Path, root: Section) -> GatewayConfig:
         serial=serial,
         mqtt=mqtt,
         ble=ble,
+        admission=parse_admission(root.section("admission", required=False)),
     )
 
 

@@ -72,8 +72,9 @@ def _device(device: Section, decoders: dict[str, BinaryLayoutDecoder]) -> BleDev
     characteristics = []
     for entry in device.sections("characteristics"):
         entry.allow("source", "uuid", "mode", "poll_interval", "length", "fields")
+        # Deprecated (see config_fields): the registry's type decodes; checked if present.
         layout = tuple(_field(field) for field in entry.sections("fields"))
-        if not layout:
+        if "fields" in entry.data and not layout:
             raise entry.error("fields", "at least one { name, offset, type } field", "none")
         source = entry.identifier("source")
         try:
@@ -90,7 +91,8 @@ def _device(device: Section, decoders: dict[str, BinaryLayoutDecoder]) -> BleDev
             )
         except DriverConfigError as exc:
             raise entry.error("uuid", "a 16-bit or 128-bit UUID", exc) from exc
-        decoders[source] = BinaryLayoutDecoder(layout)
+        if layout:
+            decoders[source] = BinaryLayoutDecoder(layout)
     if not characteristics:
         raise device.error("characteristics", "at least one characteristic", "none")
     return BleDevice(match, tuple(characteristics))

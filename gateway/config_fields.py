@@ -1,4 +1,11 @@
-"""The ``fields`` arrays of text-carrying sources (serial frames, MQTT JSON payloads)."""
+"""The ``fields`` arrays of text-carrying sources (serial frames, MQTT JSON payloads).
+
+Deprecated: the registry's data-source type decodes every admitted reading,
+so these arrays are optional and unused by the data path. They are still
+accepted, and checked when present, so that gateway.toml files written for
+earlier versions keep loading on a gateway upgraded in the field; the
+runtime names them once in its log.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +14,8 @@ from edgeward.gateway.decoding import FieldType, TextField
 
 
 def parse_fields(owner: Section, *, json_paths: bool) -> tuple[TextField, ...]:
+    if "fields" not in owner.data:
+        return ()
     fields: list[TextField] = []
     for entry in owner.sections("fields"):
         entry.allow("name", "type", "path") if json_paths else entry.allow("name", "type")

@@ -5,6 +5,9 @@ device never delays the others' schedule. A device that starts failing is
 logged once, and once again when it recovers; it is marked unavailable in
 its :class:`DeviceHealth` rather than raising through the runtime. The next
 poll is always scheduled.
+
+A frame read is handed, undecoded, to the :class:`Gate` (admission): it
+decides whether the reading gets in and decodes it by its registry type.
 """
 
 from __future__ import annotations
@@ -15,17 +18,15 @@ import math
 from collections.abc import Mapping
 from typing import Protocol
 
-from edgeward.drivers.base import DeviceHealth, PollingDriver
+from edgeward.drivers.base import DeviceHealth, PollingDriver, Reading
 from edgeward.drivers.errors import DeviceProtocolError, DeviceUnavailable
-from edgeward.gateway.outbox import NewReading
-from edgeward.sync.clock import to_us
 
 log = logging.getLogger(__name__)
 
 
-class Decoder(Protocol):
-    def decode(self, frame: bytes) -> Mapping[str, bool | int | float | str]:
-        """Named values of one frame; DeviceProtocolError if it has none."""
+class Gate(Protocol):
+    async def take(self, reading: Reading) -> bool:
+        """Queue ``reading`` decoded if it is admitted; True if it was."""
         ...
 
 
@@ -34,13 +35,11 @@ class PollCoordinator:
         self,
         driver: PollingDriver,
         intervals: Mapping[str, float],
-        decoders: Mapping[str, Decoder],
-        sink: asyncio.Queue[NewReading],
+        gate: Gate,
     ) -> None:
         self.driver = driver
         self.intervals = dict(intervals)
-        self.decoders = dict(decoders)
-        self.sink = sink
+        self.gate = gate
         self.health = {source: DeviceHealth() for source in driver.sources}
         self.malformed = 0
 
@@ -71,7 +70,6 @@ class PollCoordinator:
         health = self.health[source]
         try:
             reading = await self.driver.poll(source)
-            values = dict(self.decoders[source].decode(reading.raw))
         except DeviceUnavailable as exc:
             self._failed(source, health, exc)
             return
@@ -86,7 +84,7 @@ class PollCoordinator:
         health.reads += 1
         health.consecutive_failures = 0
         health.last_success = reading.time
-        await self.sink.put(NewReading(source=source, time_us=to_us(reading.time), values=values))
+        await self.gate.take(reading)
 
     def _failed(self, source: str, health: DeviceHealth, exc: Exception) -> None:
         was_available = health.available or health.reads == health.failures == 0

@@ -1,6 +1,9 @@
 """Decoders built from data-source type specs (edgeward.sync.registry), one per transport.
 
-A decoder turns a report's payload into named values; it raises
+The registry is the decoding source: an admitted reading is decoded by its
+source's type, never by gateway.toml. The decoders themselves are the ones
+in :mod:`edgeward.gateway.decoding` and the Modbus register map; this module
+only translates a type's spec into them. A decoder raises
 :class:`~edgeward.sync.reports.ReportRejected` with reason ``undecodable`` on
 anything it can't read, and never anything else, so admission counts garbage
 instead of dying on it.
@@ -8,33 +11,44 @@ instead of dying on it.
 
 from __future__ import annotations
 
-import json
 import math
-import struct
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
+from edgeward.drivers.ble.config import normalize_uuid
 from edgeward.drivers.errors import DriverError
 from edgeward.drivers.modbus.register_map import Order, RegisterField, RegisterMap, Table, ValueType
+from edgeward.gateway.decoding import (
+    BinaryField,
+    BinaryLayoutDecoder,
+    BinaryType,
+    DelimitedDecoder,
+    FieldType,
+    JsonDecoder,
+    TextField,
+    Value,
+)
 from edgeward.sync.reports import ReportRejected
 
-Value = bool | int | float | str
+__all__ = ["BUILDERS", "Decoder", "Value", "build", "check_ranges"]
+
 Decoder = Callable[[bytes, str], dict[str, Value]]
 
-# BLE characteristic layouts are little-endian, as the Bluetooth core spec's formats are.
-_BLE_STRUCT = {
-    "int16": "<h",
-    "uint16": "<H",
-    "int32": "<i",
-    "uint32": "<I",
-    "float32": "<f",
-    "float64": "<d",
-    "bool": "<?",
-}
+
+class _FrameDecoder(Protocol):
+    def decode(self, frame: bytes) -> Mapping[str, Value]: ...
 
 
-def _undecodable(message: str) -> ReportRejected:
-    return ReportRejected("undecodable", message)
+def _guarded(decoder: _FrameDecoder) -> Decoder:
+    """``decoder`` with every decoding failure turned into an ``undecodable`` refusal."""
+
+    def decode(payload: bytes, origin: str) -> dict[str, Value]:
+        try:
+            return dict(decoder.decode(payload))
+        except DriverError as exc:  # DeviceProtocolError and the register map's errors
+            raise ReportRejected("undecodable", str(exc)) from exc
+
+    return decode
 
 
 def modbus_decoder(spec: Mapping[str, Any]) -> Decoder:
@@ -48,77 +62,44 @@ def modbus_decoder(spec: Mapping[str, Any]) -> Decoder:
     for entry in spec["registers"]:
         arguments = {key: converters.get(key, lambda v: v)(value) for key, value in entry.items()}
         fields.append(RegisterField(**arguments))
-    register_map = RegisterMap(fields)
-
-    def decode(payload: bytes, origin: str) -> dict[str, Value]:
-        try:
-            return dict(register_map.decode(payload))
-        except DriverError as exc:
-            raise _undecodable(str(exc)) from exc
-
-    return decode
+    return _guarded(RegisterMap(fields))
 
 
 def mqtt_decoder(spec: Mapping[str, Any]) -> Decoder:
-    keys: Mapping[str, str] = spec["fields"]
-
-    def decode(payload: bytes, origin: str) -> dict[str, Value]:
-        try:
-            document = json.loads(payload)
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise _undecodable("the payload is not JSON") from exc
-        if not isinstance(document, dict):
-            raise _undecodable("the payload is not a JSON object")
-        values: dict[str, Value] = {}
-        for name, key in keys.items():
-            value = document.get(key)
-            if not isinstance(value, bool | int | float | str):
-                raise _undecodable(f"field {key!r} is missing or not a scalar")
-            values[name] = value
-        return values
-
-    return decode
+    """``{"fields": {value name: JSON key}}``: any finite scalar, at a dotted path."""
+    fields = tuple(
+        TextField(name, FieldType.SCALAR, path=key) for name, key in spec["fields"].items()
+    )
+    return _guarded(JsonDecoder(fields))
 
 
 def serial_decoder(spec: Mapping[str, Any]) -> Decoder:
-    names: list[str] = spec["fields"]
-    separator: str = spec.get("separator", ",")
-
-    def decode(payload: bytes, origin: str) -> dict[str, Value]:
-        try:
-            parts = payload.decode("ascii").strip().split(separator)
-        except UnicodeDecodeError as exc:
-            raise _undecodable("the frame is not ASCII text") from exc
-        if len(parts) != len(names):
-            raise _undecodable(f"expected {len(names)} fields, found {len(parts)}")
-        values: dict[str, Value] = {}
-        for name, part in zip(names, parts, strict=True):
-            try:
-                number = float(part)
-            except ValueError as exc:
-                raise _undecodable(f"field {name!r} is not a number: {part[:20]!r}") from exc
-            values[name] = int(number) if number.is_integer() and "." not in part else number
-        return values
-
-    return decode
+    """``{"fields": [names in frame order], "separator": ","}``: numbers, one per position."""
+    fields = tuple(TextField(name, FieldType.FLOAT) for name in spec["fields"])
+    return _guarded(DelimitedDecoder(fields, spec.get("separator", ",")))
 
 
 def ble_decoder(spec: Mapping[str, Any]) -> Decoder:
-    layouts = {c["uuid"].lower(): c["layout"] for c in spec["characteristics"]}
+    """A binary layout per GATT characteristic, chosen by the UUID that ends the origin
+    (both as 128-bit UUIDs: a type may name ``"2a6e"``, the driver says the whole)."""
+    layouts = {
+        normalize_uuid(entry["uuid"], "decoder.characteristics"): BinaryLayoutDecoder(
+            tuple(
+                BinaryField(
+                    part["name"], part["offset"], BinaryType(part["type"]), part.get("scale", 1.0)
+                )
+                for part in entry["layout"]
+            )
+        )
+        for entry in spec["characteristics"]
+    }
 
     def decode(payload: bytes, origin: str) -> dict[str, Value]:
         uuid = origin.rsplit("/", 1)[-1].lower()
-        layout = next((lay for key, lay in layouts.items() if uuid.endswith(key)), None)
+        layout = layouts.get(uuid)
         if layout is None:
-            raise _undecodable(f"no layout for characteristic {uuid}")
-        values: dict[str, Value] = {}
-        for part in layout:
-            code = _BLE_STRUCT.get(part["type"])
-            if code is None or part["offset"] + struct.calcsize(code) > len(payload):
-                raise _undecodable(f"field {part['name']!r} lies beyond {len(payload)} bytes")
-            (value,) = struct.unpack_from(code, payload, part["offset"])
-            values[part["name"]] = value * part.get("scale", 1) if "scale" in part else value
-        return values
+            raise ReportRejected("undecodable", f"no layout for characteristic {uuid[:64]}")
+        return _guarded(layout)(payload, origin)
 
     return decode
 

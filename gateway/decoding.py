@@ -1,9 +1,12 @@
-"""Decoders for frames: delimited text (serial), JSON (MQTT) and fixed binary layouts (BLE).
+"""The frame decoders: delimited text (serial), JSON (MQTT), fixed binary layouts (BLE).
 
-A driver hands up raw bytes; a decoder turns one source's frame into named
-values, or raises :class:`~edgeward.drivers.errors.DeviceProtocolError`,
-which the coordinator counts as malformed for that source and moves on.
-Register maps (Modbus) are decoders of the same shape.
+The one implementation of each; :mod:`edgeward.gateway.decoders` builds them
+from the registry's data-source type specs, which decide how an admitted
+reading is decoded. A decoder turns one source's frame into named values or
+raises :class:`~edgeward.drivers.errors.DeviceProtocolError`; admission
+counts that as ``undecodable`` for the source and moves on. Register maps
+(Modbus, :mod:`edgeward.drivers.modbus.register_map`) are decoders of the
+same shape.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ class FieldType(enum.StrEnum):
     FLOAT = "float"
     STR = "str"
     BOOL = "bool"
+    # Any JSON scalar (a registry MQTT type names keys, not types); numbers stay finite.
+    SCALAR = "scalar"
 
 
 _TRUE = {"1", "true", "on", "yes"}
@@ -104,6 +109,8 @@ class JsonDecoder:
             if not isinstance(value, dict) or step not in value:
                 raise DeviceProtocolError(f"field {field.name!r}: no {path!r} in the payload")
             value = value[step]
+        if field.type is FieldType.SCALAR:
+            return _scalar(field.name, value)
         expected: dict[FieldType, tuple[type, ...]] = {
             FieldType.INT: (int,),
             FieldType.FLOAT: (int, float),
@@ -127,6 +134,20 @@ class JsonDecoder:
         return value  # type: ignore[return-value]
 
 
+def _scalar(name: str, value: object) -> Value:
+    if isinstance(value, bool | str):
+        return value
+    if isinstance(value, int | float):
+        try:
+            number = float(value)
+        except OverflowError as exc:
+            raise DeviceProtocolError(f"field {name!r}: too large") from exc
+        if not math.isfinite(number):
+            raise DeviceProtocolError(f"field {name!r}: {number} is not a number")
+        return value
+    raise DeviceProtocolError(f"field {name!r}: {value!r} is not a scalar")
+
+
 class BinaryType(enum.StrEnum):
     """Little-endian, as the Bluetooth core specification's characteristic formats are."""
 
@@ -137,6 +158,8 @@ class BinaryType(enum.StrEnum):
     INT32 = "int32"
     UINT32 = "uint32"
     FLOAT32 = "float32"
+    FLOAT64 = "float64"
+    BOOL = "bool"
 
 
 _BINARY_STRUCT = {
@@ -147,6 +170,8 @@ _BINARY_STRUCT = {
     BinaryType.INT32: "<i",
     BinaryType.UINT32: "<I",
     BinaryType.FLOAT32: "<f",
+    BinaryType.FLOAT64: "<d",
+    BinaryType.BOOL: "<?",
 }
 
 
@@ -180,6 +205,9 @@ class BinaryLayoutDecoder:
         for field in self.fields:
             (raw,) = struct.unpack_from(_BINARY_STRUCT[field.type], frame, field.offset)
             value: int | float = raw
+            if field.type is BinaryType.BOOL:
+                values[field.name] = bool(raw)
+                continue
             if field.scale != 1.0:
                 # Fixed point: round to the decimals the scale carries (0.01 -> 2).
                 decimals = max(0, -math.floor(math.log10(abs(field.scale)))) if field.scale else 0

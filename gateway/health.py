@@ -76,6 +76,7 @@ async def take_snapshot(runtime: GatewayRuntime, send_rate: float) -> dict[str, 
             "body_bytes_total": runtime.client.body_bytes,
             "wire_bytes_total": runtime.client.wire_bytes,
         },
+        "admission": admission_snapshot(runtime),
         "devices": {
             source: {
                 "available": health.available,
@@ -91,6 +92,18 @@ async def take_snapshot(runtime: GatewayRuntime, send_rate: float) -> dict[str, 
             ]
             for source, health in coordinator_health.items()
         },
+    }
+
+
+def admission_snapshot(runtime: GatewayRuntime) -> dict[str, Any]:
+    """The registry in force and what admission refused: since start, and in stored rows."""
+    gate = runtime.gate
+    return {
+        "registry": runtime.registry.status(),
+        "admitted_total": gate.admitted,
+        "refused_since_start": dict(sorted(gate.refused.items())),
+        "refused_rows": gate.store.totals(),
+        "reporting_failing": gate.reporting_failing,
     }
 
 
@@ -257,7 +270,27 @@ def exposition(snapshot: dict[str, Any]) -> str:
     ]
     for source, device in sorted(snapshot["devices"].items()):
         lines.append(f'edgeward_device_up{{source="{_label(source)}"}} {int(device["available"])}')
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + _admission_metrics(snapshot["admission"])) + "\n"
+
+
+def _admission_metrics(admission: dict[str, Any]) -> list[str]:
+    lines = [
+        "# HELP edgeward_admission_admitted_total Readings admitted since start.",
+        "# TYPE edgeward_admission_admitted_total counter",
+        f"edgeward_admission_admitted_total {admission['admitted_total']}",
+        "# HELP edgeward_admission_refused_total Readings refused since start, by reason.",
+        "# TYPE edgeward_admission_refused_total counter",
+    ]
+    for reason, count in admission["refused_since_start"].items():
+        lines.append(f'edgeward_admission_refused_total{{reason="{_label(reason)}"}} {count}')
+    age = admission["registry"]["age_s"]
+    if age is not None:
+        lines += [
+            "# HELP edgeward_registry_age_seconds Since the registry in force was last verified.",
+            "# TYPE edgeward_registry_age_seconds gauge",
+            f"edgeward_registry_age_seconds {_number(age)}",
+        ]
+    return lines
 
 
 def _number(value: object) -> str:

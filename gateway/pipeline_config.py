@@ -1,15 +1,18 @@
-"""The ``[outbox]``, ``[uplink]`` and ``[health]`` sections of gateway.toml.
+"""The ``[outbox]``, ``[uplink]``, ``[health]`` and ``[admission]`` sections of gateway.toml.
 
 Kept apart from :mod:`edgeward.gateway.config` (which owns the file, the
 cloud and the device sections) so that the store-and-forward settings and
 the device settings change without touching each other. The loader there
-calls :func:`parse_outbox`, :func:`parse_uplink` and :func:`parse_health`
+calls :func:`parse_outbox`, :func:`parse_uplink`, :func:`parse_health` and
+:func:`parse_admission`
 with its section reader, so every error still names file, key and
 expectation.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -50,6 +53,17 @@ class HealthConfig:
     # None: no metrics listener; 0: any free port (reported in status.json).
     metrics_port: int | None = None
     metrics_host: str = "127.0.0.1"
+
+
+@dataclass(frozen=True, slots=True)
+class AdmissionConfig:
+    # How often the registry is pulled; an unchanged one costs a 304.
+    registry_interval: float = 60.0
+    # How often refusals are aggregated into rows and reported to the cloud.
+    report_interval: float = 5.0
+    # The cloud's registry-signing key (base64 Ed25519). None: asked at first
+    # contact and pinned in the data dir (registry.pub).
+    registry_public_key: str | None = None
 
 
 class SectionReader(Protocol):
@@ -115,6 +129,32 @@ def parse_health(section: SectionReader) -> HealthConfig:
         metrics_port=port,
         metrics_host=host,
     )
+
+
+def parse_admission(section: SectionReader) -> AdmissionConfig:
+    section.allow("registry_interval", "report_interval", "registry_public_key")
+    defaults = AdmissionConfig()
+    key = section.data.get("registry_public_key")
+    if key is not None and not _is_ed25519_key(key):
+        raise section.error(
+            "registry_public_key", "the cloud's Ed25519 public key, base64 (44 chars)", repr(key)
+        )
+    return AdmissionConfig(
+        registry_interval=section.number(
+            "registry_interval", 0.1, 86_400, defaults.registry_interval
+        ),
+        report_interval=section.number("report_interval", 0.05, 3600, defaults.report_interval),
+        registry_public_key=key if isinstance(key, str) else None,
+    )
+
+
+def _is_ed25519_key(value: object) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        return len(base64.b64decode(value, validate=True)) == 32
+    except (binascii.Error, ValueError):
+        return False
 
 
 def _boolean(section: SectionReader, name: str, default: bool) -> bool:

@@ -18,6 +18,9 @@ from edgeward.drivers.mqtt.client import MqttDriver
 from edgeward.drivers.serial.polled import SerialPollingDriver
 from edgeward.drivers.serial.port import SerialSettings
 from edgeward.drivers.serial.stream import SerialDriver
+from edgeward.gateway.admission import Admission
+from edgeward.gateway.admission_gate import AdmissionGate
+from edgeward.gateway.admission_store import AdmissionStore
 from edgeward.gateway.config import (
     GatewayConfig,
     ModbusRtuConfig,
@@ -26,12 +29,12 @@ from edgeward.gateway.config import (
     SerialConfig,
 )
 from edgeward.gateway.config_ble import BleConfig
-from edgeward.gateway.coordinator import Decoder, PollCoordinator
-from edgeward.gateway.decoding import DelimitedDecoder, JsonDecoder
+from edgeward.gateway.coordinator import PollCoordinator
 from edgeward.gateway.errors import GatewayError
 from edgeward.gateway.forwarder import OutboxWriter, Uplink
 from edgeward.gateway.health import HealthPublisher, read_status
 from edgeward.gateway.outbox import NewReading, Outbox
+from edgeward.gateway.registry_sync import RegistrySync
 from edgeward.gateway.stream_coordinator import StreamCoordinator
 from edgeward.gateway.supervisor import Supervisor
 from edgeward.sync.clock import now_us
@@ -45,6 +48,8 @@ QUEUE_SIZE = 10_000
 DRAIN_TIMEOUT = 5.0
 # How long a clean stop keeps sending before it leaves the rest for the next start.
 FLUSH_TIMEOUT = 5.0
+# How long a gateway that never had a registry waits for its first before reading devices.
+FIRST_PULL_TIMEOUT = 5.0
 
 
 class GatewayRuntime:
@@ -78,6 +83,13 @@ class GatewayRuntime:
             idle_interval=config.uplink.idle_interval,
             backoff_max=config.uplink.backoff_max,
         )
+        # Admission's memory (replay counters, refusal rows) outlives any outbox file.
+        self.admission_store = AdmissionStore(config.data_dir / "admission.db")
+        admission = Admission(None, replay=self.admission_store)
+        self.gate = AdmissionGate(admission, self.admission_store, self.queue)
+        self.registry = RegistrySync(
+            config.gateway_id, config.data_dir, config.admission, self.client, admission
+        )
         self.coordinators = [self._coordinator(endpoint) for endpoint in config.modbus_tcp]
         self.coordinators += [self._rtu_coordinator(bus) for bus in config.modbus_rtu]
         self.coordinators += [self._serial_poller(p) for p in config.serial if p.request]
@@ -96,9 +108,8 @@ class GatewayRuntime:
             [ModbusDevice(d.source, d.unit, d.register_map) for d in endpoint.devices],
             timeout=endpoint.timeout,
         )
-        decoders: dict[str, Decoder] = {d.source: d.register_map for d in endpoint.devices}
         intervals = {d.source: d.poll_interval for d in endpoint.devices}
-        return PollCoordinator(driver, intervals, decoders, self.queue)
+        return PollCoordinator(driver, intervals, self.gate)
 
     def _rtu_coordinator(self, bus: ModbusRtuConfig) -> PollCoordinator:
         # One driver, hence one scheduler, per serial bus; buses poll in parallel.
@@ -109,9 +120,8 @@ class GatewayRuntime:
                 for d in bus.devices
             ],
         )
-        decoders: dict[str, Decoder] = {d.source: d.register_map for d in bus.devices}
         intervals = {d.source: d.poll_interval for d in bus.devices}
-        return PollCoordinator(driver, intervals, decoders, self.queue)
+        return PollCoordinator(driver, intervals, self.gate)
 
     def _serial_stream(self, port: SerialConfig) -> StreamCoordinator:
         driver = SerialDriver(
@@ -120,8 +130,7 @@ class GatewayRuntime:
             port.framer(),
             stale_after=port.stale_after,
         )
-        decoder = DelimitedDecoder(port.fields, port.separator)
-        return StreamCoordinator(driver, {port.source: decoder}, self.queue)
+        return StreamCoordinator(driver, self.gate)
 
     def _serial_poller(self, port: SerialConfig) -> PollCoordinator:
         assert port.request is not None
@@ -132,23 +141,25 @@ class GatewayRuntime:
             port.request,
             timeout=port.timeout,
         )
-        decoders: dict[str, Decoder] = {port.source: DelimitedDecoder(port.fields, port.separator)}
-        return PollCoordinator(driver, {port.source: port.poll_interval}, decoders, self.queue)
+        return PollCoordinator(driver, {port.source: port.poll_interval}, self.gate)
 
     def _mqtt_coordinator(self, broker: MqttConfig) -> StreamCoordinator:
         driver = MqttDriver(broker.broker, [entry.subscription for entry in broker.subscriptions])
-        decoders: dict[str, Decoder] = {
-            entry.subscription.source: JsonDecoder(entry.fields) for entry in broker.subscriptions
-        }
-        return StreamCoordinator(driver, decoders, self.queue)
+        return StreamCoordinator(driver, self.gate)
 
     def _ble_coordinator(self, ble: BleConfig) -> StreamCoordinator:
         driver = BleDriver(list(ble.devices), adapter=ble.adapter, timing=ble.timing)
-        decoders: dict[str, Decoder] = dict(ble.decoders)
-        return StreamCoordinator(driver, decoders, self.queue)
+        return StreamCoordinator(driver, self.gate)
 
     async def run(self, stop: asyncio.Event) -> None:
         await self.outbox.open()
+        await self.registry.start(FIRST_PULL_TIMEOUT)
+        if self.config.unused_decoder_keys:
+            log.warning(
+                "gateway.toml 'fields' of %s are not used: each source's registered "
+                "data-source type decodes its readings (the keys may be removed)",
+                ", ".join(self.config.unused_decoder_keys),
+            )
         log.info(
             "gateway %s started: %d readings waiting in %s",
             self.config.gateway_id,
@@ -160,6 +171,8 @@ class GatewayRuntime:
             self.pipeline.start("outbox-writer", self.writer.run)
             self.pipeline.start("uplink", self.uplink.run)
             self.pipeline.start("health", self.health.run)
+            self.pipeline.start("registry", self.registry.run)
+            self.pipeline.start("security-events", self._report_security_events)
             for coordinator in self.coordinators:
                 name = f"poll {coordinator.driver.__class__.__name__} {coordinator.driver.sources}"
                 self.pollers.start(name, coordinator.run)
@@ -169,6 +182,10 @@ class GatewayRuntime:
             await stop.wait()
         finally:
             await self._shutdown()
+
+    async def _report_security_events(self) -> None:
+        interval = self.config.admission.report_interval
+        await self.gate.report(self.client, self.config.gateway_id, interval)
 
     async def _shutdown(self) -> None:
         await self.pollers.stop()
@@ -180,11 +197,13 @@ class GatewayRuntime:
         await self.pipeline.stop()
         loop = asyncio.get_running_loop()
         await self.uplink.flush(loop.time() + FLUSH_TIMEOUT)
+        self.gate.flush()  # refusals not yet in a row: reported after the next start
         await self.client.aclose()
         await self.health.stop_metrics()
         with contextlib.suppress(OSError, GatewayError):
             await self.health.publish()  # the final counts, for `edgeward gateway status`
         await self.outbox.close()
+        self.admission_store.close()
         log.info("gateway %s stopped", self.config.gateway_id)
 
 

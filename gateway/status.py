@@ -67,12 +67,39 @@ def render(status: dict[str, Any], now: int) -> str:
         ("last success", _ago(uplink["last_success_us"], now)),
         ("last error", _error(uplink, now)),
         ("metrics", status.get("metrics_url") or "off"),
+        *_admission_rows(status.get("admission"), now),
     ]
     for source, device in sorted(status["devices"].items()):
         state = "up" if device["available"] else f"DOWN: {device['last_error']}"
         rows.append((f"device {source}", f"{state} ({device['reads']} reads)"))
     width = max(len(label) for label, _ in rows)
     return "\n".join(f"{label:<{width}}  {value}" for label, value in rows)
+
+
+def _admission_rows(admission: dict[str, Any] | None, now: int) -> list[tuple[str, str]]:
+    if admission is None:  # a status.json written before admission was wired
+        return []
+    registry = admission["registry"]
+    if registry["sources"] is None:
+        state = "NONE: every reading is refused (no-registry) until the first pull"
+    else:
+        state = f"{registry['version']} ({registry['sources']} sources)"
+    error = registry["last_error"]
+    refused = admission["refused_since_start"]
+    reasons = ", ".join(f"{reason} {count}" for reason, count in refused.items()) or "none"
+    stored = admission["refused_rows"]
+    return [
+        ("registry", state),
+        ("registry verified", _ago(registry["verified_us"], now)),
+        ("registry pull", f"FAILING: {error}" if error else "ok"),
+        ("admitted", f"{admission['admitted_total']} readings since start"),
+        ("refused", f"{reasons} (since start)"),
+        (
+            "security events",
+            f"{stored['rows']} window rows, {stored['unreported_rows']} not yet reported"
+            + (" (reporting FAILING)" if admission["reporting_failing"] else ""),
+        ),
+    ]
 
 
 def _error(uplink: dict[str, Any], now: int) -> str:

@@ -1,42 +1,24 @@
-"""The place that runs streaming drivers and decodes what they hand up.
+"""The place that runs streaming drivers and hands what they send to admission.
 
 The counterpart of :class:`~edgeward.gateway.coordinator.PollCoordinator` for
-transports whose devices speak first (serial streams, MQTT). The driver owns
-its connection and availability; this coordinator decodes each frame by its
-source's decoder and queues it for the outbox. A frame that does not decode
-is counted in that source's ``DeviceHealth.malformed`` (logged once per
-source, then again after the next good frame), never raised.
+transports whose devices speak first (serial streams, MQTT, BLE). The driver
+owns its connection and availability; this coordinator passes each frame,
+undecoded, to the gate (admission), which decodes it by its registry type or
+counts why it was refused. Nothing a device sends is raised.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from collections.abc import Mapping
 
 from edgeward.drivers.base import DeviceHealth, Reading, StreamingDriver
-from edgeward.drivers.errors import DeviceProtocolError
-from edgeward.gateway.coordinator import Decoder
-from edgeward.gateway.outbox import NewReading
-from edgeward.sync.clock import to_us
-
-log = logging.getLogger(__name__)
+from edgeward.gateway.coordinator import Gate
 
 
 class StreamCoordinator:
-    def __init__(
-        self,
-        driver: StreamingDriver,
-        decoders: Mapping[str, Decoder],
-        sink: asyncio.Queue[NewReading],
-    ) -> None:
-        missing = set(driver.sources) - set(decoders)
-        if missing:
-            raise ValueError(f"no decoder for sources {sorted(missing)}")
+    def __init__(self, driver: StreamingDriver, gate: Gate) -> None:
         self.driver = driver
-        self.decoders = dict(decoders)
-        self.sink = sink
-        self._garbled: set[str] = set()
+        self.gate = gate
 
     @property
     def health(self) -> Mapping[str, DeviceHealth]:
@@ -46,14 +28,4 @@ class StreamCoordinator:
         await self.driver.run(self._take)
 
     async def _take(self, reading: Reading) -> None:
-        source = reading.source
-        try:
-            values = dict(self.decoders[source].decode(reading.raw))
-        except DeviceProtocolError as exc:
-            self.driver.health()[source].malformed += 1
-            if source not in self._garbled:
-                log.warning("%s sent a frame that does not decode: %s", source, exc)
-                self._garbled.add(source)
-            return
-        self._garbled.discard(source)
-        await self.sink.put(NewReading(source=source, time_us=to_us(reading.time), values=values))
+        await self.gate.take(reading)

@@ -39,6 +39,18 @@ TRANSPORTS = ("modbus", "serial", "ble", "mqtt")
 AUTH_MODES = ("bound", "hmac", "ed25519", "sealed")
 SEALED_FOR = ("gateway", "cloud")
 VALUE_TYPES = ("int16", "uint16", "int32", "uint32", "float32", "float64", "string", "bool")
+# GATT characteristic values: little-endian fixed-width numbers (no strings).
+BLE_VALUE_TYPES = (
+    "int8",
+    "uint8",
+    "int16",
+    "uint16",
+    "int32",
+    "uint32",
+    "float32",
+    "float64",
+    "bool",
+)
 REGISTER_TABLES = ("holding", "input", "coil", "discrete_input")
 SERIAL_FRAMINGS = ("line", "stx-etx", "length-prefixed")
 # What a type's decoder spec must hold, per transport.
@@ -145,8 +157,12 @@ def _characteristic(entry: object, path: str) -> list[str]:
         offset = part.get("offset")
         if not isinstance(offset, int) or isinstance(offset, bool) or not 0 <= offset < 512:
             raise SpecError(f"{where}.offset", "expected a byte offset from 0 to 511")
-        if part.get("type") not in VALUE_TYPES:
-            raise SpecError(f"{where}.type", f"expected one of {', '.join(VALUE_TYPES)}")
+        if part.get("type") not in BLE_VALUE_TYPES:
+            raise SpecError(f"{where}.type", f"expected one of {', '.join(BLE_VALUE_TYPES)}")
+        scale = part.get("scale", 1.0)
+        number = isinstance(scale, int | float) and not isinstance(scale, bool)
+        if not number or not math.isfinite(scale):
+            raise SpecError(f"{where}.scale", "expected a finite number")
     return names
 
 

@@ -8,6 +8,8 @@ the last good one; ``If-None-Match`` makes an unchanged registry cost a 304.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import logging
 import os
@@ -22,6 +24,7 @@ from edgeward.sync.registry import SIGNATURE_HEADER, SpecError, verify_registry
 log = logging.getLogger(__name__)
 
 REGISTRY_PATH = "/v1/registry"
+PUBLIC_KEY_PATH = "/v1/registry/public-key"
 
 
 class RegistryStore:
@@ -80,3 +83,24 @@ async def pull(
     new_etag = response.headers.get("ETag", "")
     store.save(response.content, signature, new_etag)
     return registry, new_etag
+
+
+async def fetch_public_key(client: httpx.AsyncClient) -> str:
+    """The cloud's Ed25519 registry key (base64), checked for shape before anyone pins it."""
+    try:
+        response = await client.get(PUBLIC_KEY_PATH)
+    except httpx.HTTPError as exc:
+        raise UplinkUnavailable(f"cloud unreachable: {exc!r}") from exc
+    if response.status_code == 429 or response.status_code >= 500:
+        raise UplinkUnavailable(f"cloud answered {response.status_code}")
+    if response.status_code >= 400:
+        raise UplinkRejected(response.status_code, "registry_public_key", response.text[:200])
+    try:
+        document = response.json()
+        key = str(document["public_key"])
+        raw = base64.b64decode(key, validate=True)
+        if document.get("algorithm") != "ed25519" or len(raw) != 32:
+            raise ValueError(key)
+    except (ValueError, KeyError, TypeError, binascii.Error) as exc:
+        raise UplinkUnavailable("the cloud sent no usable Ed25519 public key") from exc
+    return key

@@ -12,12 +12,19 @@ import gzip
 import json
 import math
 from types import TracebackType
+from typing import Any
 
 import httpx
 
 from edgeward.sync.batch import Batch, BatchAck, decode_ack, encode_batch
 from edgeward.sync.errors import BatchFormatError, UplinkRejected, UplinkUnavailable
 from edgeward.sync.events import EVENTS_PATH, GatewayEvent, encode_events
+from edgeward.sync.registry_client import RegistryStore, fetch_public_key, pull
+from edgeward.sync.security_events import (
+    SECURITY_EVENTS_PATH,
+    SecurityEvent,
+    encode_security_events,
+)
 
 INGEST_PATH = "/v1/ingest/batches"
 # Level 5 of zlib: most of level 9's ratio on repetitive JSON at a fraction of the CPU.
@@ -97,11 +104,26 @@ class UplinkClient:
 
     async def send_events(self, gateway_id: str, events: list[GatewayEvent]) -> None:
         """Report gateway events (plain JSON: they are few and small)."""
+        await self._post_small(EVENTS_PATH, encode_events(gateway_id, events))
+
+    async def send_security_events(self, gateway_id: str, events: list[SecurityEvent]) -> None:
+        """Report refused readings, aggregated per window (few rows, whatever the flood)."""
+        await self._post_small(SECURITY_EVENTS_PATH, encode_security_events(gateway_id, events))
+
+    async def pull_registry(
+        self, store: RegistryStore, etag: str | None
+    ) -> tuple[dict[str, Any], str] | None:
+        """A newer verified registry (saved in ``store``), or None if unchanged."""
+        return await pull(self._client, store, etag)
+
+    async def registry_public_key(self) -> str:
+        """The cloud's registry-signing public key (base64), asked at first contact."""
+        return await fetch_public_key(self._client)
+
+    async def _post_small(self, path: str, body: bytes) -> None:
         try:
             response = await self._client.post(
-                EVENTS_PATH,
-                content=encode_events(gateway_id, events),
-                headers={"Content-Type": "application/json"},
+                path, content=body, headers={"Content-Type": "application/json"}
             )
         except httpx.HTTPError as exc:
             raise UplinkUnavailable(f"cloud unreachable: {exc!r}") from exc

@@ -20,6 +20,7 @@ BENCH = Path(__file__).resolve().parent.parent / "bench"
         ["backlog_drain.py", "--readings", "2000"],
         ["gateway_cpu.py", "--seconds", "3"],
         ["proxy_overhead.py", "--calls", "20", "--rounds", "2"],
+        ["admission.py", "--readings", "200", "--rounds", "1"],
     ],
 )
 def test_benchmark_runs(command: list[str]) -> None:
@@ -37,5 +38,6 @@ def test_benchmark_runs(command: list[str]) -> None:
         "verdict: the gateway used",
         "peak RSS grows",
         "proxy overhead per call",
+        "the bare primitive's rate",
     )
     assert any(marker in result.stdout for marker in markers), result.stdout[-2000:]

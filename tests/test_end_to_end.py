@@ -52,7 +52,7 @@ def test_register_values_arrive_in_the_cloud_exactly_once(
             {"source": f"meter-{unit}", "unit": unit, "poll_interval": 0.1, "registers": REGISTERS}
             for unit in STATIC
         ]
-        config = write_gateway_config(tmp_path, cloud.url, gateway, modbus.port, devices)
+        config = write_gateway_config(tmp_path, cloud, gateway, modbus.port, devices)
         with gateway_process(config) as process:
             for step in STEPS:
                 modbus.update(

@@ -13,6 +13,7 @@ from edgeward.drivers.simulators.ble_peripheral import HUMIDITY, TEMPERATURE
 from edgeward.gateway.config_writer import dump_toml, write_secret
 from tests.peers.bluez.world import BleWorld
 from tests.peers.gateway import gateway_process, read_outbox
+from tests.peers.registry import bound_source, write_signed_registry
 
 ADDRESS = "C0:00:00:00:00:2A"
 
@@ -56,7 +57,22 @@ def write_config(directory: Path) -> Path:
     }
     path = directory / "gateway.toml"
     path.write_text(dump_toml(document))
+    write_signed_registry(
+        directory / "data",
+        "gw-ble",
+        [
+            ble_source("env-temperature", TEMPERATURE, "temperature", "int16"),
+            ble_source("env-humidity", HUMIDITY, "humidity", "uint16"),
+        ],
+    )
     return path
+
+
+def ble_source(name: str, uuid: str, field: str, value_type: str) -> dict[str, Any]:
+    """A registered characteristic: its layout is what decodes the readings."""
+    layout = [{"name": field, "offset": 0, "type": value_type, "scale": 0.01}]
+    decoder = {"characteristics": [{"uuid": uuid, "layout": layout}]}
+    return bound_source(name, "ble", decoder, {"address": ADDRESS})
 
 
 def values_of(config: Path, source: str) -> list[dict[str, Any]]:

@@ -60,7 +60,7 @@ def test_fifty_sigkills_and_cloud_restarts_lose_and_duplicate_nothing(
             ]
             config = write_gateway_config(
                 tmp_path,
-                cloud.url,
+                cloud,
                 gateway,
                 modbus.port,
                 devices,

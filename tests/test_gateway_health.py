@@ -72,7 +72,7 @@ def test_status_and_metrics_of_a_running_gateway(tmp_path: Path) -> None:
                     "registers": METER_REGISTERS,
                 }
             ]
-            config = write_gateway_config(tmp_path, cloud.url, gateway, modbus.port, devices)
+            config = write_gateway_config(tmp_path, cloud, gateway, modbus.port, devices)
             config.write_text(config.read_text() + HEALTH)
             with gateway_process(config) as process:
                 process.wait_for(
@@ -106,6 +106,8 @@ def test_status_and_metrics_of_a_running_gateway(tmp_path: Path) -> None:
                 assert seen["edgeward_outbox_moved_aside_total"] == 0
                 assert seen["edgeward_uplink_failing"] == 0
                 assert seen['edgeward_device_up{source="meter-1"}'] == 1
+                assert seen["edgeward_admission_admitted_total"] >= 50
+                assert 0 <= seen["edgeward_registry_age_seconds"] < 60
                 assert (
                     abs(seen["edgeward_uplink_last_success_timestamp_seconds"] - time.time()) < 30
                 )

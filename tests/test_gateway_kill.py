@@ -55,7 +55,7 @@ def test_sigkill_loses_and_duplicates_nothing(tmp_path: Path, cloud: CloudServer
         # Small batches make it likely that the kill lands between a batch
         # being stored in the cloud and its rows being deleted locally.
         config = write_gateway_config(
-            tmp_path, cloud.url, gateway, modbus.port, devices, batch_max_readings=7
+            tmp_path, cloud, gateway, modbus.port, devices, batch_max_readings=7
         )
         killed_at = []
         for round_number in range(3):

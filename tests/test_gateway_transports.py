@@ -19,6 +19,7 @@ from edgeward.gateway.config_writer import dump_toml, write_secret
 from edgeward.processes import ChildProcess
 from tests.peers.gateway import gateway_process, read_outbox
 from tests.peers.mosquitto import PASSWORD, USERNAME, Mosquitto, free_port
+from tests.peers.registry import bound_source, write_signed_registry
 from tests.peers.serial_sensor import serial_sensor
 from tests.peers.socat import PtyPair
 
@@ -83,7 +84,29 @@ def gateway_config(
     }
     path = directory / "gateway.toml"
     path.write_text(dump_toml(document))
+    write_signed_registry(directory / "data", "gw-1a2b3c4d5e6f", registered(rtu, serial, asked))
     return path
+
+
+def registered(rtu: PtyPair, serial: PtyPair, asked: PtyPair) -> list[dict[str, Any]]:
+    """Every source but the ghost, bound where its driver reads it, typed to decode its frames."""
+    sensor = {"fields": [field["name"] for field in SENSOR_FIELDS]}
+    return [
+        bound_source(
+            "meter-1",
+            "modbus",
+            {"registers": METER_REGISTERS},
+            {"bus": f"modbus-rtu://{rtu.device_end}", "unit": 1},
+        ),
+        bound_source("probe-1", "serial", sensor, {"port": str(serial.device_end)}),
+        bound_source("probe-2", "serial", sensor, {"port": str(asked.device_end)}),
+        bound_source(
+            "room-1",
+            "mqtt",
+            {"fields": {field["name"]: field["name"] for field in SENSOR_FIELDS}},
+            {"topic": "site/room1"},
+        ),
+    ]
 
 
 def outbox(config: Path) -> dict[str, list[dict[str, Any]]]:

@@ -30,7 +30,7 @@ def test_gateway_replaces_a_corrupt_outbox_and_keeps_delivering(tmp_path: Path) 
                     "registers": METER_REGISTERS,
                 }
             ]
-            config = write_gateway_config(tmp_path, cloud.url, gateway, modbus.port, devices)
+            config = write_gateway_config(tmp_path, cloud, gateway, modbus.port, devices)
             with gateway_process(config, "gateway-1.log") as first:
                 first.wait_for(lambda: len(cloud.all_readings(token, "meter-1")) >= 20, "readings")
             before = cloud.all_readings(token, "meter-1")

@@ -35,7 +35,7 @@ def test_readings_wait_out_a_cloud_outage(tmp_path: Path, database_url: str) -> 
                     "registers": METER_REGISTERS,
                 }
             ]
-            config = write_gateway_config(tmp_path, cloud.url, gateway, modbus.port, devices)
+            config = write_gateway_config(tmp_path, cloud, gateway, modbus.port, devices)
             with gateway_process(config) as process:
                 process.wait_for(
                     lambda: len(cloud.all_readings(token, "meter-1")) > 0, "first data"

@@ -15,10 +15,12 @@ from edgeward.cloud.gateway_events import store_events
 from edgeward.cloud.gateways import record_seen
 from edgeward.cloud.identity.principal import Principal
 from edgeward.cloud.readings import store_batch
+from edgeward.cloud.security_events import store_gateway_reports
 from edgeward.sync.batch import Batch, BatchAck, decode_batch, encode_ack
 from edgeward.sync.clock import now_us
 from edgeward.sync.errors import BatchFormatError
 from edgeward.sync.events import EVENTS_PATH, decode_events
+from edgeward.sync.security_events import SECURITY_EVENTS_PATH, decode_security_events
 from edgeward.sync.uplink import INGEST_PATH
 
 # The cap on a batch's JSON, compressed or not: gzip bodies are inflated only up to it.
@@ -110,5 +112,26 @@ async def ingest_events(
     def store() -> int:
         with transaction(request) as connection:
             return store_events(connection, principal.account_id, gateway_id, events, now_us())
+
+    return {"stored": await run_in_threadpool(store)}
+
+
+@router.post(SECURITY_EVENTS_PATH, summary="A gateway's refused readings, aggregated per window")
+async def ingest_security_events(
+    request: Request, principal: Annotated[Principal, requires("ingest")]
+) -> Any:
+    """Stored as security events ``reported_by: gateway`` and sent to the account's
+    webhooks like the cloud's own; each window keeps the largest count reported."""
+    body = await _read_capped(request)
+    try:
+        gateway_id, events = decode_security_events(body)
+    except BatchFormatError as exc:
+        raise InvalidBatch(exc.message, field=exc.path or None) from exc
+    if principal.kind != "gateway" or gateway_id != principal.id:
+        raise Forbidden("a gateway may only report its own security events", field="gateway_id")
+
+    def store() -> int:
+        with transaction(request) as connection:
+            return store_gateway_reports(connection, principal.account_id, gateway_id, events)
 
     return {"stored": await run_in_threadpool(store)}

@@ -181,12 +181,15 @@ security_events = sa.Table(
     sa.Column("count", sa.BigInteger, nullable=False),
     sa.Column("first_us", sa.BigInteger, nullable=False),
     sa.Column("last_us", sa.BigInteger, nullable=False),
+    # "cloud": ingest refused it; "gateway": the gateway's admission did and reported it.
+    sa.Column("reported_by", sa.String(16), nullable=False, server_default="cloud"),
     sa.UniqueConstraint(
         "account_id",
         "gateway_id",
         "source",
         "reason",
         "window_start_us",
+        "reported_by",
         name="uq_security_events_window",
     ),
     sa.Index("ix_security_events_account_time", "account_id", "window_start_us", "id"),

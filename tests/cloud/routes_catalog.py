@@ -28,6 +28,7 @@ from edgeward.cloud.settings import CloudSettings
 from edgeward.cloud.storage.schema import gateways
 from edgeward.sync.events import GatewayEvent, encode_events
 from edgeward.sync.provisioning import KEY_ROTATION_PATH, rotation_message, sign
+from edgeward.sync.security_events import SecurityEvent, encode_security_events
 from tests.cloud.conftest import START, batch_body
 from tests.peers.cloud import Account, CloudServer
 from tests.peers.slapd import READERS, Slapd, directory_settings, search_bind
@@ -284,6 +285,9 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("POST", "/v1/ingest/events"): Example(
         lambda c, a: Request("/v1/ingest/events"), principal="gateway"
     ),
+    ("POST", "/v1/ingest/security-events"): Example(
+        lambda c, a: Request("/v1/ingest/security-events"), principal="gateway"
+    ),
     ("GET", "/v1/readings"): Example(
         lambda c, a: Request("/v1/readings", params={"source": "meter-1"})
     ),
@@ -454,6 +458,9 @@ def gateway_request(
     if path == "/v1/ingest/events":
         event = GatewayEvent(1, "data_dropped", START, START, 5, 1, 5, "quota")
         return Request(path, content=encode_events(gateway_id, [event]))
+    if path == "/v1/ingest/security-events":
+        refused = SecurityEvent("meter-9", "unknown-source", START, START, START, 5)
+        return Request(path, content=encode_security_events(gateway_id, [refused]))
     return Request(path)
 
 

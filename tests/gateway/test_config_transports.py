@@ -133,6 +133,16 @@ def test_serial_and_mqtt_sections_load(tmp_path: Path) -> None:
     assert config.source_count == 3 + 2 + 2 + 1
 
 
+def test_decoder_fields_are_optional_and_named_as_unused(tmp_path: Path) -> None:
+    """The registry's type decodes: gateway.toml needs only what the drivers read by."""
+    document = stream_document(tmp_path)
+    _serial(document, 1).pop("fields")
+    _mqtt(document)["subscriptions"][0].pop("fields")
+    config = load_config(write_config(tmp_path, document))
+    assert config.serial[1].fields == () and config.mqtt[0].subscriptions[0].fields == ()
+    assert config.unused_decoder_keys == [config.serial[0].source]
+
+
 def test_modbus_rtu_section_loads(tmp_path: Path) -> None:
     config = load_config(write_config(tmp_path, rtu_document()))
     (bus,) = config.modbus_rtu
@@ -248,8 +258,9 @@ MISTAKES += [
         ("a request to go with it",),
     ),
     (
-        "serial-no-fields",
-        lambda d: _serial(d, 1).pop("fields"),
+        # Deprecated and optional (the registry decodes), but never present and empty.
+        "serial-empty-fields",
+        lambda d: _serial(d, 1).update(fields=[]),
         "serial[1].fields",
         ("at least one",),
     ),

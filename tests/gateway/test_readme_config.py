@@ -25,4 +25,9 @@ def test_readme_examples_together_are_one_valid_gateway_toml(tmp_path: Path) -> 
     assert [c.source for c in config.serial] == ["probe-1"]
     assert [len(c.subscriptions) for c in config.mqtt] == [1]
     assert config.ble is not None
-    assert sorted(config.ble.decoders) == ["env-1-humidity", "env-1-temperature"]
+    assert sorted(source for _, source in config.ble.sources) == [
+        "env-1-humidity",
+        "env-1-temperature",
+    ]
+    assert config.unused_decoder_keys == [], "the README shows no deprecated decoder keys"
+    assert (config.admission.registry_interval, config.admission.report_interval) == (60.0, 5.0)

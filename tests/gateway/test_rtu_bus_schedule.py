@@ -18,11 +18,12 @@ from edgeward.drivers.breaker import BreakerPolicy
 from edgeward.drivers.modbus.register_map import RegisterField, RegisterMap, ValueType
 from edgeward.drivers.modbus.rtu import ModbusRtuDriver, RtuDevice, SerialLine
 from edgeward.drivers.simulators.modbus_server import SerialRegisterBankServer
-from edgeward.gateway.coordinator import Decoder, PollCoordinator
-from edgeward.gateway.outbox import NewReading
+from edgeward.gateway.coordinator import PollCoordinator
+from tests.peers.registry import admission_gate, bound_source
 from tests.peers.socat import PtyPair
 
 MAP = RegisterMap([RegisterField("power", 0, ValueType.FLOAT32)])
+REGISTERS = [{"name": "power", "address": 0, "type": "float32"}]
 PERIOD = 0.2
 # Long enough that, without the bus scheduler and breaker, each dead request
 # would push the healthy poll well past 10% of its period.
@@ -48,11 +49,14 @@ def test_healthy_unit_keeps_its_period_beside_dead_units(tmp_path: Path, dead_un
             + [RtuDevice(name, 7 + n, MAP, DEAD_TIMEOUT) for n, name in enumerate(dead)],
             breaker=BreakerPolicy(threshold=3, backoff=0.5, backoff_max=2.0),
         )
-        sink: asyncio.Queue[NewReading] = asyncio.Queue()
-        decoders: dict[str, Decoder] = {name: MAP for name in ["healthy", *dead]}
+        bus = f"modbus-rtu://{pair.device_end}"
+        registered = bound_source(
+            "healthy", "modbus", {"registers": REGISTERS}, {"bus": bus, "unit": 1}
+        )
+        gate, sink = admission_gate(tmp_path, [registered])
         # The dead units ask to be polled four times as often as the healthy one.
         intervals = {"healthy": PERIOD} | {name: 0.05 for name in dead}
-        coordinator = PollCoordinator(driver, intervals, decoders, sink)
+        coordinator = PollCoordinator(driver, intervals, gate)
         task = asyncio.create_task(coordinator.run())
         times: list[int] = []
         settling = SETTLING_READINGS

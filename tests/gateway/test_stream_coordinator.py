@@ -1,4 +1,5 @@
-"""StreamCoordinator: decoded readings from real streaming peers; bad frames counted, not fatal."""
+"""StreamCoordinator: readings from real streaming peers through admission, decoded by their
+registered type; bad frames refused as undecodable and counted, never fatal."""
 
 from __future__ import annotations
 
@@ -10,30 +11,28 @@ from edgeward.drivers.serial.framing import LineFramer
 from edgeward.drivers.serial.port import SerialSettings
 from edgeward.drivers.serial.stream import SerialDriver
 from edgeward.drivers.simulators.serial_sensor import values_for
-from edgeward.gateway.coordinator import Decoder
-from edgeward.gateway.decoding import DelimitedDecoder, FieldType, JsonDecoder, TextField
+from edgeward.gateway.admission_gate import AdmissionGate
 from edgeward.gateway.outbox import NewReading
 from edgeward.gateway.stream_coordinator import StreamCoordinator
 from edgeward.processes import ChildProcess
 from tests.peers.mosquitto import PASSWORD, USERNAME, Mosquitto
+from tests.peers.registry import admission_gate, bound_source
 from tests.peers.serial_sensor import serial_sensor
 from tests.peers.socat import PtyPair
 
-FIELDS = (
-    TextField("counter", FieldType.INT),
-    TextField("temperature", FieldType.FLOAT),
-    TextField("humidity", FieldType.FLOAT),
-)
+FIELDS = ["counter", "temperature", "humidity"]
 WAIT = 15.0
 
 
-async def collect(coordinator: StreamCoordinator, source: str, count: int) -> list[NewReading]:
+async def collect(
+    coordinator: StreamCoordinator, queue: asyncio.Queue[NewReading], source: str, count: int
+) -> list[NewReading]:
     task = asyncio.create_task(coordinator.run())
     taken: list[NewReading] = []
     try:
         async with asyncio.timeout(WAIT):
             while len(taken) < count:
-                reading = await coordinator.sink.get()
+                reading = await queue.get()
                 assert reading.source == source
                 taken.append(reading)
     finally:
@@ -56,12 +55,21 @@ def test_serial_lines_decode_and_garbage_lines_are_counted(tmp_path: Path) -> No
     options = ("--interval", "0.02", "--garbage-every", "4")
     with PtyPair(tmp_path) as pair, serial_sensor(pair.peer_end, tmp_path, *options):
         driver = SerialDriver(SerialSettings(str(pair.device_end)), "probe-1", LineFramer())
-        decoders: dict[str, Decoder] = {"probe-1": DelimitedDecoder(FIELDS)}
-        coordinator = StreamCoordinator(driver, decoders, asyncio.Queue())
-        readings = asyncio.run(collect(coordinator, "probe-1", 12))
+        registered = bound_source(
+            "probe-1", "serial", {"fields": FIELDS}, {"port": str(pair.device_end)}
+        )
+        gate, queue = admission_gate(tmp_path, [registered])
+        coordinator = StreamCoordinator(driver, gate)
+        readings = asyncio.run(collect(coordinator, queue, "probe-1", 12))
     assert_sensor_values(readings)
     # Every 4th frame came after a junk line; at least two were sent in twelve frames.
-    assert coordinator.health["probe-1"].malformed >= 2
+    assert_refused_as_undecodable(gate, coordinator)
+
+
+def assert_refused_as_undecodable(gate: AdmissionGate, coordinator: StreamCoordinator) -> None:
+    """Junk a framer let through is admission's to refuse: counted with its reason."""
+    assert gate.refused["undecodable"] + coordinator.health["probe-1"].malformed >= 2
+    assert set(gate.refused) <= {"undecodable"}
 
 
 def test_mqtt_json_decodes_and_non_json_is_counted(tmp_path: Path) -> None:
@@ -82,9 +90,11 @@ def test_mqtt_json_decodes_and_non_json_is_counted(tmp_path: Path) -> None:
                 tls=Tls(str(mosquitto.certificates.ca_file)),
             )
             driver = MqttDriver(broker, [Subscription("probe-1", "t/1")])
-            decoders: dict[str, Decoder] = {"probe-1": JsonDecoder(FIELDS)}
-            coordinator = StreamCoordinator(driver, decoders, asyncio.Queue())
-            readings = asyncio.run(collect(coordinator, "probe-1", 8))
+            decoder = {"fields": {name: name for name in FIELDS}}
+            registered = bound_source("probe-1", "mqtt", decoder, {"topic": "t/1"})
+            gate, queue = admission_gate(tmp_path, [registered])
+            coordinator = StreamCoordinator(driver, gate)
+            readings = asyncio.run(collect(coordinator, queue, "probe-1", 8))
     assert_sensor_values(readings)
     assert all(r.values["counter"] % 3 != 0 for r in readings)
-    assert coordinator.health["probe-1"].malformed >= 2
+    assert gate.refused["undecodable"] >= 2 and set(gate.refused) == {"undecodable"}

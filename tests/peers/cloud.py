@@ -7,15 +7,18 @@ tested in tests/cloud/test_admin_cli.py and used by the demo.
 
 from __future__ import annotations
 
+import json
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import httpx
+import sqlalchemy as sa
 
 from edgeward.cloud.crypto.keys import SealedBox
 from edgeward.cloud.datasources.sources import create_source
+from edgeward.cloud.datasources.types import create_type
 from edgeward.cloud.gateways import add_gateway
 from edgeward.cloud.identity.accounts import create_account
 from edgeward.cloud.identity.grants import parse
@@ -23,6 +26,7 @@ from edgeward.cloud.identity.principal import new_id
 from edgeward.cloud.identity.tokens import issue
 from edgeward.cloud.settings import CloudSettings
 from edgeward.cloud.storage.database import Database
+from edgeward.cloud.storage.schema import data_sources, gateways
 from edgeward.local_cloud import Account, LocalCloud, RegisteredGateway, read_pages
 from edgeward.processes import ChildProcess
 from edgeward.sync.clock import now_us
@@ -149,6 +153,53 @@ class CloudServer(LocalCloud):
                     "binding": {"bus": "test", "unit": unit},
                 }
                 create_source(connection, box, account_id, body, now_us())
+
+    def bind_modbus(self, gateway_id: str, bus: str, devices: Iterable[Mapping[str, Any]]) -> None:
+        """Register ``devices`` (gateway.toml Modbus device tables) as the gateway's admission
+        will check them: bound at ``bus`` (``modbus-tcp://host:port``) and their unit, of a
+        type with their register map. Sources that exist already are re-bound and re-typed."""
+        _, database = self._open_storage()
+        box = SealedBox.from_data_dir(self.data_dir)
+        types: dict[str, str] = {}
+        with database.engine.begin() as connection:
+            account_id = connection.execute(
+                sa.select(gateways.c.account_id).where(gateways.c.id == gateway_id)
+            ).scalar_one()
+            for device in devices:
+                registers = list(device["registers"])
+                shape = json.dumps(registers, sort_keys=True)
+                if shape not in types:
+                    spec = {
+                        "transport": "modbus",
+                        "auth_mode": "bound",
+                        "decoder": {"registers": registers},
+                    }
+                    name = f"test meter {len(types)}"
+                    types[shape] = create_type(connection, account_id, name, spec, now_us())["id"]
+                binding = {"bus": bus, "unit": device["unit"]}
+                self._upsert_source(
+                    connection, box, account_id, gateway_id, device["source"], types[shape], binding
+                )
+
+    @staticmethod
+    def _upsert_source(
+        connection: sa.Connection,
+        box: SealedBox,
+        account_id: str,
+        gateway_id: str,
+        name: str,
+        type_id: str,
+        binding: dict[str, Any],
+    ) -> None:
+        table = data_sources.c
+        updated = connection.execute(
+            data_sources.update()
+            .where(table.account_id == account_id, table.name == name)
+            .values(type_id=type_id, binding=binding, gateway_id=gateway_id)
+        ).rowcount
+        if not updated:
+            body = {"name": name, "type_id": type_id, "gateway_id": gateway_id, "binding": binding}
+            create_source(connection, box, account_id, body, now_us())
 
     def token_with(
         self,

@@ -15,12 +15,22 @@ from tests.peers.cloud import CloudServer, RegisteredGateway
 
 def write_gateway_config(
     root: Path,
-    cloud_url: str,
+    cloud: CloudServer | str,
     gateway: RegisteredGateway,
     modbus_port: int,
     devices: list[dict[str, Any]],
     **uplink: Any,
 ) -> Path:
+    """gateway.toml for one Modbus TCP server on loopback.
+
+    Given the :class:`CloudServer` (not only its URL), ``devices`` are also
+    registered there as the gateway's admission checks them (bound at this
+    server and their unit, typed by their register map); a URL alone leaves
+    the cloud as it is (a cloud that is away, or a test registering by hand).
+    """
+    if isinstance(cloud, CloudServer):
+        cloud.bind_modbus(gateway.id, modbus_tcp_bus(modbus_port), devices)
+    cloud_url = cloud.url if isinstance(cloud, CloudServer) else cloud
     gateway_dir = root / "gateway"
     write_secret(gateway_dir / "credential", gateway.credential)
     document = {
@@ -32,6 +42,11 @@ def write_gateway_config(
     path = gateway_dir / "gateway.toml"
     path.write_text(dump_toml(document))
     return path
+
+
+def modbus_tcp_bus(port: int, host: str = "127.0.0.1") -> str:
+    """The bus part of the origin the Modbus TCP driver gives its readings."""
+    return f"modbus-tcp://{host}:{port}"
 
 
 def gateway_process(config: Path, log_name: str = "gateway.log") -> ChildProcess:
@@ -62,6 +77,7 @@ def outbox_sequences(config: Path) -> range:
 __all__ = [
     "CloudServer",
     "gateway_process",
+    "modbus_tcp_bus",
     "outbox_sequences",
     "outbox_state",
     "write_gateway_config",
