@@ -127,6 +127,8 @@ def test_the_clock_is_synchronised_before_the_gateway_starts(rootfs: Path) -> No
     unit = (rootfs / "usr/lib/systemd/system/edgeward-gateway.service").read_text()
     after = [line for line in unit.splitlines() if line.startswith(("After=", "Wants="))]
     assert all("time-sync.target" in line for line in after), after
+    bounded = rootfs / "usr/lib/systemd/system/systemd-time-wait-sync.service.d/50-edgeward.conf"
+    assert "TimeoutStartSec=5min" in bounded.read_text().splitlines()
     journald = (rootfs / "usr/lib/systemd/journald.conf.d/50-edgeward.conf").read_text()
     assert "SystemMaxUse=64M" in journald.splitlines()
     rules = (rootfs / "usr/lib/udev/rules.d/70-edgeward-serial.rules").read_text()
