@@ -10,12 +10,14 @@ network of its own, so its mosquitto on 1883 clashes with nothing on the host.
 
 from __future__ import annotations
 
+import base64
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.image.fake_versions import make_wheel
 from tests.image.rootfs import BUILD_TIMEOUT, ids
 from tests.peers import require_program, wait_until
 
@@ -128,9 +130,8 @@ def test_unprovisioned_it_says_how_to_provision_and_keeps_the_gateway_off(
     assert container.run("systemctl", "--failed", "--no-legend").stdout.strip() == ""
 
 
-def test_provisioned_the_gateway_runs_locked_down_and_is_restarted(
-    container: Container, rootfs: Path
-) -> None:
+def provision(container: Container) -> None:
+    """What `edgeward provision` leaves behind, as far as the gateway unit cares."""
     container.run("sh", "-c", f"cat > {CONFIG_PATH}", stdin=CONFIG)
     # Provisioning's contract: secrets 0600, owned by the user that reads them.
     written = container.run(
@@ -140,6 +141,12 @@ def test_provisioned_the_gateway_runs_locked_down_and_is_restarted(
         " && chown edgeward:edgeward /etc/edgeward/credential",
     )
     assert written.returncode == 0, written.stderr
+
+
+def test_provisioned_the_gateway_runs_locked_down_and_is_restarted(
+    container: Container, rootfs: Path
+) -> None:
+    provision(container)
     started = container.run("systemctl", "start", "edgeward-gateway.service")
     assert started.returncode == 0, container.run("journalctl", "-u", "edgeward-gateway").stdout
     # Type=notify: "active" means the runtime sent READY=1.
@@ -169,3 +176,33 @@ def test_provisioned_the_gateway_runs_locked_down_and_is_restarted(
         timeout=60,
     )
     assert container.state("edgeward-gateway.service", "MainPID") != pid
+
+
+def test_an_update_failing_its_health_check_rolls_back_under_systemd(
+    container: Container, tmp_path: Path
+) -> None:
+    """The image's edgeward-update with the real systemctl: 0.0.1-bad fails check-config,
+    the image's own version comes back, restarted and healthy."""
+    provision(container)
+    assert container.run("systemctl", "start", "edgeward-gateway.service").returncode == 0
+    original = container.run("readlink", "/opt/edgeward/current").stdout.strip()
+    wheel = make_wheel(tmp_path, "0.0.1.dev0", behaviour="bad-config")
+    copied = container.run(
+        "sh",
+        "-c",
+        f"mkdir -p /tmp/wheelhouse && base64 -d > /tmp/wheelhouse/{wheel.name}",
+        stdin=base64.b64encode(wheel.read_bytes()).decode(),
+    )
+    assert copied.returncode == 0, copied.stderr
+    before = container.state("edgeward-gateway.service", "MainPID")
+
+    update = container.run("edgeward-update", "install", "/tmp/wheelhouse")
+    assert update.returncode == 1, update.stdout + update.stderr
+    assert "0.0.1.dev0 failed its health check" in update.stderr
+    assert f"rolled back to {original}" in update.stderr
+    assert container.run("readlink", "/opt/edgeward/current").stdout.strip() == original
+    # Restarted into the old version, which told systemd READY=1 again.
+    assert container.state("edgeward-gateway.service", "ActiveState") == "active"
+    assert container.state("edgeward-gateway.service", "MainPID") != before
+    listed = container.run("edgeward-update", "list").stdout.split("\n")
+    assert f"* {original}" in listed
