@@ -79,7 +79,7 @@ fi
 # built into wheels with all their dependencies.
 mkdir -p "$work/src" "$work/wheelhouse"
 git -C "$repo" ls-files -co --exclude-standard -z |
-    (cd "$repo" && xargs -0 tar --no-recursion -cf -) | tar -xf - -C "$work/src"
+    tar -C "$repo" --null --no-recursion --ignore-failed-read -T - -cf - | tar -xf - -C "$work/src"
 "$PYTHON" -m pip wheel -qq --wheel-dir "$work/wheelhouse" "$work/src"
 version=$(cd "$work/src" && "$PYTHON" -c \
     'import tomllib; print(tomllib.load(open("pyproject.toml", "rb"))["project"]["version"])')
