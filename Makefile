@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO_ARGS ?=
 
-.PHONY: demo test lint typecheck unit bench peers clean
+.PHONY: demo test lint typecheck unit bench peers clean image
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,7 @@ lint: $(VENV)/.installed-dev
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
 	$(BIN)/mypy --strict bench
+	$(BIN)/mypy --strict image/edgeward_update.py
 
 unit: $(VENV)/.installed-dev
 	$(BIN)/pytest
@@ -48,6 +49,10 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/backlog_drain.py
 	$(BIN)/python bench/proxy_overhead.py
 	$(BIN)/python bench/admission.py
+
+# The gateway's root filesystem (needs root and mmdebstrap; cached, see image/README.md).
+image: | $(BIN)/python
+	PYTHON=$(abspath $(BIN)/python) sh image/build.sh
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .pytest_cache .ruff_cache

@@ -19,11 +19,13 @@ import collections
 import contextlib
 import json
 import logging
+import math
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from edgeward.gateway.files import write_atomic
+from edgeward.gateway.systemd_notify import notify, watchdog_interval
 from edgeward.sync.clock import now_us
 
 if TYPE_CHECKING:
@@ -120,7 +122,9 @@ class HealthPublisher:
         """Rewrite status.json every ``status_interval`` until cancelled."""
         while True:
             await self.publish()
-            await asyncio.sleep(self.config.status_interval)
+            # Each snapshot taken proves the pipeline's store answers: tell systemd.
+            notify("READY=1\nWATCHDOG=1")
+            await asyncio.sleep(min(self.config.status_interval, watchdog_interval() or math.inf))
 
     async def publish(self) -> dict[str, Any]:
         snapshot = await take_snapshot(self.runtime, self._send_rate())

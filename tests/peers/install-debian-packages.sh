@@ -18,6 +18,8 @@ need wireguard-go wireguard-go
 need slapd slapd
 need ldapadd ldap-utils
 need ip iproute2
+need mmdebstrap mmdebstrap  # builds the gateway image (tests/image)
+need systemd-nspawn systemd-container  # boots it (tests/image/test_boot.py)
 
 if [ -z "$missing" ]; then
     echo "peers: every Debian package the tests need is installed"
