@@ -21,6 +21,7 @@ from edgeward.cloud.api.authz import Requirement
 from edgeward.cloud.identity import grants as grant_maps
 from edgeward.cloud.settings import CloudSettings
 from edgeward.sync.events import GatewayEvent, encode_events
+from edgeward.sync.settings import SettingsReport, encode_report
 from tests.cloud.conftest import START, batch_body
 from tests.peers.cloud import Account, CloudServer
 
@@ -181,6 +182,21 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("GET", "/v1/gateways/{gateway_id}/events"): Example(
         lambda c, a: Request(f"/v1/gateways/{new_gateway(c, a)}/events")
     ),
+    ("GET", "/v1/gateways/{gateway_id}/settings"): Example(
+        lambda c, a: Request(f"/v1/gateways/{new_gateway(c, a)}/settings")
+    ),
+    ("PUT", "/v1/gateways/{gateway_id}/settings"): Example(
+        lambda c, a: Request(
+            f"/v1/gateways/{new_gateway(c, a)}/settings",
+            json={"settings": {"uplink": {"batch_max_readings": 200}}},
+        )
+    ),
+    ("GET", "/v1/registry/settings"): Example(
+        lambda c, a: Request("/v1/registry/settings"), principal="gateway"
+    ),
+    ("POST", "/v1/ingest/settings-report"): Example(
+        lambda c, a: Request("/v1/ingest/settings-report"), principal="gateway"
+    ),
     ("POST", "/v1/ingest/events"): Example(
         lambda c, a: Request("/v1/ingest/events"), principal="gateway"
     ),
@@ -256,6 +272,8 @@ def gateway_request(verb: str, path: str, gateway_id: str) -> Request:
     if path == "/v1/ingest/events":
         event = GatewayEvent(1, "data_dropped", START, START, 5, 1, 5, "quota")
         return Request(path, content=encode_events(gateway_id, [event]))
+    if path == "/v1/ingest/settings-report":
+        return Request(path, content=encode_report(SettingsReport(gateway_id, 0)))
     return Request(path)
 
 
