@@ -19,8 +19,11 @@ def write_gateway_config(
     gateway: RegisteredGateway,
     modbus_port: int,
     devices: list[dict[str, Any]],
+    *,
+    tables: dict[str, dict[str, Any]] | None = None,
     **uplink: Any,
 ) -> Path:
+    """gateway.toml for a test; ``tables`` adds keys to (or adds) top-level tables."""
     gateway_dir = root / "gateway"
     write_secret(gateway_dir / "credential", gateway.credential)
     document = {
@@ -29,6 +32,8 @@ def write_gateway_config(
         "uplink": {"idle_interval": 0.05, "backoff_max": 1.0, **uplink},
         "modbus_tcp": [{"host": "127.0.0.1", "port": modbus_port, "devices": devices}],
     }
+    for name, values in (tables or {}).items():
+        document.setdefault(name, {}).update(values)
     path = gateway_dir / "gateway.toml"
     path.write_text(dump_toml(document))
     return path
