@@ -207,6 +207,9 @@ def test_a_key_rotation_asked_by_settings_happens_once_and_old_rows_drain(
                 )
                 process.wait_for(lambda: state(config)["applied_version"] == 2, "version 2")
                 assert Keyring.load_or_create(keys).current.key_id == 2
+                pulls = [a for a in gate.answers if a[:2] == ("GET", "/v1/registry/settings")]
+                assert ("GET", "/v1/registry/settings", 304) in pulls, "unchanged: 304"
+                assert sum(1 for _, _, status in pulls if status == 200) <= 4
                 gate.closed.clear()
                 process.wait_for(lambda: sum(waiting_keys(config).values()) < 10, "the drain")
         _, waiting = outbox_state(config)

@@ -22,6 +22,8 @@ class HttpGate:
     def __init__(self, upstream: str) -> None:
         self.upstream = upstream.rstrip("/")
         self.closed: set[str] = set()
+        # (method, path, status) of every answer, for tests that check the conversation.
+        self.answers: list[tuple[str, str, int]] = []
         gate = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -57,6 +59,7 @@ class HttpGate:
                 self._answer(response.status_code, kept, response.content)
 
             def _answer(self, status: int, headers: dict[str, str], body: bytes) -> None:
+                gate.answers.append((self.command, self.path.split("?", 1)[0], status))
                 self.send_response(status)
                 for key, value in headers.items():
                     self.send_header(key, value)
