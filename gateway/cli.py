@@ -64,14 +64,14 @@ def _rotate_key(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from edgeward.gateway.service import serve
 
-    load_config(args.config)  # a bad gateway.toml exits 2 before anything starts
+    config = load_config(args.config)  # a bad gateway.toml exits 2 before anything starts
 
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
-        await serve(args.config, stop)
+        await serve(args.config, stop, config)
 
     asyncio.run(main())
     return 0

@@ -120,6 +120,7 @@ class RemoteSettings:
 
     def starting(self, config: GatewayConfig) -> None:
         """The runtime is about to start with ``config``: rotate the key if asked, record it."""
+        before = asdict(self.state)
         serial = config.outbox.rotate_key_serial
         if serial > self.state.rotated_serial:
             key = Keyring.load_or_create(config.data_dir / "outbox.keys").rotate()
@@ -128,7 +129,9 @@ class RemoteSettings:
         self.state.applied_version = config.settings_version
         if (self.state.refused_version or 0) <= config.settings_version:
             self.state.refused_version, self.state.refused_error = None, ""
-        self._save_state()
+        # Unchanged (the usual start): no write, so a crash-looping box spends no fsync here.
+        if asdict(self.state) != before or not (self.base.data_dir / STATE_FILE).exists():
+            self._save_state()
         level = config.log.level.upper()
         if logging.getLogger().level > logging.DEBUG:  # `edgeward -v` keeps debug
             logging.getLogger("edgeward").setLevel(level)
@@ -137,10 +140,11 @@ class RemoteSettings:
         data = json.dumps(asdict(self.state), indent=1).encode()
         write_atomic(self.base.data_dir / STATE_FILE, data, mode=0o600, durable=durable)
 
-    async def run(self, client: httpx.AsyncClient, outbox: Outbox, changed: asyncio.Event) -> None:
+    async def run(
+        self, client: httpx.AsyncClient | None, outbox: Outbox, changed: asyncio.Event
+    ) -> None:
         """Poll until a new version passes every check; then set ``changed`` and return."""
-        if self.store is None:
-            log.info("remote settings off: no [cloud] public_key in %s", self.path)
+        if self.store is None or client is None:
             return
         while True:
             await self._record_refusals(outbox)
@@ -249,8 +253,12 @@ class RemoteSettings:
             log.warning("cloud answered %d to the settings report", response.status_code)
 
 
-def cloud_client(config: GatewayConfig) -> httpx.AsyncClient:
-    """The puller's own connection to the cloud (the uplink's restarts with each runtime)."""
+def cloud_client(config: GatewayConfig) -> httpx.AsyncClient | None:
+    """The puller's own connection to the cloud (the uplink's restarts with each runtime);
+    None when remote settings are off."""
+    if not config.cloud.public_key:
+        log.info("remote settings off: no [cloud] public_key in %s", config.path)
+        return None
     return httpx.AsyncClient(
         base_url=config.cloud.url.rstrip("/"),
         headers={"Authorization": f"Bearer {config.cloud.credential}"},

@@ -17,36 +17,26 @@ import asyncio
 import logging
 from pathlib import Path
 
-from edgeward.gateway.config import load_config
+import httpx
+
+from edgeward.gateway.config import GatewayConfig, load_config
 from edgeward.gateway.remote_settings import RemoteSettings, cloud_client
 from edgeward.gateway.runtime import GatewayRuntime
 
 log = logging.getLogger(__name__)
 
 
-async def serve(path: Path, stop: asyncio.Event) -> None:
-    """Run the gateway from ``path`` until ``stop``; apply new cloud settings as they come."""
-    base = load_config(path)
+async def serve(path: Path, stop: asyncio.Event, base: GatewayConfig | None = None) -> None:
+    """Run the gateway from ``path`` (already parsed: ``base``) until ``stop``;
+    apply new cloud settings as they come."""
+    base = base or load_config(path)
     remote = RemoteSettings(path, base)
     config = remote.load_last_good()
-    async with cloud_client(base) as client:
+    client = cloud_client(base)
+    try:
         while not stop.is_set():
             remote.starting(config)
-            runtime = GatewayRuntime(config)
-            changed = asyncio.Event()
-            runtime_stop = asyncio.Event()
-            tasks = [
-                asyncio.create_task(remote.run(client, runtime.outbox, changed)),
-                asyncio.create_task(_either(stop, changed, runtime_stop)),
-            ]
-            try:
-                await runtime.run(runtime_stop)
-            finally:
-                for task in tasks:
-                    task.cancel()
-                for result in await asyncio.gather(*tasks, return_exceptions=True):
-                    if isinstance(result, Exception):  # the puller failed: settings stay
-                        log.error("settings puller stopped: %r", result)
+            await _run_until_changed(GatewayRuntime(config), remote, client, stop)
             if not stop.is_set():
                 log.info(
                     "gateway %s: settings version %d replaces version %d",
@@ -55,6 +45,32 @@ async def serve(path: Path, stop: asyncio.Event) -> None:
                     config.settings_version,
                 )
             config = remote.config
+    finally:
+        if client is not None:
+            await client.aclose()
+
+
+async def _run_until_changed(
+    runtime: GatewayRuntime,
+    remote: RemoteSettings,
+    client: httpx.AsyncClient | None,
+    stop: asyncio.Event,
+) -> None:
+    """Run ``runtime`` until ``stop``, or until the puller accepted a new version."""
+    changed = asyncio.Event()
+    runtime_stop = asyncio.Event()
+    tasks = [
+        asyncio.create_task(remote.run(client, runtime.outbox, changed)),
+        asyncio.create_task(_either(stop, changed, runtime_stop)),
+    ]
+    try:
+        await runtime.run(runtime_stop)
+    finally:
+        for task in tasks:
+            task.cancel()
+        for result in await asyncio.gather(*tasks, return_exceptions=True):
+            if isinstance(result, Exception):  # the puller failed: settings stay
+                log.error("settings puller stopped: %r", result)
 
 
 async def _either(first: asyncio.Event, second: asyncio.Event, then: asyncio.Event) -> None:

@@ -102,7 +102,9 @@ def test_settings_signed_by_another_key_are_refused(tmp_path: Path, api_cloud: C
     remote = RemoteSettings(path, base)
 
     async def main() -> bool:
-        async with cloud_client(base) as client:
+        client = cloud_client(base)
+        assert client is not None
+        async with client:
             return await remote.poll(client)
 
     assert asyncio.run(main()) is False
@@ -122,7 +124,9 @@ def test_verified_settings_are_kept_and_applied_at_start(
     remote = RemoteSettings(path, base)
 
     async def main() -> tuple[bool, bool]:
-        async with cloud_client(base) as client:
+        client = cloud_client(base)
+        assert client is not None
+        async with client:
             return await remote.poll(client), await remote.poll(client)
 
     assert asyncio.run(main()) == (True, False), "new, then unchanged"
