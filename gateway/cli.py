@@ -62,16 +62,16 @@ def _rotate_key(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from edgeward.gateway.runtime import GatewayRuntime
+    from edgeward.gateway.service import serve
 
-    config = load_config(args.config)
+    config = load_config(args.config)  # a bad gateway.toml exits 2 before anything starts
 
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
-        await GatewayRuntime(config).run(stop)
+        await serve(args.config, stop, config)
 
     asyncio.run(main())
     return 0

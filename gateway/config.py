@@ -6,13 +6,23 @@ CLI prints it and exits with status 2. Unknown keys are errors too, because
 a misspelt ``pol_interval`` silently ignored is a field visit wasted.
 
 Relative paths are resolved against the config file's directory.
+
+Remote settings from the cloud (:mod:`edgeward.sync.settings`) are an
+overlay merged over the file's tables before this same parser runs, so a
+bad remote value is refused with the same precise error, naming the file
+and the settings version it came with.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import dataclasses
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from edgeward.gateway.config_ble import BleConfig, parse_ble
 from edgeward.gateway.config_modbus import (
@@ -29,11 +39,15 @@ from edgeward.gateway.errors import ConfigError
 from edgeward.gateway.pipeline_config import (
     AdmissionConfig,
     HealthConfig,
+    LogConfig,
     OutboxConfig,
+    RemoteConfig,
     UplinkConfig,
     parse_admission,
     parse_health,
+    parse_log,
     parse_outbox,
+    parse_remote,
     parse_uplink,
 )
 
@@ -43,11 +57,13 @@ __all__ = [
     "CloudConfig",
     "GatewayConfig",
     "HealthConfig",
+    "LogConfig",
     "ModbusDeviceConfig",
     "ModbusRtuConfig",
     "ModbusTcpConfig",
     "MqttConfig",
     "OutboxConfig",
+    "RemoteConfig",
     "SerialConfig",
     "UplinkConfig",
     "load_config",
@@ -58,6 +74,9 @@ __all__ = [
 class CloudConfig:
     url: str
     credential: str = field(repr=False)  # a secret: never in a repr or a log line
+    # The cloud's Ed25519 public key (base64), to verify the settings it signs;
+    # without it the gateway runs on gateway.toml alone.
+    public_key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +94,10 @@ class GatewayConfig:
     mqtt: tuple[MqttConfig, ...] = ()
     ble: BleConfig | None = None
     admission: AdmissionConfig = field(default_factory=AdmissionConfig)
+    log: LogConfig = field(default_factory=LogConfig)
+    remote: RemoteConfig = field(default_factory=RemoteConfig)
+    # The remote settings version merged in (0: gateway.toml alone).
+    settings_version: int = 0
 
     @property
     def source_count(self) -> int:
@@ -100,7 +123,11 @@ class GatewayConfig:
         return self.data_dir / "outbox.db"
 
 
-def load_config(path: Path) -> GatewayConfig:
+def load_config(
+    path: Path, overlay: Mapping[str, Mapping[str, Any]] | None = None, settings_version: int = 0
+) -> GatewayConfig:
+    """Parse ``path``, with the cloud's settings ``overlay`` (of ``settings_version``)
+    merged over its tables first when given."""
     try:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
@@ -109,7 +136,17 @@ def load_config(path: Path) -> GatewayConfig:
         raise ConfigError(path, "", "a readable UTF-8 file", str(exc)) from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, "", "valid TOML", str(exc)) from exc
-    return _parse(path, Section(path, "", document))
+    if not overlay:
+        return _parse(path, Section(path, "", document))
+    for table, values in overlay.items():
+        merged = document.setdefault(table, {})
+        if not isinstance(merged, dict):
+            raise ConfigError(path, table, "a table", type(merged).__name__)
+        merged.update(values)
+    # Errors name the file and the remote version: the same parent, so paths resolve alike.
+    source = path.with_name(f"{path.name} with cloud settings version {settings_version}")
+    config = _parse(source, Section(source, "", document))
+    return dataclasses.replace(config, path=path, settings_version=settings_version)
 
 
 def _parse(path: Path, root: Section) -> GatewayConfig:
@@ -125,11 +162,13 @@ def _parse(path: Path, root: Section) -> GatewayConfig:
         "serial",
         "mqtt",
         "ble",
+        "log",
+        "remote",
     )
     gateway = root.section("gateway")
     gateway.allow("id", "data_dir")
     cloud = root.section("cloud")
-    cloud.allow("url", "credential_file")
+    cloud.allow("url", "credential_file", "public_key")
     url = cloud.string("url")
     if not url.startswith(("http://", "https://")):
         raise cloud.error("url", "an http:// or https:// URL", url)
@@ -150,7 +189,9 @@ def _parse(path: Path, root: Section) -> GatewayConfig:
         path=path,
         gateway_id=gateway.identifier("id"),
         data_dir=gateway.path("data_dir"),
-        cloud=CloudConfig(url=url, credential=_read_credential(cloud)),
+        cloud=CloudConfig(
+            url=url, credential=_read_credential(cloud), public_key=_public_key(cloud)
+        ),
         uplink=parse_uplink(root.section("uplink", required=False)),
         outbox=parse_outbox(root.section("outbox", required=False)),
         health=parse_health(root.section("health", required=False)),
@@ -160,6 +201,8 @@ def _parse(path: Path, root: Section) -> GatewayConfig:
         mqtt=mqtt,
         ble=ble,
         admission=parse_admission(root.section("admission", required=False)),
+        log=parse_log(root.section("log", required=False)),
+        remote=parse_remote(root.section("remote", required=False)),
     )
 
 
@@ -208,3 +251,17 @@ def _check_ports_unique(root: Section, ports: list[tuple[str, str]]) -> None:
 
 def _read_credential(cloud: Section) -> str:
     return cloud.secret_file("credential_file", "the gateway credential")
+
+
+def _public_key(cloud: Section) -> str | None:
+    """The cloud's signing key: 32 raw bytes in base64, as GET /v1/registry/public-key gives it."""
+    value = cloud.optional_string("public_key")
+    if value is None:
+        return None
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raw = b""
+    if len(raw) != 32:
+        raise cloud.error("public_key", "an Ed25519 public key in base64 (32 bytes)", repr(value))
+    return value

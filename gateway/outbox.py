@@ -132,6 +132,10 @@ class Outbox:
         """The recorded events (data dropped, reading stopped, file moved aside), oldest first."""
         return await self._run(self._events)
 
+    async def record_event(self, kind: str, detail: str) -> None:
+        """Keep an event for the uplink to report (settings refused, ...); durable at once."""
+        await self._run(self._record_event, kind, 1, None, None, detail)
+
     async def rotate_key(self) -> int:
         """Seal new rows under a fresh key from now on; return its id."""
         return await self._run(lambda: self._ring().rotate().key_id)

@@ -3,24 +3,24 @@
 Kept apart from :mod:`edgeward.gateway.config` (which owns the file, the
 cloud and the device sections) so that the store-and-forward settings and
 the device settings change without touching each other. The loader there
-calls :func:`parse_outbox`, :func:`parse_uplink`, :func:`parse_health` and
-:func:`parse_admission`
-with its section reader, so every error still names file, key and
-expectation.
+calls :func:`parse_outbox`, :func:`parse_uplink`, :func:`parse_health`,
+:func:`parse_admission`, :func:`parse_log` and :func:`parse_remote` with its
+section reader, so every error still names file, key and expectation.
+
+The cloud may set some keys remotely (:mod:`edgeward.sync.settings`); their
+bounds come from that module's :data:`REMOTE_RULES`, so the cloud validates
+an overlay by the rules this parser applies.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from edgeward.gateway.errors import ConfigError
+from edgeward.sync.settings import REMOTE_RULES
 
 MIB = 1024 * 1024
-# The cloud refuses a batch body over 8 MiB (cloud/api/ingest.py MAX_BATCH_BYTES).
-CLOUD_MAX_BATCH_BYTES = 8 * MIB
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +32,8 @@ class OutboxConfig:
     # drop_oldest keeps the newest data flowing; stop_reading keeps the oldest.
     full_policy: str = "drop_oldest"
     key_rotation_days: float = 30.0
+    # Raised (remotely or here) to seal new rows under a fresh key, once per value.
+    rotate_key_serial: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,9 +63,17 @@ class AdmissionConfig:
     registry_interval: float = 60.0
     # How often refusals are aggregated into rows and reported to the cloud.
     report_interval: float = 5.0
-    # The cloud's registry-signing key (base64 Ed25519). None: asked at first
-    # contact and pinned in the data dir (registry.pub).
-    registry_public_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LogConfig:
+    level: str = "info"
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteConfig:
+    # How often the gateway asks the cloud for its settings (a 304 when unchanged).
+    poll_interval: float = 60.0
 
 
 class SectionReader(Protocol):
@@ -76,45 +86,36 @@ class SectionReader(Protocol):
     def integer(self, name: str, low: int, high: int, default: object = ...) -> int: ...
     def number(self, name: str, low: float, high: float, default: object = ...) -> float: ...
     def choice(self, name: str, options: tuple[str, ...], default: object = ...) -> str: ...
+    def boolean(self, name: str, default: bool) -> bool: ...
+
+
+def _setting(section: SectionReader, table: str, name: str, default: Any) -> Any:
+    """Read remotely settable ``table.name`` by its shared rule."""
+    rule = REMOTE_RULES[table][name]
+    if rule.kind == "integer":
+        return section.integer(name, int(rule.low), int(rule.high), default)
+    if rule.kind == "number":
+        return section.number(name, rule.low, rule.high, default)
+    if rule.kind == "choice":
+        return section.choice(name, rule.options, default)
+    return section.boolean(name, default)
+
+
+def _settings(section: SectionReader, table: str, defaults: Any) -> dict[str, Any]:
+    return {
+        name: _setting(section, table, name, getattr(defaults, name))
+        for name in REMOTE_RULES[table]
+    }
 
 
 def parse_outbox(section: SectionReader) -> OutboxConfig:
-    section.allow("synchronous", "max_bytes", "full_policy", "key_rotation_days")
-    defaults = OutboxConfig()
-    return OutboxConfig(
-        synchronous=section.choice("synchronous", ("full", "normal"), defaults.synchronous),
-        max_bytes=section.integer("max_bytes", 1 * MIB, 2**50, defaults.max_bytes),
-        full_policy=section.choice(
-            "full_policy", ("drop_oldest", "stop_reading"), defaults.full_policy
-        ),
-        key_rotation_days=section.number("key_rotation_days", 0, 3650, defaults.key_rotation_days),
-    )
+    section.allow(*REMOTE_RULES["outbox"])
+    return OutboxConfig(**_settings(section, "outbox", OutboxConfig()))
 
 
 def parse_uplink(section: SectionReader) -> UplinkConfig:
-    section.allow(
-        "batch_max_readings",
-        "batch_max_bytes",
-        "batch_max_age",
-        "idle_interval",
-        "timeout",
-        "backoff_max",
-        "compress",
-    )
-    defaults = UplinkConfig()
-    return UplinkConfig(
-        batch_max_readings=section.integer(
-            "batch_max_readings", 1, 10_000, defaults.batch_max_readings
-        ),
-        batch_max_bytes=section.integer(
-            "batch_max_bytes", 1024, CLOUD_MAX_BATCH_BYTES // 2, defaults.batch_max_bytes
-        ),
-        batch_max_age=section.number("batch_max_age", 0, 3600, defaults.batch_max_age),
-        idle_interval=section.number("idle_interval", 0.01, 3600, defaults.idle_interval),
-        timeout=section.number("timeout", 0.1, 600, defaults.timeout),
-        backoff_max=section.number("backoff_max", 0.1, 3600, defaults.backoff_max),
-        compress=_boolean(section, "compress", defaults.compress),
-    )
+    section.allow(*REMOTE_RULES["uplink"])
+    return UplinkConfig(**_settings(section, "uplink", UplinkConfig()))
 
 
 def parse_health(section: SectionReader) -> HealthConfig:
@@ -125,36 +126,22 @@ def parse_health(section: SectionReader) -> HealthConfig:
     if not isinstance(host, str) or not host:
         raise section.error("metrics_host", "a host name or address to listen on", repr(host))
     return HealthConfig(
-        status_interval=section.number("status_interval", 0.05, 3600, defaults.status_interval),
+        status_interval=_setting(section, "health", "status_interval", defaults.status_interval),
         metrics_port=port,
         metrics_host=host,
     )
 
 
 def parse_admission(section: SectionReader) -> AdmissionConfig:
-    section.allow("registry_interval", "report_interval", "registry_public_key")
+    """The cloud's signing key is ``[cloud] public_key`` (one key signs every document)."""
+    section.allow("registry_interval", "report_interval")
     defaults = AdmissionConfig()
-    key = section.data.get("registry_public_key")
-    if key is not None and not _is_ed25519_key(key):
-        raise section.error(
-            "registry_public_key", "the cloud's Ed25519 public key, base64 (44 chars)", repr(key)
-        )
     return AdmissionConfig(
         registry_interval=section.number(
             "registry_interval", 0.1, 86_400, defaults.registry_interval
         ),
         report_interval=section.number("report_interval", 0.05, 3600, defaults.report_interval),
-        registry_public_key=key if isinstance(key, str) else None,
     )
-
-
-def _is_ed25519_key(value: object) -> bool:
-    if not isinstance(value, str):
-        return False
-    try:
-        return len(base64.b64decode(value, validate=True)) == 32
-    except (binascii.Error, ValueError):
-        return False
 
 
 def _boolean(section: SectionReader, name: str, default: bool) -> bool:
@@ -162,3 +149,13 @@ def _boolean(section: SectionReader, name: str, default: bool) -> bool:
     if not isinstance(value, bool):
         raise section.error(name, "true or false", repr(value))
     return value
+
+
+def parse_log(section: SectionReader) -> LogConfig:
+    section.allow(*REMOTE_RULES["log"])
+    return LogConfig(**_settings(section, "log", LogConfig()))
+
+
+def parse_remote(section: SectionReader) -> RemoteConfig:
+    section.allow(*REMOTE_RULES["remote"])
+    return RemoteConfig(**_settings(section, "remote", RemoteConfig()))

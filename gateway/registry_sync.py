@@ -10,7 +10,7 @@ cloud's Ed25519 key, checked to be this gateway's, saved, and swapped into
 leaves the last copy in force; a source disabled at the cloud is refused
 from the first reading after the pull that carried the change.
 
-The cloud's key: ``[admission] registry_public_key`` in gateway.toml when the
+The cloud's key: ``[cloud] public_key`` in gateway.toml when the
 installer provisions it out of band; otherwise asked once at first contact
 (``GET /v1/registry/public-key``, over the same tunnel and cloud URL the
 gateway already trusts with its credential) and pinned in ``registry.pub``.
@@ -41,6 +41,14 @@ REGISTRY_FILE = "registry.json"
 PUBLIC_KEY_FILE = "registry.pub"
 
 
+def pinned_key(data_dir: Path) -> str | None:
+    """The cloud's signing key pinned at first contact, if any."""
+    try:
+        return (data_dir / PUBLIC_KEY_FILE).read_text().strip() or None
+    except FileNotFoundError:
+        return None
+
+
 class RegistrySync:
     def __init__(
         self,
@@ -49,9 +57,13 @@ class RegistrySync:
         config: AdmissionConfig,
         client: UplinkClient,
         admission: Admission,
+        public_key: str | None = None,
     ) -> None:
+        """``public_key``: the cloud's signing key from ``[cloud] public_key``; None pins
+        the key the cloud names at first contact."""
         self.gateway_id = gateway_id
         self.config = config
+        self.public_key = public_key
         self.client = client
         self.admission = admission
         self.registry_path = data_dir / REGISTRY_FILE
@@ -72,7 +84,7 @@ class RegistrySync:
                 "until the first pull from the cloud"
             )
             return
-        registry, etag = loaded
+        registry, etag = loaded.document, loaded.etag
         if self._use(registry, etag):
             self.verified_us = int(self.registry_path.stat().st_mtime * 1_000_000)
             log.info("registry %s loaded from %s", etag, self.registry_path)
@@ -131,16 +143,13 @@ class RegistrySync:
 
     def _local_store(self) -> RegistryStore | None:
         if self._store is None:
-            key = self.config.registry_public_key or self._pinned()
+            key = self.public_key or self._pinned()
             if key is not None:
                 self._store = RegistryStore(self.registry_path, key)
         return self._store
 
     def _pinned(self) -> str | None:
-        try:
-            return self.pin_path.read_text().strip() or None
-        except FileNotFoundError:
-            return None
+        return pinned_key(self.pin_path.parent)
 
     async def _first_contact(self) -> RegistryStore:
         key = await self.client.registry_public_key()

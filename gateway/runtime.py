@@ -88,7 +88,12 @@ class GatewayRuntime:
         admission = Admission(None, replay=self.admission_store)
         self.gate = AdmissionGate(admission, self.admission_store, self.queue)
         self.registry = RegistrySync(
-            config.gateway_id, config.data_dir, config.admission, self.client, admission
+            config.gateway_id,
+            config.data_dir,
+            config.admission,
+            self.client,
+            admission,
+            config.cloud.public_key,
         )
         self.coordinators = [self._coordinator(endpoint) for endpoint in config.modbus_tcp]
         self.coordinators += [self._rtu_coordinator(bus) for bus in config.modbus_rtu]

@@ -13,6 +13,7 @@ from typing import Any
 
 from edgeward.gateway.config import GatewayConfig
 from edgeward.gateway.health import read_status
+from edgeward.gateway.remote_settings import read_state
 from edgeward.sync.clock import now_us
 
 EXIT_OK = 0
@@ -29,6 +30,7 @@ def show_status(config: GatewayConfig, as_json: bool) -> int:
         print(f"no status from gateway {config.gateway_id} in {config.data_dir}: {exc}")
         print("is the gateway running? (edgeward gateway run --config ...)")
         return EXIT_NO_STATUS
+    status["settings"] = read_state(config.data_dir)
     if as_json:
         print(json.dumps(status, indent=2))
     else:
@@ -68,6 +70,7 @@ def render(status: dict[str, Any], now: int) -> str:
         ("last error", _error(uplink, now)),
         ("metrics", status.get("metrics_url") or "off"),
         *_admission_rows(status.get("admission"), now),
+        ("settings", _settings(status.get("settings"), now)),
     ]
     for source, device in sorted(status["devices"].items()):
         state = "up" if device["available"] else f"DOWN: {device['last_error']}"
@@ -100,6 +103,24 @@ def _admission_rows(admission: dict[str, Any] | None, now: int) -> list[tuple[st
             + (" (reporting FAILING)" if admission["reporting_failing"] else ""),
         ),
     ]
+
+
+def _settings(state: dict[str, Any] | None, now: int) -> str:
+    """The remote settings version running, and the last one refused (with why)."""
+    if not state:
+        return "gateway.toml only"
+    text = f"version {state['applied_version']} applied"
+    if not state.get("remote"):
+        text += " (remote settings waiting: no [cloud] public_key and none pinned yet)"
+    elif state.get("last_pull_error"):
+        text += f", pull FAILING: {state['last_pull_error']}"
+    elif state.get("last_pull_us"):
+        text += f", pulled {_ago(state['last_pull_us'], now)}"
+    if state.get("refused_error"):
+        refused = state.get("refused_version")
+        which = f"version {refused}" if refused is not None else "a document"
+        text += f"; REFUSED {which}: {state['refused_error']}"
+    return text
 
 
 def _error(uplink: dict[str, Any], now: int) -> str:

@@ -113,8 +113,16 @@ def write_config(layout: Layout, state: ProvisionState, through_tunnel: bool) ->
     document["cloud"] = {
         "url": cloud_url(state, through_tunnel),
         "credential_file": layout.credential.name,
+        # The cloud's signing key for the registry and remote settings, from the
+        # enrollment answer (else the gateway pins what the cloud names at first contact).
+        **_cloud_key(state),
     }
     write(layout.config, dump_toml(document).encode(), mode=0o644)
+
+
+def _cloud_key(state: ProvisionState) -> dict[str, str]:
+    key = state.enrollment.get("cloud", {}).get("registry_public_key")
+    return {"public_key": str(key)} if key else {}
 
 
 def _existing(path: Path) -> dict[str, Any]:

@@ -25,7 +25,14 @@ from edgeward.sync.errors import BatchFormatError
 EVENTS_FORMAT = "edgeward.gateway-events"
 EVENTS_VERSION = 1
 EVENTS_PATH = "/v1/ingest/events"
-KINDS = ("data_dropped", "reading_stopped", "outbox_moved_aside")
+# The outbox records a moved-aside file as "outbox_quarantined"; both names are accepted.
+KINDS = (
+    "data_dropped",
+    "reading_stopped",
+    "outbox_moved_aside",
+    "outbox_quarantined",
+    "settings_refused",
+)
 MAX_EVENTS = 1000
 
 

@@ -197,18 +197,28 @@ def _identifier(value: object, path: str) -> str:
     return value
 
 
-def encode_registry(document: Mapping[str, Any]) -> bytes:
-    """Canonical bytes of a registry: what the signature covers."""
+def canonical_json(document: Mapping[str, Any]) -> bytes:
+    """Canonical bytes of a signed document (registry, settings): what a signature covers."""
     return json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
 
 
-def verify_registry(body: bytes, signature_b64: str, public_key_b64: str) -> dict[str, Any]:
-    """The registry document if the cloud's Ed25519 signature over ``body`` holds."""
+def encode_registry(document: Mapping[str, Any]) -> bytes:
+    """Canonical bytes of a registry: what the signature covers."""
+    return canonical_json(document)
+
+
+def verify_signature(body: bytes, signature_b64: str, public_key_b64: str, what: str) -> None:
+    """Raise unless ``signature_b64`` is the cloud's Ed25519 signature over ``body``."""
     try:
         key = Ed25519PublicKey.from_public_bytes(base64.b64decode(public_key_b64, validate=True))
         key.verify(base64.b64decode(signature_b64, validate=True), body)
     except (InvalidSignature, ValueError, binascii.Error) as exc:
-        raise SpecError("signature", "the registry is not signed by the cloud") from exc
+        raise SpecError("signature", f"the {what} is not signed by the cloud") from exc
+
+
+def verify_registry(body: bytes, signature_b64: str, public_key_b64: str) -> dict[str, Any]:
+    """The registry document if the cloud's Ed25519 signature over ``body`` holds."""
+    verify_signature(body, signature_b64, public_key_b64, "registry")
     document = json.loads(body)
     if document.get("format") != REGISTRY_FORMAT or document.get("version") != REGISTRY_VERSION:
         raise SpecError("format", f"expected {REGISTRY_FORMAT} version {REGISTRY_VERSION}")

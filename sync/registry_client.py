@@ -1,9 +1,13 @@
-"""The gateway's side of the registry: pull it, verify the cloud's signature, keep it.
+"""The gateway's side of signed documents (registry, settings): pull, verify, keep.
 
-The last verified registry is kept on disk (mode 0600: it holds device keys)
-so the gateway admits readings offline and after a restart without the
-cloud. A registry that fails verification is never used and never replaces
-the last good one; ``If-None-Match`` makes an unchanged registry cost a 304.
+The last verified document is kept on disk (mode 0600: a registry holds
+device keys) so the gateway works offline and after a restart without the
+cloud. A document that fails verification is never used and never replaces
+the last good one; ``If-None-Match`` makes an unchanged document cost a 304.
+
+:func:`fetch` only verifies; a caller that checks more before trusting a
+document (the gateway parses settings with its config parser) saves it
+afterwards, so a refused document never becomes the last good one.
 """
 
 from __future__ import annotations
@@ -13,63 +17,89 @@ import binascii
 import json
 import logging
 import os
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import httpx
 
-from edgeward.sync.errors import UplinkRejected, UplinkUnavailable
-from edgeward.sync.registry import SIGNATURE_HEADER, SpecError, verify_registry
+from edgeward.sync.errors import SyncError, UplinkRejected, UplinkUnavailable
+from edgeward.sync.registry import SIGNATURE_HEADER, verify_registry
 
 log = logging.getLogger(__name__)
 
 REGISTRY_PATH = "/v1/registry"
 PUBLIC_KEY_PATH = "/v1/registry/public-key"
+T = TypeVar("T")
+# (body, signature, cloud public key) -> the verified document, or a SyncError.
+Verify = Callable[[bytes, str, str], T]
 
 
-class RegistryStore:
-    """The last verified registry on disk: body and signature, re-verified on load."""
+@dataclass(frozen=True, slots=True)
+class Signed(Generic[T]):
+    """A verified document with the bytes and signature it was verified from."""
 
-    def __init__(self, path: Path, public_key_b64: str) -> None:
+    document: T
+    body: bytes
+    signature: str
+    etag: str
+
+
+class SignedStore(Generic[T]):
+    """The last verified document on disk: body and signature, re-verified on load."""
+
+    def __init__(self, path: Path, public_key_b64: str, verify: Verify[T]) -> None:
         self.path = path
         self.public_key_b64 = public_key_b64
+        self.verify = verify
 
-    def load(self) -> tuple[dict[str, Any], str] | None:
-        """(registry, etag) from disk if present and still verifying, else None."""
+    def load(self) -> Signed[T] | None:
+        """The saved document if present and still verifying, else None."""
         try:
             saved = json.loads(self.path.read_text())
-            registry = verify_registry(
-                saved["body"].encode(), saved["signature"], self.public_key_b64
-            )
+            body, signature = saved["body"].encode(), saved["signature"]
+            document = self.verify(body, signature, self.public_key_b64)
         except FileNotFoundError:
             return None
-        except (OSError, ValueError, KeyError, SpecError) as exc:
-            log.error("ignoring the saved registry %s: %s", self.path, exc)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, SyncError) as exc:
+            log.error("ignoring the saved document %s: %s", self.path, exc)
             return None
-        return registry, str(saved.get("etag", ""))
+        return Signed(document, body, signature, str(saved.get("etag", "")))
 
-    def save(self, body: bytes, signature: str, etag: str) -> None:
+    def save(self, signed: Signed[T]) -> None:
+        """Replace the saved document whole: temp file (0600), fsync, rename."""
         temporary = self.path.with_suffix(".tmp")
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(descriptor, "w") as handle:
-            json.dump({"body": body.decode(), "signature": signature, "etag": etag}, handle)
+            json.dump(
+                {"body": signed.body.decode(), "signature": signed.signature, "etag": signed.etag},
+                handle,
+            )
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, self.path)
 
 
-async def pull(
-    client: httpx.AsyncClient, store: RegistryStore, etag: str | None
-) -> tuple[dict[str, Any], str] | None:
-    """A newer verified registry (saved to ``store``), or None if unchanged.
+class RegistryStore(SignedStore[dict[str, Any]]):
+    """The last verified data-source registry."""
 
-    Raises :class:`UplinkUnavailable` when the cloud can't be asked now and
-    :class:`UplinkRejected` when it refuses; a bad signature is a
-    :class:`~edgeward.sync.registry.SpecError` and leaves ``store`` untouched.
+    def __init__(self, path: Path, public_key_b64: str) -> None:
+        super().__init__(path, public_key_b64, verify_registry)
+
+
+async def fetch(
+    client: httpx.AsyncClient, path: str, store: SignedStore[T], etag: str | None
+) -> Signed[T] | None:
+    """A newer document at ``path``, verified with ``store``'s rules, or None if unchanged.
+
+    Raises :class:`UplinkUnavailable` when the cloud can't be asked now,
+    :class:`UplinkRejected` when it refuses, and the verifier's
+    :class:`~edgeward.sync.errors.SyncError` for a bad signature or content.
     """
     headers = {"If-None-Match": etag} if etag else {}
     try:
-        response = await client.get(REGISTRY_PATH, headers=headers)
+        response = await client.get(path, headers=headers)
     except httpx.HTTPError as exc:
         raise UplinkUnavailable(f"cloud unreachable: {exc!r}") from exc
     if response.status_code == 304:
@@ -77,12 +107,21 @@ async def pull(
     if response.status_code == 429 or response.status_code >= 500:
         raise UplinkUnavailable(f"cloud answered {response.status_code}")
     if response.status_code >= 400:
-        raise UplinkRejected(response.status_code, "registry", response.text[:200])
+        raise UplinkRejected(response.status_code, path, response.text[:200])
     signature = response.headers.get(SIGNATURE_HEADER, "").removeprefix("ed25519=")
-    registry = verify_registry(response.content, signature, store.public_key_b64)
-    new_etag = response.headers.get("ETag", "")
-    store.save(response.content, signature, new_etag)
-    return registry, new_etag
+    document = store.verify(response.content, signature, store.public_key_b64)
+    return Signed(document, response.content, signature, response.headers.get("ETag", ""))
+
+
+async def pull(
+    client: httpx.AsyncClient, store: RegistryStore, etag: str | None
+) -> tuple[dict[str, Any], str] | None:
+    """A newer verified registry (saved to ``store``), or None if unchanged."""
+    signed = await fetch(client, REGISTRY_PATH, store, etag)
+    if signed is None:
+        return None
+    store.save(signed)
+    return signed.document, signed.etag
 
 
 async def fetch_public_key(client: httpx.AsyncClient) -> str:

@@ -355,3 +355,20 @@ connections = sa.Table(
     sa.Column("created_us", sa.BigInteger, nullable=False),
     sa.Column("updated_us", sa.BigInteger, nullable=False),
 )
+
+# One row per gateway with remote settings: the desired overlay and its
+# version (a counter per gateway), and what the gateway last said it runs.
+gateway_settings = sa.Table(
+    "gateway_settings",
+    metadata,
+    sa.Column("gateway_id", Id, sa.ForeignKey("gateways.id"), primary_key=True),
+    sa.Column("account_id", Id, sa.ForeignKey("accounts.id"), nullable=False),
+    sa.Column("version", sa.BigInteger, nullable=False),
+    sa.Column("settings", sa.JSON, nullable=False),
+    sa.Column("updated_us", sa.BigInteger, nullable=False),
+    sa.Column("updated_by", sa.String(64), nullable=True),
+    sa.Column("applied_version", sa.BigInteger, nullable=True),
+    sa.Column("refused_version", sa.BigInteger, nullable=True),
+    sa.Column("refused_error", sa.String(500), nullable=True),
+    sa.Column("reported_us", sa.BigInteger, nullable=True),
+)

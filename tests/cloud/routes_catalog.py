@@ -29,6 +29,7 @@ from edgeward.cloud.storage.schema import gateways
 from edgeward.sync.events import GatewayEvent, encode_events
 from edgeward.sync.provisioning import KEY_ROTATION_PATH, rotation_message, sign
 from edgeward.sync.security_events import SecurityEvent, encode_security_events
+from edgeward.sync.settings import SettingsReport, encode_report
 from tests.cloud.conftest import START, batch_body
 from tests.peers.cloud import Account, CloudServer
 from tests.peers.slapd import READERS, Slapd, directory_settings, search_bind
@@ -282,6 +283,21 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("GET", "/v1/gateways/{gateway_id}/events"): Example(
         lambda c, a: Request(f"/v1/gateways/{new_gateway(c, a)}/events")
     ),
+    ("GET", "/v1/gateways/{gateway_id}/settings"): Example(
+        lambda c, a: Request(f"/v1/gateways/{new_gateway(c, a)}/settings")
+    ),
+    ("PUT", "/v1/gateways/{gateway_id}/settings"): Example(
+        lambda c, a: Request(
+            f"/v1/gateways/{new_gateway(c, a)}/settings",
+            json={"settings": {"uplink": {"batch_max_readings": 200}}},
+        )
+    ),
+    ("GET", "/v1/registry/settings"): Example(
+        lambda c, a: Request("/v1/registry/settings"), principal="gateway"
+    ),
+    ("POST", "/v1/ingest/settings-report"): Example(
+        lambda c, a: Request("/v1/ingest/settings-report"), principal="gateway"
+    ),
     ("POST", "/v1/ingest/events"): Example(
         lambda c, a: Request("/v1/ingest/events"), principal="gateway"
     ),
@@ -461,6 +477,8 @@ def gateway_request(
     if path == "/v1/ingest/security-events":
         refused = SecurityEvent("meter-9", "unknown-source", START, START, START, 5)
         return Request(path, content=encode_security_events(gateway_id, [refused]))
+    if path == "/v1/ingest/settings-report":
+        return Request(path, content=encode_report(SettingsReport(gateway_id, 0)))
     return Request(path)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from pathlib import Path
 
 import pytest
@@ -10,33 +9,21 @@ import pytest
 from edgeward.gateway.config import load_config
 from tests.gateway.test_config import assert_names, config_error, valid_document, write_config
 
-KEY = base64.b64encode(bytes(32)).decode()
 
-
-def test_defaults_and_a_provisioned_key(tmp_path: Path) -> None:
-    assert (
-        load_config(write_config(tmp_path, valid_document())).admission.registry_public_key is None
-    )
+def test_defaults_and_set_intervals(tmp_path: Path) -> None:
+    defaults = load_config(write_config(tmp_path, valid_document())).admission
+    assert (defaults.registry_interval, defaults.report_interval) == (60.0, 5.0)
     document = valid_document()
-    document["admission"] = {
-        "registry_interval": 30,
-        "report_interval": 1,
-        "registry_public_key": KEY,
-    }
+    document["admission"] = {"registry_interval": 30, "report_interval": 1}
     admission = load_config(write_config(tmp_path, document)).admission
     assert (admission.registry_interval, admission.report_interval) == (30.0, 1.0)
-    assert admission.registry_public_key == KEY
 
 
 @pytest.mark.parametrize(
     ("section", "key", "expected"),
     [
-        ({"registry_public_key": "not a key"}, "admission.registry_public_key", "Ed25519"),
-        (
-            {"registry_public_key": base64.b64encode(bytes(31)).decode()},
-            "admission.registry_public_key",
-            "44 chars",
-        ),
+        # The cloud's key is [cloud] public_key (one key signs every document).
+        ({"registry_public_key": "a key"}, "admission.registry_public_key", ""),
         ({"registry_interval": 0}, "admission.registry_interval", "0.1"),
         ({"report_every": 5}, "admission.report_every", ""),
     ],

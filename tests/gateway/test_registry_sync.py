@@ -26,11 +26,11 @@ def syncing(
     url: str,
     gateway_id: str,
     credential: str,
-    config: AdmissionConfig | None = None,
+    public_key: str | None = None,
 ) -> tuple[RegistrySync, Admission]:
     admission = Admission(None)
     client = UplinkClient(url, credential)
-    sync = RegistrySync(gateway_id, data_dir, config or AdmissionConfig(), client, admission)
+    sync = RegistrySync(gateway_id, data_dir, AdmissionConfig(), client, admission, public_key)
     return sync, admission
 
 
@@ -79,9 +79,8 @@ def test_a_registry_not_for_this_gateway_or_not_by_the_pinned_key_is_not_used(
     elsewhere, admission = syncing(tmp_path / "b", api_cloud.url, "gw-000000000000", "x")
     elsewhere.load()
     assert not admission.has_registry, "another gateway's registry, though signed"
-    pinned_wrong = AdmissionConfig(registry_public_key=other_key())
     sync, admission = syncing(
-        tmp_path / "c", api_cloud.url, gateway.id, gateway.credential, pinned_wrong
+        tmp_path / "c", api_cloud.url, gateway.id, gateway.credential, other_key()
     )
     assert not pull(sync) and not admission.has_registry
     assert "not signed by the cloud" in str(sync.status()["last_error"])

@@ -19,9 +19,12 @@ def write_gateway_config(
     gateway: RegisteredGateway,
     modbus_port: int,
     devices: list[dict[str, Any]],
+    *,
+    tables: dict[str, dict[str, Any]] | None = None,
     **uplink: Any,
 ) -> Path:
-    """gateway.toml for one Modbus TCP server on loopback.
+    """gateway.toml for one Modbus TCP server on loopback; ``tables`` adds keys to
+    (or adds) top-level tables.
 
     Given the :class:`CloudServer` (not only its URL), ``devices`` are also
     registered there as the gateway's admission checks them (bound at this
@@ -39,6 +42,8 @@ def write_gateway_config(
         "uplink": {"idle_interval": 0.05, "backoff_max": 1.0, **uplink},
         "modbus_tcp": [{"host": "127.0.0.1", "port": modbus_port, "devices": devices}],
     }
+    for name, values in (tables or {}).items():
+        document.setdefault(name, {}).update(values)
     path = gateway_dir / "gateway.toml"
     path.write_text(dump_toml(document))
     return path

@@ -39,7 +39,7 @@ def test_pull_verify_keep_and_304(tmp_path: Path, api_cloud: CloudServer) -> Non
     assert again is None, "unchanged: 304"
     assert stat.S_IMODE((tmp_path / "registry.json").stat().st_mode) == 0o600
     loaded = store.load()
-    assert loaded is not None and loaded[0] == registry
+    assert loaded is not None and loaded.document == registry
 
 
 def test_a_tampered_saved_registry_is_ignored(tmp_path: Path, api_cloud: CloudServer) -> None:
