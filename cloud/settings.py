@@ -24,6 +24,8 @@ class CloudSettings:
     auth_failure_window_s: float = 60.0
     # Webhooks may call loopback or private addresses (tests, on-premises receivers).
     webhooks_allow_private: bool = False
+    # OAuth 1.0a: accept HMAC-SHA1 signatures too, for old clients (HMAC-SHA256 always).
+    oauth1_allow_hmac_sha1: bool = False
 
     @classmethod
     def load(cls, data_dir: Path | None = None, db_url: str | None = None) -> CloudSettings:
@@ -35,10 +37,8 @@ class CloudSettings:
             db_url=url,
             pepper=load_pepper(directory),
             auth_failure_limit=_env_int("EDGEWARD_CLOUD_AUTH_FAILURE_LIMIT", 20),
-            webhooks_allow_private=os.environ.get(
-                "EDGEWARD_CLOUD_WEBHOOKS_ALLOW_PRIVATE", ""
-            ).lower()
-            in ("1", "true", "yes"),
+            webhooks_allow_private=_env_flag("EDGEWARD_CLOUD_WEBHOOKS_ALLOW_PRIVATE"),
+            oauth1_allow_hmac_sha1=_env_flag("EDGEWARD_CLOUD_OAUTH1_ALLOW_HMAC_SHA1"),
         )
 
 
@@ -75,3 +75,7 @@ def _env_int(name: str, default: int) -> int:
     if not text.isdigit() or int(text) < 1:
         raise ConfigurationError(f"${name}: expected a positive integer, found {text!r}")
     return int(text)
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").lower() in ("1", "true", "yes")

@@ -24,6 +24,9 @@ from edgeward.cloud.api import (
     datasources,
     gateways,
     ingest,
+    oauth1,
+    oauth2,
+    oauth_clients,
     provisioning,
     readings,
     registry,
@@ -36,6 +39,8 @@ from edgeward.cloud.api.authz import Authenticator, public
 from edgeward.cloud.crypto.keys import SealedBox, Signer
 from edgeward.cloud.errors import CloudError, RateLimited
 from edgeward.cloud.identity.ratelimit import FailureLimiter
+from edgeward.cloud.oauth1.rfc5849 import SignedRequests
+from edgeward.cloud.oauth2.rfc6749 import AuthorizationServer
 from edgeward.cloud.provisioning.tunnel import HubSettings
 from edgeward.cloud.settings import CloudSettings
 from edgeward.cloud.storage.database import Database
@@ -57,6 +62,9 @@ ROUTERS = (
     provisioning.router,
     audit.router,
     ingest.router,
+    oauth_clients.router,
+    oauth1.router,
+    oauth2.router,
 )
 
 
@@ -91,7 +99,9 @@ def create_app(settings: CloudSettings, *, migrate: bool = True) -> FastAPI:
         database,
         settings.pepper,
         FailureLimiter(settings.auth_failure_limit, settings.auth_failure_window_s),
+        SignedRequests(sealed_box, settings.oauth1_allow_hmac_sha1),
     )
+    app.state.oauth2 = AuthorizationServer(settings.pepper)
     for router in ROUTERS:
         app.include_router(router)
 

@@ -28,6 +28,7 @@ APIS = (
     "audit",
     "ingest",
     "registry",
+    "oauth-clients",
 )
 # What only gateways do: send readings, pull their data-source registry.
 GATEWAY_ONLY = ("ingest", "registry")

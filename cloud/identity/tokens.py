@@ -55,7 +55,10 @@ def issue(
     grants: grant_maps.Grants,
     expires_us: int | None,
     now: int,
+    oauth_client_id: str | None = None,
+    family_id: str | None = None,
 ) -> IssuedToken:
+    """A new token row; ``oauth_client_id``/``family_id`` mark OAuth 2 access tokens."""
     kind = credentials.GATEWAY_CREDENTIAL if owner_kind == "gateway" else credentials.API_TOKEN
     secret = credentials.generate(kind)
     token_id = new_id("tok")
@@ -71,6 +74,8 @@ def issue(
             grants=grant_maps.to_json(grants),
             created_us=now,
             expires_us=expires_us,
+            oauth_client_id=oauth_client_id,
+            family_id=family_id,
         )
     )
     return IssuedToken(token_id, secret, credentials.display_prefix(secret), expires_us)
@@ -90,7 +95,7 @@ def expiry_within_policy(
     return None if expires_in_s is None else now + expires_in_s * 1_000_000
 
 
-_AUTH_QUERY = (
+_AUTH_BASE = (
     sa.select(
         tokens,
         accounts.c.revoke_unused_after_s,
@@ -109,14 +114,15 @@ _AUTH_QUERY = (
     .outerjoin(
         gateways, sa.and_(tokens.c.owner_kind == "gateway", gateways.c.id == tokens.c.owner_id)
     )
-    # Built once: constructing the expression per request cost more than the query.
-    .where(
-        sa.or_(
-            tokens.c.secret_hash == sa.bindparam("presented"),
-            tokens.c.grace_hash == sa.bindparam("presented"),
-        )
+)
+# Built once: constructing the expression per request cost more than the query.
+_AUTH_QUERY = _AUTH_BASE.where(
+    sa.or_(
+        tokens.c.secret_hash == sa.bindparam("presented"),
+        tokens.c.grace_hash == sa.bindparam("presented"),
     )
 )
+_AUTH_BY_ID = _AUTH_BASE.where(tokens.c.id == sa.bindparam("token_id"))
 
 
 def authenticate(connection: sa.Connection, pepper: bytes, secret: str, now: int) -> Authentication:
@@ -126,7 +132,23 @@ def authenticate(connection: sa.Connection, pepper: bytes, secret: str, now: int
     row = connection.execute(_AUTH_QUERY, {"presented": presented}).first()
     if row is None:
         return Authentication(None, "unknown")
-    failed = _why_invalid(connection, row, pepper, secret, now)
+    failed = _why_secret_invalid(row, pepper, secret, now)
+    if failed:
+        return Authentication(None, failed, row.id, row.account_id)
+    return _usable(connection, row, now)
+
+
+def authenticate_by_id(connection: sa.Connection, token_id: str, now: int) -> Authentication:
+    """The token ``token_id`` as a principal, for credentials that prove possession
+    some other way (an OAuth 1.0a signature) but share the token's grants and life."""
+    row = connection.execute(_AUTH_BY_ID, {"token_id": token_id}).first()
+    if row is None:
+        return Authentication(None, "unknown")
+    return _usable(connection, row, now)
+
+
+def _usable(connection: sa.Connection, row: Any, now: int) -> Authentication:
+    failed = _why_unusable(connection, row, now)
     if failed:
         return Authentication(None, failed, row.id, row.account_id)
     held = _held_by_owner(row)
@@ -145,16 +167,17 @@ def authenticate(connection: sa.Connection, pepper: bytes, secret: str, now: int
     return Authentication(principal, "ok", row.id, row.account_id)
 
 
-def _why_invalid(
-    connection: sa.Connection, row: Any, pepper: bytes, secret: str, now: int
-) -> str | None:
+def _why_secret_invalid(row: Any, pepper: bytes, secret: str, now: int) -> str | None:
     if credentials.matches(pepper, secret, row.secret_hash):
-        pass
-    elif row.grace_hash is not None and credentials.matches(pepper, secret, row.grace_hash):
+        return None
+    if row.grace_hash is not None and credentials.matches(pepper, secret, row.grace_hash):
         if row.grace_until_us is None or row.grace_until_us <= now:
             return "regenerated"
-    else:
-        return "unknown"
+        return None
+    return "unknown"
+
+
+def _why_unusable(connection: sa.Connection, row: Any, now: int) -> str | None:
     if row.revoked_us is not None:
         return "revoked"
     if row.expires_us is not None and row.expires_us <= now:

@@ -13,7 +13,18 @@ from edgeward.cloud.settings import CloudSettings
 
 # Served by FastAPI itself: the API document and its viewers, public by design.
 FRAMEWORK_ROUTES = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
-PUBLIC_ROUTES = {"/healthz", "/v1/registry/public-key", "/v1/enroll"}
+PUBLIC_ROUTES = {
+    "/healthz",
+    "/v1/registry/public-key",
+    "/v1/enroll",
+    # OAuth 2: each authenticates its caller as its RFC says (client secret, PKCE,
+    # the user's token on the consent page).
+    "/.well-known/oauth-authorization-server",
+    "/oauth2/authorize",
+    "/oauth2/token",
+    "/oauth2/revoke",
+    "/oauth2/introspect",
+}
 
 
 def declared_requirements(route: APIRoute) -> list[Requirement]:
