@@ -77,7 +77,9 @@ class Authenticator:
                 )
                 result = authenticate_by_id(connection, token_id, now_us())
             except Refused as refused:
-                result = Authentication(None, f"oauth1:{refused.reason}")
+                result = Authentication(
+                    None, f"oauth1:{refused.reason}", account_id=refused.account_id
+                )
                 message = OAUTH1_REFUSALS.get(refused.reason, UNAUTHENTICATED)
                 prefix = refused.consumer_key
             else:

@@ -85,10 +85,13 @@ class _TokenCredential:
 class Refused(Exception):
     """A signed request not accepted; ``reason`` goes to the audit log."""
 
-    def __init__(self, reason: str, consumer_key: str | None) -> None:
+    def __init__(
+        self, reason: str, consumer_key: str | None, account_id: str | None = None
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.consumer_key = consumer_key
+        self.account_id = account_id  # the credentials' account, when the key is known
 
 
 class SignedRequests:
@@ -107,7 +110,8 @@ class SignedRequests:
             request = call.validate_request(method, url, None, headers)
             call.remember_nonce(request)
         except OAuth1Error as exc:
-            raise Refused(exc.error, call.consumer_key) from exc
+            account_id = None if call.row is None else call.row.account_id
+            raise Refused(exc.error, call.consumer_key, account_id) from exc
         return str(request.credential.token_id)
 
 
