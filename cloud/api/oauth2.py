@@ -7,6 +7,7 @@ client by its secret or PKCE, the user on the consent page by their token).
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from authlib.oauth2.rfc6749.errors import InvalidScopeError, OAuth2Error
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
@@ -15,7 +16,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from edgeward.cloud.api.authz import Authenticator, public
-from edgeward.cloud.errors import CloudError
+from edgeward.cloud.errors import CloudError, RateLimited
 from edgeward.cloud.identity import audit
 from edgeward.cloud.identity import grants as grant_maps
 from edgeward.cloud.identity.principal import Principal
@@ -104,7 +105,14 @@ async def introspect(request: Request) -> Response:
 
 
 async def _endpoint(request: Request, name: str, handle: Any) -> Response:
+    """A client-authenticated endpoint. Failed client authentications count
+    against the caller's address like failed tokens do (same limiter)."""
     snap = await snapshot(request)
+    limiter = request.app.state.authenticator.limiter
+    address = f"address:{snap.client}"
+    wait = limiter.retry_after(address)
+    if wait is not None:
+        raise RateLimited("too many failed authentications; retry later", retry_after=wait)
 
     def work(call: Call) -> Answer:
         answer: Answer = handle(snap)
@@ -112,7 +120,10 @@ async def _endpoint(request: Request, name: str, handle: Any) -> Response:
             _audit_failure(call, snap, name, answer)
         return answer
 
-    return (await run(request.app.state.database, snap, work)).response()
+    answer = await run(request.app.state.database, snap, work)
+    if answer.status == 401:
+        limiter.failed(address)
+    return answer.response()
 
 
 async def _signed_in(request: Request, snap: Snapshot, typed: str | None) -> Principal | None:
@@ -132,13 +143,14 @@ async def _signed_in(request: Request, snap: Snapshot, typed: str | None) -> Pri
     return principal
 
 
-def _consent_grant(server: AuthorizationServer, snap: Snapshot) -> Any:
+def _consent_grant(server: AuthorizationServer, call: Call, snap: Snapshot) -> Any:
     """authlib's validated authorization request, or the answer to a bad one: a
     redirect carrying the error only once the redirect URI is known to be the
-    client's (RFC 6749 section 4.1.2.1), an error page otherwise."""
+    client's (RFC 6749 section 4.1.2.1), an error page otherwise. Audited."""
     try:
         return server.get_consent_grant(snap, end_user=None)
     except OAuth2Error as error:
+        _audit_failure(call, snap, "authorize", Answer(error.status_code, {"error": error.error}))
         if error.redirect_uri:
             return server.handle_error_response(None, error)
         return consent.error_page(error.status_code, error.error, error.description)
@@ -160,7 +172,7 @@ def _refusal(grant: Any, principal: Principal) -> str | None:
 def _page(
     server: AuthorizationServer, call: Call, snap: Snapshot, principal: Principal | None
 ) -> Answer:
-    grant = _consent_grant(server, snap)
+    grant = _consent_grant(server, call, snap)
     if isinstance(grant, Answer):
         return grant
     signed_in_as = None
@@ -202,7 +214,7 @@ def _decide(
     principal: Principal | None,
     problem: str | None,
 ) -> Answer:
-    grant = _consent_grant(server, snap)
+    grant = _consent_grant(server, call, snap)
     if isinstance(grant, Answer):
         return grant
     client = grant.request.client
@@ -215,7 +227,7 @@ def _decide(
             target=client.id,
             client=call.client,
         )
-        return _authorize(server, grant, None)
+        return _authorize(server, call, snap, grant, None)
     if decision != "approve":
         return consent.error_page(400, "invalid_request", "decision must be approve or deny")
     refusal = problem or ("sign in with your Edgeward token" if principal is None else None)
@@ -232,21 +244,31 @@ def _decide(
             status=401 if principal is None else 403,
         )
     return _authorize(
-        server, grant, Owner("user", principal.id, principal.account_id, principal.grants)
+        server,
+        call,
+        snap,
+        grant,
+        Owner("user", principal.id, principal.account_id, principal.grants),
     )
 
 
-def _authorize(server: AuthorizationServer, grant: Any, owner: Owner | None) -> Answer:
+def _authorize(
+    server: AuthorizationServer, call: Call, snap: Snapshot, grant: Any, owner: Owner | None
+) -> Answer:
     answer: Answer = server.create_authorization_response(
         grant.request, grant_user=owner, grant=grant
     )
+    location = dict(answer.headers).get("Location", "")
+    if owner is not None and "error=" in location:
+        error = parse_qs(urlsplit(location).query).get("error", ["?"])[0]
+        _audit_failure(call, snap, "authorize", Answer(answer.status, {"error": error}))
     return answer
 
 
 def _audit_failure(call: Call, snap: Snapshot, endpoint: str, answer: Answer) -> None:
     """Every refused OAuth request goes to the audit log, of the client's account when
     the client is known; never with a secret."""
-    form = dict(snap.form)
+    form = dict(snap.query + snap.form)
     client_id = form.get("client_id") or extract_basic_authorization(snap.headers)[0]
     account_id = None
     if client_id:

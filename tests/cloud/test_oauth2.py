@@ -128,6 +128,11 @@ def test_wrong_redirect_uri_never_redirects(api_cloud: CloudServer) -> None:
                 assert response.status_code == 400, wrong
                 assert "location" not in response.headers
                 assert "<code id=error>invalid_request</code>" in response.text
+    failures = audit_events(api_cloud, "oauth2.failed")
+    assert any(
+        e["details"]["endpoint"] == "authorize" and e["actor"] == f"client:{client.id}"
+        for e in failures
+    )
     unknown = Client("ocl-000000000000", None, "")
     with api_cloud.client() as browser:
         response = browser.get("/oauth2/authorize", params=authorize_params(unknown, READ))
@@ -408,3 +413,20 @@ def test_no_oauth_secret_reaches_the_cloud_log(api_cloud: CloudServer) -> None:
     log = Path(api_cloud.process.log_path).read_text()
     for secret in (client.secret, code, tokens["access_token"], tokens["refresh_token"]):
         assert secret is not None and secret not in log
+
+
+def test_wrong_client_secrets_are_rate_limited(tmp_path: Path) -> None:
+    cloud = CloudServer(tmp_path, f"sqlite:///{tmp_path / 'limited.db'}", auth_failure_limit=3)
+    cloud.start()
+    try:
+        client = register_client(cloud, cloud.account, [READ])
+        wrong = Client(client.id, "ews_wrong", "")
+        codes = [
+            token_request(cloud, wrong, grant_type="client_credentials").status_code
+            for _ in range(4)
+        ]
+        assert codes == [401, 401, 401, 429]
+        limited = token_request(cloud, client, grant_type="client_credentials")
+        assert limited.status_code == 429 and "retry-after" in limited.headers
+    finally:
+        cloud.stop()
