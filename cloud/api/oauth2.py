@@ -115,7 +115,11 @@ async def _endpoint(request: Request, name: str, handle: Any) -> Response:
         raise RateLimited("too many failed authentications; retry later", retry_after=wait)
 
     def work(call: Call) -> Answer:
-        answer: Answer = handle(snap)
+        try:
+            answer: Answer = handle(snap)
+        except OAuth2Error as error:
+            # Raised before authlib's own handling: a plain-http URL off loopback.
+            answer = Answer(*error())
         if answer.status >= 400:
             _audit_failure(call, snap, name, answer)
         return answer

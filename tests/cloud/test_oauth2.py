@@ -221,6 +221,8 @@ def test_client_authentication_failures(api_cloud: CloudServer) -> None:
     wrong = Client(client.id, client.secret[:-1] + ("A" if client.secret[-1] != "A" else "B"), "")
     response = token_request(api_cloud, wrong, grant_type="client_credentials")
     assert (response.status_code, response.json()["error"]) == (401, "invalid_client")
+    assert response.headers["www-authenticate"].startswith("Basic")
+    assert "access_token" not in response.json()
     unknown = Client("ocl-000000000000", client.secret, "")
     response = token_request(api_cloud, unknown, grant_type="client_credentials")
     assert (response.status_code, response.json()["error"]) == (401, "invalid_client")
@@ -430,3 +432,23 @@ def test_wrong_client_secrets_are_rate_limited(tmp_path: Path) -> None:
         assert limited.status_code == 429 and "retry-after" in limited.headers
     finally:
         cloud.stop()
+
+
+def test_plain_http_off_loopback_is_refused_not_a_server_error(api_cloud: CloudServer) -> None:
+    """RFC 6749 section 1.6 wants TLS: a URL that is plain http to another host
+    (a proxy not forwarding the scheme) is refused, as an OAuth error."""
+    client = register_client(api_cloud, api_cloud.account, [READ])
+    with api_cloud.client() as http:
+        response = http.post(
+            "/oauth2/token",
+            data={"grant_type": "client_credentials"},
+            auth=httpx.BasicAuth(client.id, client.secret or ""),
+            headers={"Host": "cloud.example"},
+        )
+        assert (response.status_code, response.json()["error"]) == (400, "insecure_transport")
+        page = http.get(
+            "/oauth2/authorize",
+            params=authorize_params(client, READ, pkce()[1]),
+            headers={"Host": "cloud.example"},
+        )
+        assert page.status_code == 400 and "insecure_transport" in page.text
