@@ -18,7 +18,14 @@ from edgeward.cloud.auth import credentials
 from edgeward.cloud.errors import InvalidRequest
 from edgeward.cloud.identity import grants as grant_maps
 from edgeward.cloud.identity.principal import Principal, new_id
-from edgeward.cloud.storage.schema import accounts, applications, gateways, tokens, users
+from edgeward.cloud.storage.schema import (
+    accounts,
+    applications,
+    gateways,
+    oauth_clients,
+    tokens,
+    users,
+)
 from edgeward.sync.clock import format_us
 
 # last_used_us is written at most this often per token: a write per request
@@ -95,10 +102,16 @@ def expiry_within_policy(
     return None if expires_in_s is None else now + expires_in_s * 1_000_000
 
 
+# An OAuth 2 access token also answers to its client: the client's application
+# bounds it, and a removed client or disabled application ends it.
+_client_applications = applications.alias("client_applications")
 _AUTH_BASE = (
     sa.select(
         tokens,
         accounts.c.revoke_unused_after_s,
+        oauth_clients.c.revoked_us.label("client_revoked_us"),
+        _client_applications.c.grants.label("client_grants"),
+        _client_applications.c.disabled_us.label("client_disabled_us"),
         users.c.role.label("user_role"),
         users.c.disabled_us.label("user_disabled_us"),
         applications.c.grants.label("application_grants"),
@@ -114,6 +127,8 @@ _AUTH_BASE = (
     .outerjoin(
         gateways, sa.and_(tokens.c.owner_kind == "gateway", gateways.c.id == tokens.c.owner_id)
     )
+    .outerjoin(oauth_clients, oauth_clients.c.id == tokens.c.oauth_client_id)
+    .outerjoin(_client_applications, _client_applications.c.id == oauth_clients.c.application_id)
 )
 # Built once: constructing the expression per request cost more than the query.
 _AUTH_QUERY = _AUTH_BASE.where(
@@ -193,7 +208,19 @@ def _why_unusable(connection: sa.Connection, row: Any, now: int) -> str | None:
 
 
 def _held_by_owner(row: Any) -> grant_maps.Grants | None:
-    """What the token's owner holds now, or None if the owner may not act at all."""
+    """What the token's owner holds now (and, for an OAuth 2 token, its client's
+    application too), or None if the owner or the client may not act at all."""
+    held = _held_by_principal(row)
+    if held is None or row.oauth_client_id is None:
+        return held
+    if row.client_revoked_us is not None or row.client_disabled_us is not None:
+        return None
+    if row.client_grants is None:
+        return None
+    return grant_maps.intersect(held, grant_maps.from_json(row.client_grants))
+
+
+def _held_by_principal(row: Any) -> grant_maps.Grants | None:
     if row.owner_kind == "user":
         if row.user_role is None or row.user_disabled_us is not None:
             return None

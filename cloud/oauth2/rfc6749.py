@@ -13,8 +13,10 @@ from __future__ import annotations
 from typing import Any
 
 from authlib.oauth2 import rfc6749
+from authlib.oauth2.rfc6749.errors import InvalidScopeError
 
 from edgeward.cloud.identity import audit
+from edgeward.cloud.identity import grants as grant_maps
 from edgeward.cloud.identity.principal import new_id
 from edgeward.cloud.oauth2 import clients, families, scopes
 from edgeward.cloud.oauth2.bridge import Answer, Snapshot, SnapshotRequest, current
@@ -84,7 +86,14 @@ class AuthorizationServer(rfc6749.AuthorizationServer):  # type: ignore[misc]
             "application", client.application_id, client.account_id, client.holds
         )
         family_id = _family_of(request)
-        grants = scopes.parse(token["scope"])
+        # What the client and the owner hold now: a refresh long after consent
+        # never brings back what was taken from either since.
+        grants = grant_maps.intersect(
+            grant_maps.intersect(scopes.parse(token["scope"]), client.holds), owner.grants
+        )
+        if not grants:
+            raise InvalidScopeError(description="nothing of this scope is held any more")
+        token["scope"] = scopes.to_scope(grants)
         issued = families.issue_access(
             call.connection,
             self.pepper,

@@ -452,3 +452,27 @@ def test_plain_http_off_loopback_is_refused_not_a_server_error(api_cloud: CloudS
             headers={"Host": "cloud.example"},
         )
         assert page.status_code == 400 and "insecure_transport" in page.text
+
+
+def test_narrowing_the_clients_application_narrows_its_tokens_at_once(
+    api_cloud: CloudServer,
+) -> None:
+    account = api_cloud.account
+    client = register_client(api_cloud, account, [READ, "gateways:GET"])
+    code, verifier = code_for(api_cloud, account.owner_token, client, "readings:GET gateways:GET")
+    tokens = exchange(api_cloud, client, code, verifier).json()
+    with api_cloud.client(tokens["access_token"]) as app:
+        assert app.get("/v1/gateways").status_code == 200
+    app_path = f"/v1/applications/{client.application_id}"
+    with api_cloud.client(account.owner_token) as owner:
+        owner.put(app_path, json={"grants": {"readings": ["GET"]}}).raise_for_status()
+    with api_cloud.client(tokens["access_token"]) as app:
+        assert app.get("/v1/gateways").status_code == 403
+    assert works(api_cloud, tokens["access_token"]) == 200
+    refreshed = token_request(
+        api_cloud, client, grant_type="refresh_token", refresh_token=tokens["refresh_token"]
+    )
+    assert refreshed.json()["scope"] == "readings:GET"
+    with api_cloud.client(account.owner_token) as owner:
+        owner.put(app_path, json={"disabled": True}).raise_for_status()
+    assert works(api_cloud, refreshed.json()["access_token"]) == 401
