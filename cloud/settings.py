@@ -29,6 +29,8 @@ class CloudSettings:
     proxy_allow_networks: tuple[IPNetwork, ...] = ()
     # How long a proxied destination has to connect and to send each part of its answer.
     proxy_timeout_s: float = 30.0
+    # OAuth 1.0a: accept HMAC-SHA1 signatures too, for old clients (HMAC-SHA256 always).
+    oauth1_allow_hmac_sha1: bool = False
 
     @classmethod
     def load(cls, data_dir: Path | None = None, db_url: str | None = None) -> CloudSettings:
@@ -40,10 +42,8 @@ class CloudSettings:
             db_url=url,
             pepper=load_pepper(directory),
             auth_failure_limit=_env_int("EDGEWARD_CLOUD_AUTH_FAILURE_LIMIT", 20),
-            webhooks_allow_private=os.environ.get(
-                "EDGEWARD_CLOUD_WEBHOOKS_ALLOW_PRIVATE", ""
-            ).lower()
-            in ("1", "true", "yes"),
+            webhooks_allow_private=_env_flag("EDGEWARD_CLOUD_WEBHOOKS_ALLOW_PRIVATE"),
+            oauth1_allow_hmac_sha1=_env_flag("EDGEWARD_CLOUD_OAUTH1_ALLOW_HMAC_SHA1"),
             proxy_allow_networks=_env_networks("EDGEWARD_CLOUD_PROXY_ALLOW_NETWORKS"),
             proxy_timeout_s=float(_env_int("EDGEWARD_CLOUD_PROXY_TIMEOUT_S", 30)),
         )
@@ -89,3 +89,7 @@ def _env_networks(name: str) -> tuple[IPNetwork, ...]:
         return parse_networks(os.environ.get(name, ""), f"${name}")
     except ValueError as exc:
         raise ConfigurationError(str(exc)) from exc
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").lower() in ("1", "true", "yes")

@@ -30,6 +30,9 @@ from edgeward.cloud.api import (
     gateways,
     ingest,
     keychain,
+    oauth1,
+    oauth2,
+    oauth_clients,
     provisioning,
     proxy,
     readings,
@@ -46,6 +49,8 @@ from edgeward.cloud.egress import EgressPolicy
 from edgeward.cloud.errors import CloudError, RateLimited, ServiceUnavailable
 from edgeward.cloud.identity.ratelimit import FailureLimiter
 from edgeward.cloud.keychain.keyring import Keyring
+from edgeward.cloud.oauth1.rfc5849 import SignedRequests
+from edgeward.cloud.oauth2.rfc6749 import AuthorizationServer
 from edgeward.cloud.provisioning.hub import WireGuardHub, reconcile_at_start
 from edgeward.cloud.provisioning.tunnel import HubSettings
 from edgeward.cloud.proxy.forward import NoCookies
@@ -74,6 +79,9 @@ ROUTERS = (
     keychain.router,
     connections.router,
     proxy.router,
+    oauth_clients.router,
+    oauth1.router,
+    oauth2.router,
 )
 
 
@@ -126,7 +134,9 @@ def create_app(settings: CloudSettings, *, migrate: bool = True) -> FastAPI:
         database,
         settings.pepper,
         FailureLimiter(settings.auth_failure_limit, settings.auth_failure_window_s),
+        SignedRequests(sealed_box, settings.oauth1_allow_hmac_sha1),
     )
+    app.state.oauth2 = AuthorizationServer(settings.pepper)
     for router in ROUTERS:
         app.include_router(router)
 

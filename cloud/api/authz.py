@@ -5,9 +5,17 @@ token and checks that it grants the request's HTTP verb on that API. Routes
 that need no credential declare :func:`public` instead, so that a test can
 list every route and fail on one that declares neither.
 
+Two credentials are accepted: ``Authorization: Bearer <token>`` (API tokens,
+gateway credentials and OAuth 2 access tokens alike) and ``Authorization:
+OAuth ...``, a request signed per OAuth 1.0a (RFC 5849, see
+:mod:`edgeward.cloud.oauth1.rfc5849`), which acts with the token its
+credentials stand for.
+
 Every authentication failure answers the same 401 body, whatever the cause
 (malformed, unknown, expired, revoked, regenerated away), so the answer is
-no oracle; the cause goes to the audit log. Failures are rate-limited per
+no oracle; the cause goes to the audit log. OAuth 1 failures that concern
+only the request the client itself made (stale timestamp, replayed nonce,
+bad signature) name that cause, as RFC 5849 section 3.2 expects. Failures are rate-limited per
 client address (checked before anything else) and per token prefix (for
 failing secrets only, so nobody can lock out a token by guessing at it).
 """
@@ -23,7 +31,8 @@ from edgeward.cloud.errors import Forbidden, RateLimited, Unauthenticated
 from edgeward.cloud.identity import audit
 from edgeward.cloud.identity.principal import Principal
 from edgeward.cloud.identity.ratelimit import FailureLimiter
-from edgeward.cloud.identity.tokens import authenticate
+from edgeward.cloud.identity.tokens import Authentication, authenticate, authenticate_by_id
+from edgeward.cloud.oauth1.rfc5849 import Refused, SignedRequests
 from edgeward.cloud.storage.database import Database
 from edgeward.sync.clock import now_us
 
@@ -33,18 +42,71 @@ UNAUTHENTICATED = "missing, malformed, unknown, expired or revoked credential"
 class Authenticator:
     """Turns a request's bearer secret into a :class:`Principal`."""
 
-    def __init__(self, database: Database, pepper: bytes, limiter: FailureLimiter) -> None:
+    def __init__(
+        self,
+        database: Database,
+        pepper: bytes,
+        limiter: FailureLimiter,
+        oauth1: SignedRequests,
+    ) -> None:
         self.database = database
         self.pepper = pepper
         self.limiter = limiter
+        self.oauth1 = oauth1
 
     def authenticate(self, request: Request) -> Principal:
         client = request.client.host if request.client else "unknown"
+        scheme = request.headers.get("Authorization", "").partition(" ")[0]
+        if scheme.lower() == "oauth":
+            return self.authenticate_signed(request, client)
+        return self.authenticate_secret(_bearer(request), client)
+
+    def authenticate_signed(self, request: Request, client: str) -> Principal:
+        """An OAuth 1.0a signed request (RFC 5849 section 3.2)."""
         address = f"address:{client}"
         wait = self.limiter.retry_after(address)
         if wait is not None:
             raise RateLimited("too many failed authentications; retry later", retry_after=wait)
-        secret = _bearer(request)
+        message = UNAUTHENTICATED
+        with self.database.engine.connect() as connection:
+            try:
+                if _has_form_body(request):
+                    raise Refused("form-body", None)
+                token_id = self.oauth1.verify(
+                    connection, request.method, str(request.url), request.headers
+                )
+                result = authenticate_by_id(connection, token_id, now_us())
+            except Refused as refused:
+                result = Authentication(
+                    None, f"oauth1:{refused.reason}", account_id=refused.account_id
+                )
+                message = OAUTH1_REFUSALS.get(refused.reason, UNAUTHENTICATED)
+                prefix = refused.consumer_key
+            else:
+                prefix = None
+            if result.principal is None:
+                audit.record(
+                    connection,
+                    "auth.failed",
+                    account_id=result.account_id,
+                    target=result.token_id,
+                    client=client,
+                    reason=result.reason,
+                    consumer_key=prefix,
+                )
+            connection.commit()
+        if result.principal is not None:
+            return result.principal
+        self.limiter.failed(address)
+        raise Unauthenticated(message)
+
+    def authenticate_secret(self, secret: str | None, client: str) -> Principal:
+        """The principal of a bearer ``secret`` presented from address ``client``
+        (the header's, or one typed into the OAuth consent page)."""
+        address = f"address:{client}"
+        wait = self.limiter.retry_after(address)
+        if wait is not None:
+            raise RateLimited("too many failed authentications; retry later", retry_after=wait)
         if not secret:
             self.limiter.failed(address)
             raise Unauthenticated(UNAUTHENTICATED)
@@ -74,6 +136,23 @@ class Authenticator:
         if wait is not None:
             raise RateLimited("too many failed authentications; retry later", retry_after=wait)
         raise Unauthenticated(UNAUTHENTICATED)
+
+
+# What a signed request is told about its own mistakes (RFC 5849 section 3.2);
+# an unknown or revoked credential gets the uniform answer.
+OAUTH1_REFUSALS = {
+    "invalid_nonce": "OAuth 1.0a: this nonce was used before (replay)",
+    "invalid_signature": "OAuth 1.0a: the signature does not verify",
+    "invalid_request": "OAuth 1.0a: stale, future or malformed oauth_timestamp or parameters",
+    "missing_required_parameter": "OAuth 1.0a: a required oauth_ parameter is missing",
+    "unsupported_signature_method": "OAuth 1.0a: signature method not accepted here",
+    "form-body": "OAuth 1.0a: send JSON; form-encoded bodies are not accepted with OAuth 1",
+}
+
+
+def _has_form_body(request: Request) -> bool:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return content_type == "application/x-www-form-urlencoded"
 
 
 def _bearer(request: Request) -> str | None:

@@ -33,6 +33,7 @@ APIS = (
     "keychain",
     "proxy",
     "connections",
+    "oauth-clients",
 )
 # What only gateways do: send readings, pull their data-source registry, rotate their keys.
 GATEWAY_ONLY = ("ingest", "registry", "gateway-keys")

@@ -18,7 +18,14 @@ from edgeward.cloud.auth import credentials
 from edgeward.cloud.errors import InvalidRequest
 from edgeward.cloud.identity import grants as grant_maps
 from edgeward.cloud.identity.principal import Principal, new_id
-from edgeward.cloud.storage.schema import accounts, applications, gateways, tokens, users
+from edgeward.cloud.storage.schema import (
+    accounts,
+    applications,
+    gateways,
+    oauth_clients,
+    tokens,
+    users,
+)
 from edgeward.sync.clock import format_us
 
 # last_used_us is written at most this often per token: a write per request
@@ -55,7 +62,10 @@ def issue(
     grants: grant_maps.Grants,
     expires_us: int | None,
     now: int,
+    oauth_client_id: str | None = None,
+    family_id: str | None = None,
 ) -> IssuedToken:
+    """A new token row; ``oauth_client_id``/``family_id`` mark OAuth 2 access tokens."""
     kind = credentials.GATEWAY_CREDENTIAL if owner_kind == "gateway" else credentials.API_TOKEN
     secret = credentials.generate(kind)
     token_id = new_id("tok")
@@ -71,6 +81,8 @@ def issue(
             grants=grant_maps.to_json(grants),
             created_us=now,
             expires_us=expires_us,
+            oauth_client_id=oauth_client_id,
+            family_id=family_id,
         )
     )
     return IssuedToken(token_id, secret, credentials.display_prefix(secret), expires_us)
@@ -90,10 +102,16 @@ def expiry_within_policy(
     return None if expires_in_s is None else now + expires_in_s * 1_000_000
 
 
-_AUTH_QUERY = (
+# An OAuth 2 access token also answers to its client: the client's application
+# bounds it, and a removed client or disabled application ends it.
+_client_applications = applications.alias("client_applications")
+_AUTH_BASE = (
     sa.select(
         tokens,
         accounts.c.revoke_unused_after_s,
+        oauth_clients.c.revoked_us.label("client_revoked_us"),
+        _client_applications.c.grants.label("client_grants"),
+        _client_applications.c.disabled_us.label("client_disabled_us"),
         users.c.role.label("user_role"),
         users.c.disabled_us.label("user_disabled_us"),
         users.c.directory_grants.label("user_directory_grants"),
@@ -110,14 +128,17 @@ _AUTH_QUERY = (
     .outerjoin(
         gateways, sa.and_(tokens.c.owner_kind == "gateway", gateways.c.id == tokens.c.owner_id)
     )
-    # Built once: constructing the expression per request cost more than the query.
-    .where(
-        sa.or_(
-            tokens.c.secret_hash == sa.bindparam("presented"),
-            tokens.c.grace_hash == sa.bindparam("presented"),
-        )
+    .outerjoin(oauth_clients, oauth_clients.c.id == tokens.c.oauth_client_id)
+    .outerjoin(_client_applications, _client_applications.c.id == oauth_clients.c.application_id)
+)
+# Built once: constructing the expression per request cost more than the query.
+_AUTH_QUERY = _AUTH_BASE.where(
+    sa.or_(
+        tokens.c.secret_hash == sa.bindparam("presented"),
+        tokens.c.grace_hash == sa.bindparam("presented"),
     )
 )
+_AUTH_BY_ID = _AUTH_BASE.where(tokens.c.id == sa.bindparam("token_id"))
 
 
 def authenticate(connection: sa.Connection, pepper: bytes, secret: str, now: int) -> Authentication:
@@ -127,7 +148,23 @@ def authenticate(connection: sa.Connection, pepper: bytes, secret: str, now: int
     row = connection.execute(_AUTH_QUERY, {"presented": presented}).first()
     if row is None:
         return Authentication(None, "unknown")
-    failed = _why_invalid(connection, row, pepper, secret, now)
+    failed = _why_secret_invalid(row, pepper, secret, now)
+    if failed:
+        return Authentication(None, failed, row.id, row.account_id)
+    return _usable(connection, row, now)
+
+
+def authenticate_by_id(connection: sa.Connection, token_id: str, now: int) -> Authentication:
+    """The token ``token_id`` as a principal, for credentials that prove possession
+    some other way (an OAuth 1.0a signature) but share the token's grants and life."""
+    row = connection.execute(_AUTH_BY_ID, {"token_id": token_id}).first()
+    if row is None:
+        return Authentication(None, "unknown")
+    return _usable(connection, row, now)
+
+
+def _usable(connection: sa.Connection, row: Any, now: int) -> Authentication:
+    failed = _why_unusable(connection, row, now)
     if failed:
         return Authentication(None, failed, row.id, row.account_id)
     held = _held_by_owner(row)
@@ -146,16 +183,17 @@ def authenticate(connection: sa.Connection, pepper: bytes, secret: str, now: int
     return Authentication(principal, "ok", row.id, row.account_id)
 
 
-def _why_invalid(
-    connection: sa.Connection, row: Any, pepper: bytes, secret: str, now: int
-) -> str | None:
+def _why_secret_invalid(row: Any, pepper: bytes, secret: str, now: int) -> str | None:
     if credentials.matches(pepper, secret, row.secret_hash):
-        pass
-    elif row.grace_hash is not None and credentials.matches(pepper, secret, row.grace_hash):
+        return None
+    if row.grace_hash is not None and credentials.matches(pepper, secret, row.grace_hash):
         if row.grace_until_us is None or row.grace_until_us <= now:
             return "regenerated"
-    else:
-        return "unknown"
+        return None
+    return "unknown"
+
+
+def _why_unusable(connection: sa.Connection, row: Any, now: int) -> str | None:
     if row.revoked_us is not None:
         return "revoked"
     if row.expires_us is not None and row.expires_us <= now:
@@ -171,7 +209,19 @@ def _why_invalid(
 
 
 def _held_by_owner(row: Any) -> grant_maps.Grants | None:
-    """What the token's owner holds now, or None if the owner may not act at all."""
+    """What the token's owner holds now (and, for an OAuth 2 token, its client's
+    application too), or None if the owner or the client may not act at all."""
+    held = _held_by_principal(row)
+    if held is None or row.oauth_client_id is None:
+        return held
+    if row.client_revoked_us is not None or row.client_disabled_us is not None:
+        return None
+    if row.client_grants is None:
+        return None
+    return grant_maps.intersect(held, grant_maps.from_json(row.client_grants))
+
+
+def _held_by_principal(row: Any) -> grant_maps.Grants | None:
     if row.owner_kind == "user":
         if row.user_role is None or row.user_disabled_us is not None:
             return None

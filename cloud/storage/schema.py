@@ -101,6 +101,10 @@ tokens = sa.Table(
     sa.Column("last_used_us", sa.BigInteger, nullable=True),
     sa.Column("revoked_us", sa.BigInteger, nullable=True),
     sa.Column("revoked_reason", sa.String(64), nullable=True),
+    # OAuth 2 access tokens: the client they were issued to, and their family
+    # (one authorization and every refresh after it), revoked together on reuse.
+    sa.Column("oauth_client_id", Id, nullable=True),
+    sa.Column("family_id", Id, nullable=True, index=True),
     sa.Index("ix_tokens_owner", "owner_kind", "owner_id"),
 )
 
@@ -371,4 +375,88 @@ gateway_settings = sa.Table(
     sa.Column("refused_version", sa.BigInteger, nullable=True),
     sa.Column("refused_error", sa.String(500), nullable=True),
     sa.Column("reported_us", sa.BigInteger, nullable=True),
+)
+
+# OAuth 2 (RFC 6749): clients registered per account. A client acts within what
+# its application holds; a confidential client's secret is kept as a keyed hash.
+oauth_clients = sa.Table(
+    "oauth_clients",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("account_id", Id, sa.ForeignKey("accounts.id"), nullable=False, index=True),
+    sa.Column("application_id", Id, sa.ForeignKey("applications.id"), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("public", sa.Boolean, nullable=False),
+    sa.Column("secret_hash", sa.String(64), nullable=True),
+    sa.Column("secret_prefix", sa.String(16), nullable=True),
+    sa.Column("redirect_uris", sa.JSON, nullable=False),
+    sa.Column("created_us", sa.BigInteger, nullable=False),
+    sa.Column("revoked_us", sa.BigInteger, nullable=True),
+)
+
+oauth_codes = sa.Table(
+    "oauth_codes",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("code_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("client_id", Id, sa.ForeignKey("oauth_clients.id"), nullable=False),
+    sa.Column("account_id", Id, sa.ForeignKey("accounts.id"), nullable=False),
+    sa.Column("user_id", Id, sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("redirect_uri", sa.String(2000), nullable=False),
+    sa.Column("grants", sa.JSON, nullable=False),
+    sa.Column("code_challenge", sa.String(128), nullable=True),
+    sa.Column("code_challenge_method", sa.String(8), nullable=True),
+    # The token family the code turns into, so a replayed code can revoke it.
+    sa.Column("family_id", Id, nullable=False),
+    sa.Column("created_us", sa.BigInteger, nullable=False),
+    sa.Column("expires_us", sa.BigInteger, nullable=False),
+    sa.Column("used_us", sa.BigInteger, nullable=True),
+)
+
+oauth_refresh_tokens = sa.Table(
+    "oauth_refresh_tokens",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("secret_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("family_id", Id, nullable=False, index=True),
+    sa.Column("client_id", Id, sa.ForeignKey("oauth_clients.id"), nullable=False),
+    sa.Column("account_id", Id, sa.ForeignKey("accounts.id"), nullable=False),
+    sa.Column("owner_kind", sa.String(16), nullable=False),
+    sa.Column("owner_id", Id, nullable=False),
+    sa.Column("grants", sa.JSON, nullable=False),
+    sa.Column("created_us", sa.BigInteger, nullable=False),
+    sa.Column("expires_us", sa.BigInteger, nullable=False),
+    # Set when the token is exchanged (rotation); presenting it again is reuse.
+    sa.Column("used_us", sa.BigInteger, nullable=True),
+    sa.Column("revoked_us", sa.BigInteger, nullable=True),
+)
+
+# OAuth 1.0a (RFC 5849): a consumer key and token pair of an application, tied
+# to a row of ``tokens`` (grants, expiry, revocation). HMAC needs the shared
+# secrets themselves, so they are sealed (AES-GCM), not hashed.
+oauth1_credentials = sa.Table(
+    "oauth1_credentials",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("account_id", Id, sa.ForeignKey("accounts.id"), nullable=False, index=True),
+    sa.Column("application_id", Id, sa.ForeignKey("applications.id"), nullable=False),
+    sa.Column("token_id", Id, sa.ForeignKey("tokens.id"), nullable=False),
+    sa.Column("consumer_key", sa.String(64), nullable=False, unique=True),
+    sa.Column("sealed_consumer_secret", sa.LargeBinary, nullable=False),
+    sa.Column("token_key", sa.String(64), nullable=False, unique=True),
+    sa.Column("sealed_token_secret", sa.LargeBinary, nullable=False),
+    sa.Column("created_us", sa.BigInteger, nullable=False),
+)
+
+# Nonces seen (RFC 5849 section 3.3), in the database so that every API worker
+# refuses a replay another worker already accepted; kept until the timestamp
+# window has passed.
+oauth1_nonces = sa.Table(
+    "oauth1_nonces",
+    metadata,
+    sa.Column("consumer_key", sa.String(64), primary_key=True),
+    sa.Column("token_key", sa.String(64), primary_key=True),
+    sa.Column("nonce", sa.String(128), primary_key=True),
+    sa.Column("timestamp", sa.BigInteger, primary_key=True),
+    sa.Column("expires_us", sa.BigInteger, nullable=False, index=True),
 )

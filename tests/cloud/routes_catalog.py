@@ -31,6 +31,7 @@ from edgeward.sync.provisioning import KEY_ROTATION_PATH, rotation_message, sign
 from edgeward.sync.security_events import SecurityEvent, encode_security_events
 from edgeward.sync.settings import SettingsReport, encode_report
 from tests.cloud.conftest import START, batch_body
+from tests.cloud.oauth import CALLBACK, authorize_params, issue_oauth1, pkce, register_client
 from tests.peers.cloud import Account, CloudServer
 from tests.peers.slapd import READERS, Slapd, directory_settings, search_bind
 from tests.peers.vendors import SHARED_CLIENT, shared_echo, shared_vendor
@@ -42,6 +43,8 @@ class Request:
     json: Any = None
     params: dict[str, Any] = field(default_factory=dict)
     content: bytes | None = None
+    # A form body (application/x-www-form-urlencoded), for the OAuth 2 endpoints.
+    form: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,8 @@ class Example:
     extra: tuple[str, ...] = ()
     # Who may succeed: "user" tokens, or only a "gateway" principal (ingest, registry).
     principal: str = "user"
+    # What a public route answers when it works, if not 2xx (the consent page redirects).
+    status: int | None = None
 
 
 def _owner(cloud: CloudServer, account: Account) -> httpx.Client:
@@ -217,6 +222,37 @@ def callback(cloud: CloudServer, account: Account) -> Request:
 def new_connection(cloud: CloudServer, account: Account) -> str:
     done = httpx.get(vendor_redirect(cloud, account)).raise_for_status().json()
     return str(done["id"])
+
+
+def new_oauth_client(cloud: CloudServer, account: Account) -> str:
+    return register_client(cloud, account, ["readings:GET"]).id
+
+
+def new_oauth1(cloud: CloudServer, account: Account) -> str:
+    return str(issue_oauth1(cloud, account, "readings:GET")["id"])
+
+
+def consent(cloud: CloudServer, account: Account) -> Request:
+    """An approval on the consent page, the owner's token typed into the form."""
+    client = register_client(cloud, account, ["readings:GET"])
+    _, challenge = pkce()
+    return Request(
+        "/oauth2/authorize",
+        params=authorize_params(client, "readings:GET", challenge),
+        form={"decision": "approve", "credential": account.owner_token},
+    )
+
+
+def client_credentials(cloud: CloudServer, account: Account, path: str) -> Request:
+    """A confidential client authenticating in the form body (client_secret_post)."""
+    client = register_client(cloud, account, ["readings:GET"])
+    assert client.secret is not None
+    form = {"client_id": client.id, "client_secret": client.secret}
+    if path == "/oauth2/token":
+        form["grant_type"] = "client_credentials"
+    else:
+        form["token"] = "ewt_not-a-token-at-all"
+    return Request(path, form=form)
 
 
 def _email() -> str:
@@ -435,6 +471,54 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ("POST", "/v1/proxy/{target:path}"): Example(proxied),
     ("PUT", "/v1/proxy/{target:path}"): Example(proxied),
     ("DELETE", "/v1/proxy/{target:path}"): Example(proxied),
+    ("GET", "/v1/oauth-clients"): Example(lambda c, a: Request("/v1/oauth-clients")),
+    ("POST", "/v1/oauth-clients"): Example(
+        lambda c, a: Request(
+            "/v1/oauth-clients",
+            json={
+                "name": "c",
+                "application_id": new_application(c, a),
+                "redirect_uris": [CALLBACK],
+            },
+        ),
+        extra=("readings:GET",),  # the client acts with its application's grants
+    ),
+    ("GET", "/v1/oauth-clients/{client_id}"): Example(
+        lambda c, a: Request(f"/v1/oauth-clients/{new_oauth_client(c, a)}")
+    ),
+    ("DELETE", "/v1/oauth-clients/{client_id}"): Example(
+        lambda c, a: Request(f"/v1/oauth-clients/{new_oauth_client(c, a)}")
+    ),
+    ("GET", "/v1/oauth1-credentials"): Example(lambda c, a: Request("/v1/oauth1-credentials")),
+    ("POST", "/v1/oauth1-credentials"): Example(
+        lambda c, a: Request(
+            "/v1/oauth1-credentials",
+            json={
+                "application_id": new_application(c, a),
+                "name": "signed",
+                "grants": {"readings": ["GET"]},
+            },
+        ),
+        extra=("applications:PUT", "readings:GET"),
+    ),
+    ("GET", "/v1/oauth1-credentials/{credential_id}"): Example(
+        lambda c, a: Request(f"/v1/oauth1-credentials/{new_oauth1(c, a)}")
+    ),
+    ("DELETE", "/v1/oauth1-credentials/{credential_id}"): Example(
+        lambda c, a: Request(f"/v1/oauth1-credentials/{new_oauth1(c, a)}")
+    ),
+    ("GET", "/.well-known/oauth-authorization-server"): Example(
+        lambda c, a: Request("/.well-known/oauth-authorization-server")
+    ),
+    ("GET", "/oauth2/authorize"): Example(
+        lambda c, a: Request("/oauth2/authorize", params=consent(c, a).params)
+    ),
+    ("POST", "/oauth2/authorize"): Example(consent, status=302),
+    ("POST", "/oauth2/token"): Example(lambda c, a: client_credentials(c, a, "/oauth2/token")),
+    ("POST", "/oauth2/revoke"): Example(lambda c, a: client_credentials(c, a, "/oauth2/revoke")),
+    ("POST", "/oauth2/introspect"): Example(
+        lambda c, a: client_credentials(c, a, "/oauth2/introspect")
+    ),
 }
 
 
@@ -496,6 +580,8 @@ def all_routes(tmp_path: Path) -> list[tuple[str, str, str | None]]:
 
 
 def send(client: httpx.Client, verb: str, request: Request) -> httpx.Response:
+    if request.form is not None:
+        return client.request(verb, request.path, params=request.params, data=request.form)
     return client.request(
         verb,
         request.path,

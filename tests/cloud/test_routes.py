@@ -22,6 +22,13 @@ PUBLIC_ROUTES = {
     # The directory password is the credential; failures are rate-limited per address.
     "/v1/directory/sign-in",
     "/v1/connections/callback",
+    # OAuth 2: each authenticates its caller as its RFC says (client secret, PKCE,
+    # the user's token on the consent page).
+    "/.well-known/oauth-authorization-server",
+    "/oauth2/authorize",
+    "/oauth2/token",
+    "/oauth2/revoke",
+    "/oauth2/introspect",
 }
 
 
