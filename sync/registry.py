@@ -9,7 +9,10 @@ range) and how the source proves who it is (auth mode):
 - ``hmac``: HMAC-SHA256 (RFC 2104) over the report with the source's key;
 - ``ed25519``: an Ed25519 signature (RFC 8032) with the source's key pair;
 - ``sealed``: AES-GCM with the source's key, opened by the gateway or only
-  by the cloud (``sealed_for``).
+  by the cloud (``sealed_for``; the envelopes are in :mod:`edgeward.sync.reports`).
+  The cloud decodes what only it opens with :mod:`edgeward.sync.decoding`, so
+  a ``sealed_for: cloud`` type is MQTT, serial, or BLE with one characteristic
+  (the cloud can't tell which characteristic a sealed report came from).
 
 The cloud validates specs when an account creates a type; the gateway builds
 its decoders from the same specs. Both sides import this module and nothing
@@ -70,6 +73,8 @@ def validate_type_spec(spec: Mapping[str, Any]) -> dict[str, Any]:
     if not isinstance(decoder, Mapping):
         raise SpecError("decoder", f"expected an object with {DECODER_KEYS[transport]!r}")
     names = _decoder_field_names(transport, decoder)
+    if sealed_for == "cloud":
+        _check_cloud_decodable(transport, decoder)
     fields = _validate_fields(spec.get("fields", {}), names)
     return {
         "transport": transport,
@@ -78,6 +83,16 @@ def validate_type_spec(spec: Mapping[str, Any]) -> dict[str, Any]:
         "decoder": dict(decoder),
         "fields": fields,
     }
+
+
+def _check_cloud_decodable(transport: str, decoder: Mapping[str, Any]) -> None:
+    if transport == "modbus":
+        raise SpecError("sealed_for", "a Modbus meter can't seal; only the gateway decodes it")
+    if transport == "ble" and len(decoder["characteristics"]) != 1:
+        raise SpecError(
+            "decoder.characteristics",
+            "sealed for the cloud: exactly one characteristic (sealed reports don't say which)",
+        )
 
 
 def _choice(spec: Mapping[str, Any], key: str, allowed: tuple[str, ...]) -> str:

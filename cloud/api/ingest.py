@@ -53,7 +53,7 @@ async def ingest_batch(
 
 def _store(request: Request, batch: Batch, account_id: str) -> BatchAck:
     with transaction(request) as connection:
-        return store_batch(connection, batch, account_id)
+        return store_batch(connection, request.app.state.sealed_box, batch, account_id)
 
 
 async def _read_capped(request: Request) -> bytes:
