@@ -69,12 +69,17 @@ def validate_type_spec(spec: Mapping[str, Any]) -> dict[str, Any]:
     sealed_for = None
     if auth_mode == "sealed":
         sealed_for = _choice(spec, "sealed_for", SEALED_FOR)
+    if sealed_for == "cloud" and transport == "modbus":
+        raise SpecError("sealed_for", "a Modbus meter can't seal; only the gateway decodes it")
     decoder = spec.get("decoder")
     if not isinstance(decoder, Mapping):
         raise SpecError("decoder", f"expected an object with {DECODER_KEYS[transport]!r}")
     names = _decoder_field_names(transport, decoder)
-    if sealed_for == "cloud":
-        _check_cloud_decodable(transport, decoder)
+    if sealed_for == "cloud" and transport == "ble" and len(decoder["characteristics"]) != 1:
+        raise SpecError(
+            "decoder.characteristics",
+            "sealed for the cloud: exactly one characteristic (sealed reports don't say which)",
+        )
     fields = _validate_fields(spec.get("fields", {}), names)
     return {
         "transport": transport,
@@ -83,16 +88,6 @@ def validate_type_spec(spec: Mapping[str, Any]) -> dict[str, Any]:
         "decoder": dict(decoder),
         "fields": fields,
     }
-
-
-def _check_cloud_decodable(transport: str, decoder: Mapping[str, Any]) -> None:
-    if transport == "modbus":
-        raise SpecError("sealed_for", "a Modbus meter can't seal; only the gateway decodes it")
-    if transport == "ble" and len(decoder["characteristics"]) != 1:
-        raise SpecError(
-            "decoder.characteristics",
-            "sealed for the cloud: exactly one characteristic (sealed reports don't say which)",
-        )
 
 
 def _choice(spec: Mapping[str, Any], key: str, allowed: tuple[str, ...]) -> str:

@@ -122,8 +122,10 @@ def _accept_counter(connection: sa.Connection, source_id: str, counter: int) -> 
         dialect.insert(sealed_report_counters)
         .values(source_id=source_id, counter=counter)
         .on_conflict_do_nothing(index_elements=["source_id", "counter"])
+        # RETURNING, not rowcount: psycopg reports -1 for this statement.
+        .returning(sealed_report_counters.c.counter)
     )
-    return connection.execute(statement).rowcount == 1
+    return connection.execute(statement).first() is not None
 
 
 def _seq_stored(connection: sa.Connection, gateway_id: str, seq: int) -> bool:
