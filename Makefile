@@ -46,6 +46,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/serial_lines.py
 	$(BIN)/python bench/gateway_cpu.py
 	$(BIN)/python bench/backlog_drain.py
+	$(BIN)/python bench/admission.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .pytest_cache .ruff_cache

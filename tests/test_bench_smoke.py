@@ -19,6 +19,7 @@ BENCH = Path(__file__).resolve().parent.parent / "bench"
         ["serial_lines.py", "--lines", "1000", "--rounds", "2"],
         ["backlog_drain.py", "--readings", "2000"],
         ["gateway_cpu.py", "--seconds", "3"],
+        ["admission.py", "--reports", "200", "--rounds", "2"],
     ],
 )
 def test_benchmark_runs(command: list[str]) -> None:
@@ -35,5 +36,6 @@ def test_benchmark_runs(command: list[str]) -> None:
         "the bare loop's rate",
         "verdict: the gateway used",
         "peak RSS grows",
+        "fraction of the bare primitive",
     )
     assert any(marker in result.stdout for marker in markers), result.stdout[-2000:]
