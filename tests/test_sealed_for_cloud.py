@@ -49,6 +49,7 @@ class Site:
     account: Account
     gateway: RegisteredGateway
     source: str
+    source_id: str
     key: bytes
     origin: str
 
@@ -86,8 +87,9 @@ def new_site(cloud: CloudServer) -> Site:
                 "binding": {"topic": f"site/{name}"},
             },
         )
-    key = base64.b64decode(created.raise_for_status().json()["key"])
-    return Site(cloud, account, gateway, name, key, f"mqtt://broker/site/{name}")
+    body = created.raise_for_status().json()
+    key = base64.b64decode(body["key"])
+    return Site(cloud, account, gateway, name, body["id"], key, f"mqtt://broker/site/{name}")
 
 
 async def pulled_admission(site: Site, store_path: Path) -> Admission:
@@ -258,6 +260,20 @@ def test_a_resent_batch_is_a_duplicate_not_a_replay(api_cloud: CloudServer) -> N
     first, again = asyncio.run(send_twice())
     assert (first.stored, again.duplicates, again.rejected) == (1, 1, 0)
     assert site.events() == {}
+
+
+def test_a_rotated_key_opens_new_reports_only_and_starts_the_counters_afresh(
+    api_cloud: CloudServer,
+) -> None:
+    site = new_site(api_cloud)
+    old = site.seal(1)
+    assert post(site, sealed(old)).stored == 1
+    with api_cloud.client(site.account.owner_token) as client:
+        rotated = client.post(f"/v1/data-sources/{site.source_id}/rotate-credentials", json={})
+    old_key, site.key = site.key, base64.b64decode(rotated.raise_for_status().json()["key"])
+    ack = post(site, sealed(old), sealed(site.seal(1)), sealed(site.seal(2, key=old_key)))
+    assert (ack.stored, ack.rejected) == (1, 2)
+    assert site.events() == {"bad-signature": 2}
 
 
 def test_a_sealed_backlog_drained_out_of_order_is_stored_whole(
