@@ -40,11 +40,13 @@ class _SealedSource:
 
 @dataclass(slots=True)
 class Opened:
-    """What became of a batch's sealed readings: the others pass through untouched."""
+    """What became of a batch's sealed readings: the others pass through untouched.
+
+    A reading in neither list is a duplicate (stored meanwhile by a concurrent copy).
+    """
 
     readings: list[WireReading]
     refused: Counter[tuple[str, str]]
-    duplicates: int = 0
 
 
 def open_sealed(
@@ -69,8 +71,7 @@ def open_sealed(
             values = _open_one(reading, source)
             if not _accept_counter(connection, source.id, values.counter):
                 if _seq_stored(connection, gateway_id, reading.seq):
-                    result.duplicates += 1  # a concurrent copy of this batch got here first
-                    continue
+                    continue  # a concurrent copy of this batch got here first: a duplicate
                 raise ReportRejected("replay", f"counter {values.counter} was seen before")
         except ReportRejected as refusal:
             result.refused[(reading.source, refusal.reason)] += 1
