@@ -14,6 +14,12 @@ range) and how the source proves who it is (auth mode):
   a ``sealed_for: cloud`` type is MQTT, serial, or BLE with one characteristic
   (the cloud can't tell which characteristic a sealed report came from).
 
+A registry entry carries what the gateway needs to admit the source: ``key``
+(base64, the source key, for ``hmac`` and ``sealed_for: gateway``),
+``auth_key`` (base64, for ``sealed_for: cloud``: the HKDF-derived
+authentication key alone, which proves the sender and opens nothing) or
+``public_key`` (``ed25519``).
+
 The cloud validates specs when an account creates a type; the gateway builds
 its decoders from the same specs. Both sides import this module and nothing
 of each other.
