@@ -1,14 +1,16 @@
 """Admission throughput per auth mode, beside the bare primitive each mode rests on.
 
-For ``hmac``, ``ed25519`` and ``sealed`` (opened at the gateway) reports, and
-for ``bound`` Modbus frames, it measures readings/s through
+For ``hmac``, ``ed25519``, ``sealed`` reports opened at the gateway and
+``sealed`` reports sealed for the cloud (whose sender tag the gateway
+verifies with the derived authentication key, the payload staying sealed),
+and for ``bound`` Modbus frames, it measures readings/s through
 :class:`edgeward.gateway.admission.Admission` (origin and binding checks,
 envelope parsing, the replay guard in admission.db as the runtime keeps it,
-decoding, ranges) and, in the same run, the
-bare primitive on the same bytes: HMAC-SHA256 verify, Ed25519 verify,
-AES-GCM open, and for ``bound`` the register-map decode alone. Rounds
-alternate between the two so load arriving or leaving falls on both; the
-ratio is what to read, not the absolute rate.
+decoding, ranges) and, in the same run, the bare primitive on the same
+bytes: HMAC-SHA256 verify (``hmac`` and the sealed-for-cloud tag), Ed25519
+verify, AES-GCM open, and for ``bound`` the register-map decode alone.
+Rounds alternate between the two so load arriving or leaving falls on both;
+the ratio is what to read, not the absolute rate.
 
 Run: ``make bench`` or ``.venv/bin/python bench/admission.py``.
 """
@@ -42,6 +44,7 @@ from edgeward.gateway.admission_store import AdmissionStore
 from edgeward.sync import reports
 
 KEY = secrets.token_bytes(32)
+AUTH_KEY = reports.authentication_key(KEY)  # what the registry gives for sealed-for-cloud
 SIGNER = Ed25519PrivateKey.generate()
 PUBLIC = SIGNER.public_key()
 PUBLIC_B64 = base64.b64encode(
@@ -63,12 +66,13 @@ def source(name: str, transport: str, mode: str, decoder: Any, binding: Any) -> 
         "binding": binding,
         "type": {
             "transport": transport,
-            "auth_mode": mode,
-            "sealed_for": "gateway" if mode == "sealed" else None,
+            "auth_mode": "sealed" if mode == "sealed-cloud" else mode,
+            "sealed_for": {"sealed": "gateway", "sealed-cloud": "cloud"}.get(mode),
             "decoder": decoder,
             "fields": {},
         },
         "key": base64.b64encode(KEY).decode() if mode in ("hmac", "sealed") else None,
+        "auth_key": base64.b64encode(AUTH_KEY).decode() if mode == "sealed-cloud" else None,
         "public_key": PUBLIC_B64 if mode == "ed25519" else None,
     }
 
@@ -85,6 +89,7 @@ REGISTRY = {
         source("probe-hmac", "mqtt", "hmac", MQTT_DECODER, {"topic": "p/h"}),
         source("probe-ed25519", "mqtt", "ed25519", MQTT_DECODER, {"topic": "p/e"}),
         source("probe-sealed", "mqtt", "sealed", MQTT_DECODER, {"topic": "p/s"}),
+        source("probe-sealed-cloud", "mqtt", "sealed-cloud", MQTT_DECODER, {"topic": "p/c"}),
     ]
 }
 
@@ -102,7 +107,8 @@ def prepared(mode: str, count: int) -> tuple[list[Reading], Callable[[int], obje
         )
         readings = [Reading("meter", frame, NOW, "modbus-tcp://m:502/1")] * count
         return readings, lambda i: plan.decode(frame)
-    name, topic = f"probe-{mode}", {"hmac": "p/h", "ed25519": "p/e", "sealed": "p/s"}[mode]
+    topics = {"hmac": "p/h", "ed25519": "p/e", "sealed": "p/s", "sealed-cloud": "p/c"}
+    name, topic = f"probe-{mode}", topics[mode]
     raws = [_report(mode, name, n) for n in range(1, count + 1)]
     readings = [Reading(name, raw, NOW, f"mqtt://b:1883/{topic}") for raw in raws]
     contexts = [reports.context(name, n) for n in range(1, count + 1)]
@@ -116,6 +122,8 @@ def prepared(mode: str, count: int) -> tuple[list[Reading], Callable[[int], obje
     if mode == "ed25519":
         signatures = [SIGNER.sign(c + PAYLOAD) for c in contexts]
         return readings, lambda i: PUBLIC.verify(signatures[i], contexts[i] + PAYLOAD)
+    if mode == "sealed-cloud":
+        return readings, _tag_verify(raws)
     sealed = [(secrets.token_bytes(12), c) for c in contexts]
     boxes = [AESGCM(KEY).encrypt(nonce, PAYLOAD, c) for nonce, c in sealed]
     return readings, lambda i: _check(
@@ -128,11 +136,29 @@ def _check(ok: bool) -> None:
         raise SystemExit("a bare primitive failed to verify its own input")
 
 
+def _tag_verify(raws: list[bytes]) -> Callable[[int], object]:
+    """The bare HMAC-SHA256 verify of each envelope's sender tag, with the authentication
+    key (message: context, nonce, ciphertext), on bytes already out of the envelope."""
+    parts = []
+    for raw in raws:
+        document = json.loads(raw)
+        nonce, sealed, tag = (
+            base64.b64decode(document[key]) for key in ("nonce", "ciphertext", "tag")
+        )
+        message = reports.context("probe-sealed-cloud", document["counter"]) + nonce + sealed
+        parts.append((message, tag))
+    return lambda i: _check(
+        hmac.compare_digest(hmac.new(AUTH_KEY, parts[i][0], hashlib.sha256).digest(), parts[i][1])
+    )
+
+
 def _report(mode: str, name: str, counter: int) -> bytes:
     if mode == "hmac":
         return reports.sign_hmac(PAYLOAD, name, counter, KEY)
     if mode == "ed25519":
         return reports.sign_ed25519(PAYLOAD, name, counter, SIGNER)
+    if mode == "sealed-cloud":
+        return reports.seal_for_cloud(PAYLOAD, name, counter, KEY, secrets.token_bytes(12))
     return reports.seal(PAYLOAD, name, counter, KEY, secrets.token_bytes(12))
 
 
@@ -179,10 +205,11 @@ def main() -> None:
         ("hmac", "HMAC-SHA256 verify"),
         ("ed25519", "Ed25519 verify"),
         ("sealed", "AES-GCM open"),
+        ("sealed-cloud", "HMAC-SHA256 tag verify"),
     ):
         admitted, bare = measure(mode, args.readings, args.rounds)
         print(
-            f"{mode:>8}: admission {admitted:>9,.0f}/s; bare {primitive} {bare:>9,.0f}/s; "
+            f"{mode:>12}: admission {admitted:>9,.0f}/s; bare {primitive} {bare:>9,.0f}/s; "
             f"admission runs at {admitted / bare:.2f}x the bare primitive's rate"
         )
 

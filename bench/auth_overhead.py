@@ -90,14 +90,13 @@ def seed(data_dir: Path) -> str:
             "gateway_id": gateway.id,
             "binding": {"bus": "bench", "unit": 1},
         }
-        create_source(
-            connection, SealedBox.from_data_dir(data_dir), account.account_id, source, now
-        )
+        box = SealedBox.from_data_dir(data_dir)
+        create_source(connection, box, account.account_id, source, now)
         readings = tuple(
             WireReading(seq, SOURCE, from_us(now + seq), {"power": seq * 1.5})
             for seq in range(1, READINGS + 1)
         )
-        store_batch(connection, Batch(gateway.id, readings), account.account_id)
+        store_batch(connection, box, Batch(gateway.id, readings), account.account_id)
         token = issue(
             connection,
             settings.pepper,

@@ -12,7 +12,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from edgeward.cloud.crypto.keys import SealedBox
 from edgeward.cloud.datasources.admission import verdicts
+from edgeward.cloud.datasources.sealed import open_sealed
 from edgeward.cloud.errors import BadRequest
 from edgeward.cloud.security_events import flag
 from edgeward.cloud.storage.schema import readings
@@ -22,14 +24,18 @@ from edgeward.sync.clock import from_us, now_us, to_us
 MAX_PAGE = 1000
 
 
-def store_batch(connection: sa.Connection, batch: Batch, account_id: str) -> BatchAck:
+def store_batch(
+    connection: sa.Connection, box: SealedBox, batch: Batch, account_id: str
+) -> BatchAck:
     """Store the admitted readings of ``batch`` not stored before, in the caller's transaction.
 
     Every reading is re-checked against the registry (see
-    :mod:`edgeward.cloud.datasources.admission`); the rest are counted as
-    security events and acknowledged as rejected, so the gateway forgets
-    them. Dedup is by (gateway, seq): a resent batch stores nothing new, and
-    the unique constraint settles the race of two copies arriving at once.
+    :mod:`edgeward.cloud.datasources.admission`), and readings sealed for the
+    cloud are opened and decoded here (:mod:`edgeward.cloud.datasources.sealed`);
+    the rest are counted as security events and acknowledged as rejected, so
+    the gateway forgets them. Dedup is by (gateway, seq): a resent batch
+    stores nothing new, and the unique constraint settles the race of two
+    copies arriving at once.
     """
     now = now_us()
     reasons = verdicts(connection, account_id, batch.gateway_id, (r.source for r in batch.readings))
@@ -37,26 +43,25 @@ def store_batch(connection: sa.Connection, batch: Batch, account_id: str) -> Bat
     refused = Counter(
         (r.source, reason) for r in batch.readings if (reason := reasons[r.source]) is not None
     )
+    fresh = _not_stored(connection, batch.gateway_id, admitted)
+    opened = open_sealed(connection, box, account_id, batch.gateway_id, fresh)
+    refused.update(opened.refused)
     flag(connection, account_id, batch.gateway_id, refused, now)
-    stored = _store_new(connection, batch.gateway_id, account_id, admitted, now)
+    stored = _store_new(connection, batch.gateway_id, account_id, opened.readings, now)
     return BatchAck(
         gateway_id=batch.gateway_id,
         stored=stored,
-        duplicates=len(admitted) - stored,
+        duplicates=len(batch.readings) - stored - sum(refused.values()),
         rejected=sum(refused.values()),
         highest_seq=batch.readings[-1].seq,
     )
 
 
-def _store_new(
-    connection: sa.Connection,
-    gateway_id: str,
-    account_id: str,
-    admitted: list[WireReading],
-    now: int,
-) -> int:
+def _not_stored(
+    connection: sa.Connection, gateway_id: str, admitted: list[WireReading]
+) -> list[WireReading]:
     if not admitted:
-        return 0
+        return []
     known = set(
         connection.execute(
             sa.select(readings.c.seq).where(
@@ -65,6 +70,16 @@ def _store_new(
             )
         ).scalars()
     )
+    return [reading for reading in admitted if reading.seq not in known]
+
+
+def _store_new(
+    connection: sa.Connection,
+    gateway_id: str,
+    account_id: str,
+    fresh: list[WireReading],
+    now: int,
+) -> int:
     rows = [
         {
             "account_id": account_id,
@@ -75,11 +90,11 @@ def _store_new(
             "values": dict(reading.values),
             "received_us": now,
         }
-        for reading in admitted
-        if reading.seq not in known
+        for reading in fresh
     ]
-    if rows:
-        connection.execute(_insert_ignoring_duplicates(connection), rows)
+    if not rows:
+        return 0
+    connection.execute(_insert_ignoring_duplicates(connection), rows)
     return len(rows)
 
 

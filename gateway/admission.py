@@ -9,21 +9,24 @@ lies in its declared range. The first failed check is the reason, counted by
 (source, reason) in :class:`RejectionCounts` and never raised further.
 
 Sources of ``sealed`` types that only the cloud may open pass with their
-envelope untouched (``{"sealed": "<base64>"}``), after the binding and replay
-checks the gateway can make.
+envelope untouched (``{"sealed": "<base64>"}``) once the sender's tag holds:
+the registry gives the gateway the source's authentication key, derived from
+the source key (HKDF-SHA256, RFC 5869; see :mod:`edgeward.sync.reports`),
+never a key that opens the payload. The tag covers the counter, so these
+counters move the replay guard like any other authenticated counter.
 
 Before a gateway has ever held a verified registry it admits nothing: every
 reading is refused as ``no-registry`` (counted and reported like any other
 refusal), because admitting unproven data "until the registry arrives" is the
 hole this module closes. :meth:`Admission.use` swaps in a newer registry
 whole, between two readings, so a source disabled at the cloud is refused
-from the first reading after the pull that carried the change.
+from the first reading after the pull that carried the change. A source whose
+type this gateway's decoders can't build is refused as ``unsupported-type``.
 """
 
 from __future__ import annotations
 
 import base64
-import json
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -152,9 +155,9 @@ class Admission:
         else:
             values = source.decode(opened.payload, reading.origin)
             decoders.check_ranges(values, source_type["fields"])
-        # Only an authenticated counter may move the replay guard: a forged one
-        # on a report the gateway can't open would lock the real device out.
-        if opened.counter is not None and not opened.sealed_for_cloud:
+        # Every counter here is authenticated (signature, seal or sender tag):
+        # a forged one is refused above and never locks the real device out.
+        if opened.counter is not None:
             self.replay.advance(reading.source, opened.counter)
         return Admitted(reading.source, values)
 
@@ -169,7 +172,8 @@ class Admission:
         elif entry["type"]["sealed_for"] == "gateway":
             opened = reports.open_sealed(reading.raw, reading.source, _key(entry))
         else:
-            counter = _counter_only(reading.raw)
+            auth_key = _key(entry, "auth_key")
+            counter = reports.verify_sealed_for_cloud(reading.raw, reading.source, auth_key)
             return _Opened(counter, reading.raw, sealed_for_cloud=True)
         return _Opened(opened.counter, opened.payload)
 
@@ -185,22 +189,11 @@ def _unbuildable(payload: bytes, origin: str) -> dict[str, decoders.Value]:
     raise ReportRejected("unsupported-type", "this gateway can't decode the source's type")
 
 
-def _key(entry: Mapping[str, Any]) -> bytes:
-    if not entry.get("key"):
+def _key(entry: Mapping[str, Any], name: str = "key") -> bytes:
+    """``key`` (the source key) or ``auth_key`` (sealed for the cloud: the sender's only)."""
+    if not entry.get(name):
         raise ReportRejected("no-credentials", "the registry holds no key for this source")
-    return base64.b64decode(entry["key"])
-
-
-def _counter_only(raw: bytes) -> int:
-    """The counter of an envelope the gateway can't open (sealed for the cloud)."""
-    try:
-        document = json.loads(raw)
-        counter = document["counter"]
-    except (UnicodeDecodeError, ValueError, TypeError, KeyError) as exc:
-        raise ReportRejected("malformed", "not a sealed-report envelope") from exc
-    if not isinstance(counter, int) or isinstance(counter, bool) or counter <= 0:
-        raise ReportRejected("malformed", "the envelope needs a positive counter")
-    return counter
+    return base64.b64decode(entry[name])
 
 
 def _check_origin(transport: str, binding: Mapping[str, Any], origin: str) -> None:

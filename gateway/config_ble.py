@@ -23,7 +23,7 @@ from edgeward.drivers.ble.config import BleCharacteristic, BleDevice, DeviceMatc
 from edgeward.drivers.ble.supervisor import Timing
 from edgeward.drivers.errors import DriverConfigError
 from edgeward.gateway.config_section import Section
-from edgeward.gateway.decoding import BinaryField, BinaryLayoutDecoder, BinaryType
+from edgeward.sync.frames import BinaryField, BinaryLayoutDecoder, BinaryType
 
 
 @dataclass(frozen=True, slots=True)

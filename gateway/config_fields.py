@@ -10,7 +10,7 @@ runtime names them once in its log.
 from __future__ import annotations
 
 from edgeward.gateway.config_section import Section
-from edgeward.gateway.decoding import FieldType, TextField
+from edgeward.sync.frames import FieldType, TextField
 
 
 def parse_fields(owner: Section, *, json_paths: bool) -> tuple[TextField, ...]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from edgeward.drivers.mqtt.client import Broker, Subscription, Tls
 from edgeward.gateway.config_fields import parse_fields
 from edgeward.gateway.config_section import Section
-from edgeward.gateway.decoding import TextField
+from edgeward.sync.frames import TextField
 
 
 @dataclass(frozen=True, slots=True)

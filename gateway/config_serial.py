@@ -19,7 +19,7 @@ from edgeward.drivers.serial.framing import (
 from edgeward.gateway.config_fields import parse_fields
 from edgeward.gateway.config_modbus import BAUDRATES
 from edgeward.gateway.config_section import Section
-from edgeward.gateway.decoding import TextField
+from edgeward.sync.frames import TextField
 
 FRAMINGS = ("line", "stx_etx", "length_prefixed")
 _FRAMING_KEYS = {"line": "delimiter", "stx_etx": "checksum", "length_prefixed": "length_size"}

@@ -9,7 +9,16 @@ range) and how the source proves who it is (auth mode):
 - ``hmac``: HMAC-SHA256 (RFC 2104) over the report with the source's key;
 - ``ed25519``: an Ed25519 signature (RFC 8032) with the source's key pair;
 - ``sealed``: AES-GCM with the source's key, opened by the gateway or only
-  by the cloud (``sealed_for``).
+  by the cloud (``sealed_for``; the envelopes are in :mod:`edgeward.sync.reports`).
+  The cloud decodes what only it opens with :mod:`edgeward.sync.decoding`, so
+  a ``sealed_for: cloud`` type is MQTT, serial, or BLE with one characteristic
+  (the cloud can't tell which characteristic a sealed report came from).
+
+A registry entry carries what the gateway needs to admit the source: ``key``
+(base64, the source key, for ``hmac`` and ``sealed_for: gateway``),
+``auth_key`` (base64, for ``sealed_for: cloud``: the HKDF-derived
+authentication key alone, which proves the sender and opens nothing) or
+``public_key`` (``ed25519``).
 
 The cloud validates specs when an account creates a type; the gateway builds
 its decoders from the same specs. Both sides import this module and nothing
@@ -78,10 +87,17 @@ def validate_type_spec(spec: Mapping[str, Any]) -> dict[str, Any]:
     sealed_for = None
     if auth_mode == "sealed":
         sealed_for = _choice(spec, "sealed_for", SEALED_FOR)
+    if sealed_for == "cloud" and transport == "modbus":
+        raise SpecError("sealed_for", "a Modbus meter can't seal; only the gateway decodes it")
     decoder = spec.get("decoder")
     if not isinstance(decoder, Mapping):
         raise SpecError("decoder", f"expected an object with {DECODER_KEYS[transport]!r}")
     names = _decoder_field_names(transport, decoder)
+    if sealed_for == "cloud" and transport == "ble" and len(decoder["characteristics"]) != 1:
+        raise SpecError(
+            "decoder.characteristics",
+            "sealed for the cloud: exactly one characteristic (sealed reports don't say which)",
+        )
     fields = _validate_fields(spec.get("fields", {}), names)
     return {
         "transport": transport,

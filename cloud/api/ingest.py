@@ -58,7 +58,7 @@ def _store(request: Request, batch: Batch, account_id: str) -> BatchAck:
     client = request.client.host if request.client else None
     with transaction(request) as connection:
         record_seen(connection, batch.gateway_id, client, now_us())
-        return store_batch(connection, batch, account_id)
+        return store_batch(connection, request.app.state.sealed_box, batch, account_id)
 
 
 async def _read_capped(request: Request) -> bytes:

@@ -1,7 +1,9 @@
 """Data sources: registered by an account, tied to a type and a gateway, with credentials.
 
 A source's key (``hmac`` and ``sealed`` types) is generated here, shown once,
-and kept sealed under the cloud master key; an ``ed25519`` source uploads its
+and kept sealed under the cloud master key (the registry hands it to the
+gateway only where the gateway opens the reports; for ``sealed_for: cloud``
+the gateway gets the derived authentication key alone); an ``ed25519`` source uploads its
 public key and the cloud never sees the private half. ``bound`` sources have
 no key: where the installer registered them (the binding) is their identity.
 """
@@ -17,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from edgeward.cloud.crypto.keys import SealedBox
+from edgeward.cloud.datasources.sealed import forget_counters
 from edgeward.cloud.datasources.types import get_type
 from edgeward.cloud.errors import Conflict, InvalidRequest
 from edgeward.cloud.gateways import get_gateway
@@ -25,6 +28,7 @@ from edgeward.cloud.storage.owned import owned_row
 from edgeward.cloud.storage.schema import data_sources
 from edgeward.sync.batch import IDENTIFIER_RULE, is_identifier
 from edgeward.sync.clock import format_us
+from edgeward.sync.reports import authentication_key
 
 KEY_BYTES = 32
 # Where a source sits, per transport: what a bound source is identified by.
@@ -203,11 +207,13 @@ def rotate_credentials(
         .where(data_sources.c.id == source_id)
         .values(credentials_rotated_us=now, **columns)
     )
+    forget_counters(connection, source_id)
     return get_source(connection, account_id, source_id), shown
 
 
 def delete_source(connection: sa.Connection, account_id: str, source_id: str) -> None:
     _row(connection, account_id, source_id)
+    forget_counters(connection, source_id)
     connection.execute(data_sources.delete().where(data_sources.c.id == source_id))
 
 
@@ -223,12 +229,7 @@ def registry_entries(
     entries = []
     for row in rows:
         source_type = get_type(connection, account_id, row.type_id)
-        opens_at_gateway = source_type["auth_mode"] == "hmac" or (
-            source_type["auth_mode"] == "sealed" and source_type["sealed_for"] == "gateway"
-        )
-        key = None
-        if row.sealed_key is not None and opens_at_gateway:
-            key = base64.b64encode(box.open(row.sealed_key, row.id)).decode()
+        key, auth_key = _gateway_keys(box, row, source_type)
         entries.append(
             {
                 "name": row.name,
@@ -239,7 +240,24 @@ def registry_entries(
                     for key_ in ("id", "transport", "auth_mode", "sealed_for", "decoder", "fields")
                 },
                 "key": key,
+                "auth_key": auth_key,
                 "public_key": row.public_key,
             }
         )
     return entries
+
+
+def _gateway_keys(
+    box: SealedBox, row: Any, source_type: dict[str, Any]
+) -> tuple[str | None, str | None]:
+    """(key, auth_key) for the registry: the source key where the gateway opens the
+    reports, only the derived authentication key where the cloud alone does."""
+    if row.sealed_key is None:
+        return None, None
+    mode, sealed_for = source_type["auth_mode"], source_type["sealed_for"]
+    if mode == "hmac" or (mode == "sealed" and sealed_for == "gateway"):
+        return base64.b64encode(box.open(row.sealed_key, row.id)).decode(), None
+    if mode == "sealed" and sealed_for == "cloud":
+        derived = authentication_key(box.open(row.sealed_key, row.id))
+        return None, base64.b64encode(derived).decode()
+    return None, None

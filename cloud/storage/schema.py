@@ -169,6 +169,18 @@ data_sources = sa.Table(
     sa.UniqueConstraint("account_id", "name", name="uq_data_sources_account_name"),
 )
 
+# The counter of every sealed-for-cloud report the cloud opened, per source: a
+# replay is a second insert. A set, not a high-water mark, because the uplink
+# sends a backlog's newest batches between its oldest ones, so counters arrive
+# out of order; rotating a source's key (old reports no longer open) or
+# deleting the source clears its rows.
+sealed_report_counters = sa.Table(
+    "sealed_report_counters",
+    metadata,
+    sa.Column("source_id", Id, primary_key=True),
+    sa.Column("counter", sa.BigInteger, primary_key=True),
+)
+
 security_events = sa.Table(
     "security_events",
     metadata,

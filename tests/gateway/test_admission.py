@@ -10,6 +10,7 @@ import struct
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given, settings
@@ -68,7 +69,12 @@ REGISTRY = {
             {"topic": "site/probe-s"},
             key=base64.b64encode(KEY).decode(),
         ),
-        source("probe-c", mqtt("sealed", "cloud"), {"topic": "site/probe-c"}),
+        source(
+            "probe-c",
+            mqtt("sealed", "cloud"),
+            {"topic": "site/probe-c"},
+            auth_key=base64.b64encode(reports.authentication_key(KEY)).decode(),
+        ),
         {**source("off", METER, {"bus": "modbus-tcp://10.0.0.5:502", "unit": 4}), "enabled": False},
     ]
 }
@@ -141,20 +147,57 @@ def test_refusals_are_counted_with_their_reason() -> None:
     assert dict(admission.rejections.counts) == expected
 
 
-def test_sealed_for_the_cloud_passes_unopened_once() -> None:
+def sealed_for_cloud(counter: int, key: bytes = KEY, source_name: str = "probe-c") -> bytes:
+    return reports.seal_for_cloud(b'{"t": 1}', source_name, counter, key, secrets.token_bytes(12))
+
+
+def test_sealed_for_the_cloud_passes_unopened_once_its_sender_is_proven() -> None:
     admission = Admission(REGISTRY)
-    envelope = reports.seal(b'{"t": 1}', "probe-c", 9, KEY, secrets.token_bytes(12))
+    envelope = sealed_for_cloud(9)
     admitted = admission.admit(reading("probe-c", envelope, "mqtt://b/site/probe-c"))
     assert admitted is not None
     assert base64.b64decode(admitted.values["sealed"]) == envelope
     assert b'"t"' not in json.dumps(admitted.values).encode(), "the gateway never sees inside"
-    forged = json.dumps({"counter": 2**63 - 1, "nonce": "AAAA", "ciphertext": "AAAA"}).encode()
-    assert admission.admit(reading("probe-c", forged, "mqtt://b/site/probe-c")) is not None
-    later = reports.seal(b'{"t": 2}', "probe-c", 10, KEY, secrets.token_bytes(12))
+    assert admission.admit(reading("probe-c", envelope, "mqtt://b/site/probe-c")) is None
+    assert admission.rejections.counts == {("probe-c", "replay"): 1}, "the tag covers the counter"
+
+
+def test_sealed_for_the_cloud_refusals_at_the_gateway() -> None:
+    admission = Admission(REGISTRY)
+    good = json.loads(sealed_for_cloud(20))
+    forged_tag = {**good, "tag": base64.b64encode(secrets.token_bytes(32)).decode()}
+    ciphertext = bytearray(base64.b64decode(good["ciphertext"]))
+    ciphertext[0] ^= 1
+    tampered = {**good, "ciphertext": base64.b64encode(ciphertext).decode()}
+    cases = [
+        json.dumps(forged_tag).encode(),
+        json.dumps(tampered).encode(),
+        json.dumps({**good, "counter": 2**63 - 1}).encode(),  # a forged counter
+        sealed_for_cloud(21, key=secrets.token_bytes(32)),  # wrong key
+        sealed_for_cloud(22, source_name="probe-s"),  # sealed for another source
+        json.dumps({k: v for k, v in good.items() if k != "tag"}).encode(),
+    ]
+    for raw in cases:
+        assert admission.admit(reading("probe-c", raw, "mqtt://b/site/probe-c")) is None
+    assert dict(admission.rejections.counts) == {
+        ("probe-c", "bad-signature"): 5,
+        ("probe-c", "malformed"): 1,
+    }
+    later = sealed_for_cloud(21)
     assert admission.admit(reading("probe-c", later, "mqtt://b/site/probe-c")) is not None, (
-        "a forged counter the gateway can't authenticate must not lock the device out; "
-        "the cloud checks replays of reports only it can open"
+        "a forged counter is refused before it can move the replay guard"
     )
+
+
+def test_the_gateway_key_for_a_cloud_sealed_source_does_not_open_it() -> None:
+    envelope = sealed_for_cloud(5)
+    gateway_key = reports.authentication_key(KEY)
+    assert reports.verify_sealed_for_cloud(envelope, "probe-c", gateway_key) == 5
+    with pytest.raises(reports.ReportRejected, match="bad-signature"):
+        reports.open_sealed_for_cloud(envelope, "probe-c", gateway_key)
+    with pytest.raises(reports.ReportRejected, match="bad-signature"):
+        reports.open_sealed(envelope, "probe-c", gateway_key)  # as a bare AES-GCM key
+    assert reports.open_sealed_for_cloud(envelope, "probe-c", KEY).payload == b'{"t": 1}'
 
 
 def test_a_flood_of_identities_costs_bounded_memory() -> None:

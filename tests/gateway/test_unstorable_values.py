@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from edgeward.drivers.errors import DeviceProtocolError
-from edgeward.gateway.decoding import FieldType, JsonDecoder, TextField
 from edgeward.gateway.forwarder import OutboxWriter
 from edgeward.gateway.outbox import NewReading, Outbox
+from edgeward.sync.frames import FieldType, JsonDecoder, TextField
+from edgeward.sync.reports import ReportRejected
 
 
 @pytest.mark.parametrize(
@@ -21,7 +21,7 @@ from edgeward.gateway.outbox import NewReading, Outbox
 )
 def test_json_decoder_refuses_what_is_not_a_finite_number(payload: bytes) -> None:
     decoder = JsonDecoder((TextField("t", FieldType.FLOAT),))
-    with pytest.raises(DeviceProtocolError):
+    with pytest.raises(ReportRejected, match=r"^undecodable: "):
         decoder.decode(payload)
     assert decoder.decode(b'{"t": 21.5}') == {"t": 21.5}
 

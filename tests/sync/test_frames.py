@@ -1,11 +1,17 @@
-"""Text decoders: exact values from good frames, a DeviceProtocolError for every bad one."""
+"""Text decoders: exact values from good frames, an undecodable refusal for every bad one."""
 
 from __future__ import annotations
 
 import pytest
 
-from edgeward.drivers.errors import DeviceProtocolError
-from edgeward.gateway.decoding import DelimitedDecoder, FieldType, JsonDecoder, TextField
+from edgeward.sync.frames import (
+    DelimitedDecoder,
+    FieldType,
+    JsonDecoder,
+    TextField,
+    normalize_uuid,
+)
+from edgeward.sync.reports import ReportRejected
 
 SPEC = (
     TextField("counter", FieldType.INT),
@@ -36,8 +42,8 @@ def test_delimited_fields_by_position() -> None:
         b"\xff;1;n;on",
     ],
 )
-def test_delimited_bad_frames_are_protocol_errors(frame: bytes) -> None:
-    with pytest.raises(DeviceProtocolError):
+def test_delimited_bad_frames_are_undecodable(frame: bytes) -> None:
+    with pytest.raises(ReportRejected, match=r"^undecodable: "):
         DelimitedDecoder(SPEC, ";").decode(frame)
 
 
@@ -68,8 +74,25 @@ def test_json_fields_by_dotted_path_with_types() -> None:
         (TextField("n", FieldType.FLOAT, "a.b"), b'{"a": 5}'),
     ],
 )
-def test_json_missing_or_mistyped_fields_are_protocol_errors(
-    field: TextField, frame: bytes
-) -> None:
-    with pytest.raises(DeviceProtocolError):
+def test_json_missing_or_mistyped_fields_are_undecodable(field: TextField, frame: bytes) -> None:
+    with pytest.raises(ReportRejected, match=r"^undecodable: "):
         JsonDecoder((field,)).decode(frame)
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("2A6E", "00002a6e-0000-1000-8000-00805f9b34fb"),
+        ("12345678", "12345678-0000-1000-8000-00805f9b34fb"),
+        ("0000181A-0000-1000-8000-00805F9B34FB", "0000181a-0000-1000-8000-00805f9b34fb"),
+    ],
+)
+def test_uuids_normalize_to_the_128_bit_form_the_ble_driver_names(
+    given: str, expected: str
+) -> None:
+    assert normalize_uuid(given) == expected
+
+
+def test_a_uuid_that_is_none_is_a_value_error() -> None:
+    with pytest.raises(ValueError):
+        normalize_uuid("not-a-uuid")

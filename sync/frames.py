@@ -1,12 +1,13 @@
 """The frame decoders: delimited text (serial), JSON (MQTT), fixed binary layouts (BLE).
 
-The one implementation of each; :mod:`edgeward.gateway.decoders` builds them
-from the registry's data-source type specs, which decide how an admitted
-reading is decoded. A decoder turns one source's frame into named values or
-raises :class:`~edgeward.drivers.errors.DeviceProtocolError`; admission
-counts that as ``undecodable`` for the source and moves on. Register maps
-(Modbus, :mod:`edgeward.drivers.modbus.register_map`) are decoders of the
-same shape.
+The one implementation of each, in the shared contract because both sides
+decode: the gateway every report it admits, the cloud the reports sealed for
+it alone. :mod:`edgeward.sync.decoding` builds them from the registry's
+data-source type specs. A decoder turns one source's frame into named values
+or raises :class:`~edgeward.sync.reports.ReportRejected` with reason
+``undecodable``, never anything else, so admission counts garbage for the
+source and moves on. Register maps (Modbus, decoded on the gateway alone by
+:mod:`edgeward.gateway.decoders`) are decoders of the same shape.
 """
 
 from __future__ import annotations
@@ -15,12 +16,17 @@ import enum
 import json
 import math
 import struct
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from edgeward.drivers.errors import DeviceProtocolError
+from edgeward.sync.reports import ReportRejected
 
 Value = bool | int | float | str
+
+
+def undecodable(message: str) -> ReportRejected:
+    return ReportRejected("undecodable", message)
 
 
 class FieldType(enum.StrEnum):
@@ -47,13 +53,13 @@ def _from_text(name: str, kind: FieldType, text: str) -> Value:
                 raise ValueError(text)
             return number
     except ValueError as exc:
-        raise DeviceProtocolError(f"field {name!r}: {text!r} is not {kind}") from exc
+        raise undecodable(f"field {name!r}: {text!r} is not {kind}") from exc
     if kind is FieldType.BOOL:
         if text.lower() in _TRUE:
             return True
         if text.lower() in _FALSE:
             return False
-        raise DeviceProtocolError(f"field {name!r}: {text!r} is not a boolean")
+        raise undecodable(f"field {name!r}: {text!r} is not a boolean")
     return text
 
 
@@ -76,12 +82,10 @@ class DelimitedDecoder:
         try:
             text = frame.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise DeviceProtocolError(f"frame is not UTF-8 text: {exc}") from exc
+            raise undecodable(f"frame is not UTF-8 text: {exc}") from exc
         parts = text.split(self.separator)
         if len(parts) != len(self.fields):
-            raise DeviceProtocolError(
-                f"frame has {len(parts)} fields, the field spec {len(self.fields)}"
-            )
+            raise undecodable(f"frame has {len(parts)} fields, the field spec {len(self.fields)}")
         return {
             f.name: _from_text(f.name, f.type, part)
             for f, part in zip(self.fields, parts, strict=True)
@@ -98,7 +102,7 @@ class JsonDecoder:
         try:
             document = json.loads(frame)
         except (UnicodeDecodeError, ValueError) as exc:
-            raise DeviceProtocolError(f"payload is not JSON: {exc}") from exc
+            raise undecodable(f"payload is not JSON: {exc}") from exc
         return {f.name: self._field(document, f) for f in self.fields}
 
     @staticmethod
@@ -107,7 +111,7 @@ class JsonDecoder:
         value = document
         for step in path.split("."):
             if not isinstance(value, dict) or step not in value:
-                raise DeviceProtocolError(f"field {field.name!r}: no {path!r} in the payload")
+                raise undecodable(f"field {field.name!r}: no {path!r} in the payload")
             value = value[step]
         if field.type is FieldType.SCALAR:
             return _scalar(field.name, value)
@@ -121,15 +125,15 @@ class JsonDecoder:
         if isinstance(value, bool) is not (field.type is FieldType.BOOL) or not isinstance(
             value, expected[field.type]
         ):
-            raise DeviceProtocolError(f"field {field.name!r}: {value!r} is not {field.type}")
+            raise undecodable(f"field {field.name!r}: {value!r} is not {field.type}")
         if field.type is FieldType.FLOAT:
             try:
                 number = float(value)  # type: ignore[arg-type]
             except OverflowError as exc:  # an integer no float can hold
-                raise DeviceProtocolError(f"field {field.name!r}: too large") from exc
+                raise undecodable(f"field {field.name!r}: too large") from exc
             # json.loads takes NaN and Infinity; the wire contract does not.
             if not math.isfinite(number):
-                raise DeviceProtocolError(f"field {field.name!r}: {number} is not a number")
+                raise undecodable(f"field {field.name!r}: {number} is not a number")
             return number
         return value  # type: ignore[return-value]
 
@@ -141,11 +145,11 @@ def _scalar(name: str, value: object) -> Value:
         try:
             number = float(value)
         except OverflowError as exc:
-            raise DeviceProtocolError(f"field {name!r}: too large") from exc
+            raise undecodable(f"field {name!r}: too large") from exc
         if not math.isfinite(number):
-            raise DeviceProtocolError(f"field {name!r}: {number} is not a number")
+            raise undecodable(f"field {name!r}: {number} is not a number")
         return value
-    raise DeviceProtocolError(f"field {name!r}: {value!r} is not a scalar")
+    raise undecodable(f"field {name!r}: {value!r} is not a scalar")
 
 
 class BinaryType(enum.StrEnum):
@@ -198,9 +202,7 @@ class BinaryLayoutDecoder:
 
     def decode(self, frame: bytes) -> Mapping[str, Value]:
         if len(frame) < self.length:
-            raise DeviceProtocolError(
-                f"frame has {len(frame)} bytes, the layout needs {self.length}"
-            )
+            raise undecodable(f"frame has {len(frame)} bytes, the layout needs {self.length}")
         values: dict[str, Value] = {}
         for field in self.fields:
             (raw,) = struct.unpack_from(_BINARY_STRUCT[field.type], frame, field.offset)
@@ -213,6 +215,23 @@ class BinaryLayoutDecoder:
                 decimals = max(0, -math.floor(math.log10(abs(field.scale)))) if field.scale else 0
                 value = round(raw * field.scale, decimals)
             if isinstance(value, float) and not math.isfinite(value):
-                raise DeviceProtocolError(f"field {field.name!r} is not a number")
+                raise undecodable(f"field {field.name!r} is not a number")
             values[field.name] = value
         return values
+
+
+# Bluetooth Core Specification 5.4, Vol 3, Part B, 2.5.1: the base UUID that
+# 16- and 32-bit SIG-assigned UUIDs are short forms of.
+_BLUETOOTH_BASE = "-0000-1000-8000-00805f9b34fb"
+
+
+def normalize_uuid(value: str) -> str:
+    """128-bit lowercase, as BlueZ and the BLE driver name UUIDs; ``"2a6e"`` is accepted.
+
+    Raises ValueError for anything that is not a UUID.
+    """
+    if len(value) == 4:
+        value = f"0000{value}{_BLUETOOTH_BASE}"
+    elif len(value) == 8:
+        value = f"{value}{_BLUETOOTH_BASE}"
+    return str(uuid.UUID(value))
