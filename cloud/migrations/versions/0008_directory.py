@@ -1,7 +1,7 @@
 """Enterprise directory (LDAP) settings per account, and directory-managed users.
 
 Revision ID: 0008
-Revises: 0011
+Revises: 0007
 Create Date: 2026-11-26
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0011"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

@@ -5,7 +5,7 @@ cloud keeps at their largest; the cloud's own refusals for the same gateway,
 source, reason and window add up. Keeping them in separate rows (``reported_by``
 joins the window's unique key) lets each be merged its own way.
 
-Revision ID: 0007a
+Revision ID: 0010
 Revises: 0009
 Create Date: 2026-11-26
 """
@@ -13,7 +13,7 @@ Create Date: 2026-11-26
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007a"
+revision = "0010"
 down_revision = "0009"
 branch_labels = None
 depends_on = None

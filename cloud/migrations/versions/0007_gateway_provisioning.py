@@ -1,7 +1,7 @@
 """Provisioning life cycle: where a gateway was last seen from, and claim codes that
 re-provision an existing gateway.
 
-Revision ID: 0011
+Revision ID: 0007
 Revises: 0006
 Create Date: 2026-11-26
 """
@@ -9,7 +9,7 @@ Create Date: 2026-11-26
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011"
+revision = "0007"
 down_revision = "0006"
 branch_labels = None
 depends_on = None

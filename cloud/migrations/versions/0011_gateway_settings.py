@@ -1,15 +1,15 @@
 """Gateway settings: the remote overlay per gateway, versioned, and what it applied.
 
-Revision ID: 0010
-Revises: 0007a
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-11-26
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010"
-down_revision = "0007a"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

@@ -1,15 +1,15 @@
 """Sealed-for-cloud reports: the counters the cloud has accepted, per data source.
 
-Revision ID: 0007b
-Revises: 0007a
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-11-26
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007b"
-down_revision = "0007a"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 

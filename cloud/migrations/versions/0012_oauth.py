@@ -1,15 +1,15 @@
 """OAuth 2 clients, codes and refresh tokens; OAuth 1.0a credentials and nonces.
 
-Revision ID: 0007
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-11-26
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007"
-down_revision = "0010"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
