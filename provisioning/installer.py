@@ -16,10 +16,12 @@ from typing import Any
 
 from edgeward.gateway.config_writer import dump_toml
 from edgeward.provisioning import cloud_client, tunnel
-from edgeward.provisioning.errors import ClaimCodeRefused, UsageError
+from edgeward.provisioning.errors import ClaimCodeRefused, UsageError, WriteError
 from edgeward.provisioning.keys import GatewayKeys
+from edgeward.provisioning.owner import Owner, resolve
 from edgeward.provisioning.state import Layout, ProvisionState, load_state, save_state, write
 from edgeward.provisioning.steps import Steps
+from edgeward.provisioning.wg_quick import write_wg_quick
 from edgeward.sync.claim_codes import ClaimCodeTypo, normalize
 
 CHECK_TIMEOUT_S = 60.0
@@ -34,17 +36,22 @@ class Options:
     tunnel: bool
     interface: str
     userspace: bool
+    owner: str | None = None
 
 
 def provision(options: Options, steps: Steps) -> ProvisionState:
     layout = Layout(options.root)
     state = load_state(layout)
     with steps.step("keys and enrollment") as result:
+        owner = resolve(options.owner)  # a wrong --owner stops before the code is spent
         state = _enroll(layout, options, state, result)
-    with steps.step("write the gateway's config") as result:
-        write_config(layout, state, options.tunnel)
-        result.append(f"config written: {layout.config} (secrets mode 0600)")
     offer = state.wireguard if options.tunnel else None
+    with steps.step("write the gateway's config") as result:
+        if offer is not None:
+            write_wg_quick(layout.wg_quick(options.interface), state.keys, offer)
+        write_config(layout, state, options.tunnel, owner)
+        held = f", owned by {owner.name}" if owner else ""
+        result.append(f"config written: {layout.config} (secrets mode 0600{held})")
     with steps.step("WireGuard tunnel") as result:
         if offer is None:
             why = "--no-tunnel" if not options.tunnel else "the cloud offers no tunnel"
@@ -99,15 +106,27 @@ def cloud_url(state: ProvisionState, through_tunnel: bool) -> str:
     return state.cloud_url
 
 
-def write_keys(layout: Layout, keys: GatewayKeys) -> None:
+def write_keys(layout: Layout, keys: GatewayKeys, owner: Owner | None) -> None:
     write(layout.identity_key, keys.identity_private.encode() + b"\n")
     write(layout.wireguard_key, keys.wireguard_private.encode() + b"\n")
+    if owner is not None:
+        owner.give(layout.identity_key)
+        owner.give(layout.wireguard_key)
 
 
-def write_config(layout: Layout, state: ProvisionState, through_tunnel: bool) -> None:
-    """Secrets first, gateway.toml last and whole; device sections already there are kept."""
-    write_keys(layout, state.keys)
+def write_config(
+    layout: Layout, state: ProvisionState, through_tunnel: bool, owner: Owner | None = None
+) -> None:
+    """Secrets first, gateway.toml last and whole; device sections already there are kept.
+
+    With an ``owner`` (the image's ``edgeward`` user), the secrets the gateway
+    reads and its data directory are handed to it before gateway.toml appears.
+    """
+    write_keys(layout, state.keys, owner)
     write(layout.credential, str(state.enrollment["credential"]).encode() + b"\n")
+    if owner is not None:
+        owner.give(layout.credential)
+        _data_dir(layout.data_dir, owner)
     document = _existing(layout.config)
     document["gateway"] = {"id": state.gateway_id, "data_dir": str(layout.data_dir)}
     document["cloud"] = {
@@ -118,6 +137,14 @@ def write_config(layout: Layout, state: ProvisionState, through_tunnel: bool) ->
         **_cloud_key(state),
     }
     write(layout.config, dump_toml(document).encode(), mode=0o644)
+
+
+def _data_dir(path: Path, owner: Owner) -> None:
+    try:
+        path.mkdir(mode=0o750, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WriteError(f"cannot create {path}: {exc.strerror or exc}") from exc
+    owner.give(path)
 
 
 def _cloud_key(state: ProvisionState) -> dict[str, str]:
@@ -160,7 +187,10 @@ def rotate_keys(options: Options, steps: Steps) -> ProvisionState:
         result.append(f"cloud holds the new keys of {state.gateway_id}")
     with steps.step("swap the keys on the gateway") as result:
         state.keys, state.pending_keys = new, None
-        write_keys(layout, new)
+        write_keys(layout, new, resolve(options.owner))
+        offer, conf = state.wireguard, layout.wg_quick(options.interface)
+        if offer is not None and conf.exists():
+            write_wg_quick(conf, new, offer)
         save_state(layout, state)
         swapped = tunnel.set_private_key(options.interface, layout.wireguard_key)
         result.append(

@@ -9,6 +9,8 @@ Everything lives under one root (``/etc/edgeward`` or ``--root``):
   single-use.
 - ``identity.key``, ``wireguard.key``, ``credential`` (0600): the secrets the
   gateway and the tunnel read.
+- ``wireguard/<interface>.conf`` (0600, directory 0700): the tunnel for
+  ``wg-quick`` (:mod:`edgeward.provisioning.wg_quick`).
 - ``gateway.toml``: written last and whole, so a gateway never starts on a
   half-written config; device sections added later are kept on re-runs.
 
@@ -59,7 +61,12 @@ class Layout:
 
     @property
     def data_dir(self) -> Path:
+        """``/var/lib/edgeward`` for the ``/etc/edgeward`` layout (the image's), else ROOT/data."""
         return DEFAULT_DATA_DIR if self.root == DEFAULT_ROOT else self.root / "data"
+
+    def wg_quick(self, interface: str) -> Path:
+        """The tunnel as wg-quick reads it (the image's ``edgeward-tunnel.service``)."""
+        return self.root / "wireguard" / f"{interface}.conf"
 
 
 @dataclass
