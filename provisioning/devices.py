@@ -22,7 +22,7 @@ from edgeward.drivers.errors import DriverError
 from edgeward.provisioning import scan
 from edgeward.provisioning.cloud_client import unreachable
 from edgeward.provisioning.errors import CloudRefused, ProvisioningError, UsageError
-from edgeward.provisioning.state import DEFAULT_ROOT, Layout, load_state
+from edgeward.provisioning.state import DEFAULT_ROOT, Layout, load_enrolled
 
 TOKEN_ENV = "EDGEWARD_TOKEN"  # noqa: S105 - the variable's name, not a secret
 
@@ -123,9 +123,7 @@ def _token(token_file: Path | None) -> str:
 
 def add_source(args: argparse.Namespace) -> dict[str, Any]:
     layout = Layout(args.root)
-    state = load_state(layout)
-    if state is None:
-        raise UsageError(f"not provisioned (no {layout.state}); run edgeward provision first")
+    state = load_enrolled(layout)
     body = {
         "name": args.source,
         "type_id": args.type_id,

@@ -2,9 +2,9 @@
 
 Steps, each printed with ✓ or ✗: keys, enrollment, config, tunnel, check.
 Re-running resumes: the state file (:mod:`edgeward.provisioning.state`)
-keeps the keys and the enrollment answer, so a run that failed after
-enrolling never enrolls again (the code is single-use), and every later step
-is idempotent.
+keeps the keys and the claim code before the cloud is asked, then the
+enrollment answer, so a run interrupted at any point completes on a re-run
+(:mod:`edgeward.provisioning.enrolling`), and every later step is idempotent.
 """
 
 from __future__ import annotations
@@ -16,13 +16,20 @@ from typing import Any
 
 from edgeward.gateway.config_writer import dump_toml
 from edgeward.provisioning import cloud_client, tunnel
-from edgeward.provisioning.errors import ClaimCodeRefused, UsageError, WriteError
+from edgeward.provisioning.enrolling import enroll
+from edgeward.provisioning.errors import UsageError, WriteError
 from edgeward.provisioning.keys import GatewayKeys
 from edgeward.provisioning.owner import Owner, resolve
-from edgeward.provisioning.state import Layout, ProvisionState, load_state, save_state, write
+from edgeward.provisioning.state import (
+    Layout,
+    ProvisionState,
+    load_enrolled,
+    load_state,
+    save_state,
+    write,
+)
 from edgeward.provisioning.steps import Steps
 from edgeward.provisioning.wg_quick import write_wg_quick
-from edgeward.sync.claim_codes import ClaimCodeTypo, normalize
 
 CHECK_TIMEOUT_S = 60.0
 
@@ -44,7 +51,7 @@ def provision(options: Options, steps: Steps) -> ProvisionState:
     state = load_state(layout)
     with steps.step("keys and enrollment") as result:
         owner = resolve(options.owner)  # a wrong --owner stops before the code is spent
-        state = _enroll(layout, options, state, result)
+        state = enroll(layout, state, options.cloud_url, options.claim, options.name, result)
     offer = state.wireguard if options.tunnel else None
     with steps.step("write the gateway's config") as result:
         if offer is not None:
@@ -72,33 +79,6 @@ def provision(options: Options, steps: Steps) -> ProvisionState:
     return state
 
 
-def _enroll(
-    layout: Layout, options: Options, state: ProvisionState | None, result: list[str]
-) -> ProvisionState:
-    if state is not None:
-        result.append(f"already enrolled as {state.gateway_id} (keys kept from the earlier run)")
-        if options.claim:
-            result.append(f"--claim not used (to enroll afresh, move {layout.state} aside)")
-        return state
-    if not options.cloud_url or not options.claim:
-        raise UsageError(f"not enrolled yet (no {layout.state}): give --cloud URL and --claim CODE")
-    try:
-        code = normalize(options.claim)
-    except ClaimCodeTypo as exc:
-        raise ClaimCodeRefused(
-            "typo", f"claim code typo: {exc}", hint=cloud_client.CLAIM_HINTS["typo"]
-        ) from exc
-    keys = GatewayKeys.generate()
-    enrollment = cloud_client.enroll(options.cloud_url, code, keys, options.name)
-    state = ProvisionState(options.cloud_url, keys, enrollment)
-    save_state(layout, state)  # first write on the gateway: only after the cloud said yes
-    result.append(
-        f"enrolled as {state.gateway_id} in account {enrollment['account_id']}"
-        f", tunnel address {enrollment['tunnel_address']}"
-    )
-    return state
-
-
 def cloud_url(state: ProvisionState, through_tunnel: bool) -> str:
     offer = state.wireguard
     if through_tunnel and offer is not None:
@@ -123,7 +103,7 @@ def write_config(
     reads and its data directory are handed to it before gateway.toml appears.
     """
     write_keys(layout, state.keys, owner)
-    write(layout.credential, str(state.enrollment["credential"]).encode() + b"\n")
+    write(layout.credential, str(state.answer["credential"]).encode() + b"\n")
     if owner is not None:
         owner.give(layout.credential)
         _data_dir(layout.data_dir, owner)
@@ -148,7 +128,7 @@ def _data_dir(path: Path, owner: Owner) -> None:
 
 
 def _cloud_key(state: ProvisionState) -> dict[str, str]:
-    key = state.enrollment.get("cloud", {}).get("registry_public_key")
+    key = state.answer.get("cloud", {}).get("registry_public_key")
     return {"public_key": str(key)} if key else {}
 
 
@@ -170,9 +150,7 @@ def rotate_keys(options: Options, steps: Steps) -> ProvisionState:
     readings queue in its outbox for the moment the tunnel re-handshakes.
     """
     layout = Layout(options.root)
-    state = load_state(layout)
-    if state is None:
-        raise UsageError(f"not provisioned (no {layout.state}); run edgeward provision first")
+    state = load_enrolled(layout)
     with steps.step("new keys") as result:
         if state.pending_keys is None:
             state.pending_keys = GatewayKeys.generate()
@@ -182,7 +160,7 @@ def rotate_keys(options: Options, steps: Steps) -> ProvisionState:
             result.append("pending keys from the earlier run kept")
     new = state.pending_keys
     with steps.step("the cloud takes the new keys") as result:
-        credential = str(state.enrollment["credential"])
+        credential = str(state.answer["credential"])
         cloud_client.rotate(state.cloud_url, credential, state.gateway_id, state.keys, new)
         result.append(f"cloud holds the new keys of {state.gateway_id}")
     with steps.step("swap the keys on the gateway") as result:
