@@ -48,8 +48,10 @@ def repeatable(
         return None
     if claim.expires_us <= now:
         return None
-    gateway = connection.execute(sa.select(gateways).where(gateways.c.id == claim.gateway_id)).one()
-    if gateway.decommissioned_us is not None:
+    gateway = connection.execute(
+        sa.select(gateways).where(gateways.c.id == claim.gateway_id)
+    ).first()
+    if gateway is None or gateway.decommissioned_us is not None:
         return None
     if (gateway.identity_public_key, gateway.wireguard_public_key) != (identity_key, wireguard_key):
         return None
