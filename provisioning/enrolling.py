@@ -59,6 +59,13 @@ def _code(claim: str) -> str:
         ) from exc
 
 
+def _differs(claim: str, saved: str | None) -> bool:
+    try:
+        return normalize(claim) != saved
+    except ClaimCodeTypo:
+        return True
+
+
 def _intent(
     layout: Layout, state: ProvisionState | None, url: str | None, claim: str | None
 ) -> tuple[ProvisionState, bool]:
@@ -96,6 +103,8 @@ def enroll(
         return state
     if state is not None:
         result.append("resumed the interrupted enrollment (same keys, same claim code)")
+        if claim and _differs(claim, state.claim_code):
+            result.append("--claim not used: the interrupted run's code completes first")
     state, fresh_root = _intent(layout, state, url, claim)
     if state.claim_code is None:
         raise UsageError(f"{layout.state}: no enrollment and no claim code; move it aside")

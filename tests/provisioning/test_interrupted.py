@@ -74,6 +74,7 @@ def test_killed_after_the_cloud_answered_the_rerun_completes(
     done = provision(served_cloud.url, claim["code"], root, "--no-tunnel")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "resumed the interrupted enrollment" in done.stdout
+    assert "--claim not used" not in done.stdout, "the same code was given again"
     config = load_config(root / "gateway.toml")
     assert config.gateway_id == used["gateway_id"], "the same gateway, not a second one"
     state = load_state(Layout(root))
