@@ -7,9 +7,10 @@ Everything lives under one root (``/etc/edgeward`` or ``--root``):
   Before the cloud is asked, it holds the *intent*: the cloud URL, the keys
   just generated and the claim code, with no enrollment yet. A run killed
   between the cloud's answer and saving it re-presents the same code with
-  the same keys, and the cloud answers that enrollment again
-  (:mod:`edgeward.cloud.provisioning.replay`). Written whole (temp, fsync,
-  rename) each time; the claim code is dropped once the answer is saved.
+  the same keys, and the cloud answers that enrollment again (the rule in
+  the cloud's ``cloud/provisioning/replay.py``). Written whole (temp,
+  fsync, rename) each time; the claim code is dropped once the answer is
+  saved.
 - ``identity.key``, ``wireguard.key``, ``credential`` (0600): the secrets the
   gateway and the tunnel read.
 - ``wireguard/<interface>.conf`` (0600, directory 0700): the tunnel for
