@@ -27,6 +27,11 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--userspace", action="store_true", help="use wireguard-go even if the kernel has WireGuard"
     )
+    parser.add_argument(
+        "--owner",
+        help="user the gateway runs as: gets its secrets and data dir "
+        "(default: edgeward when run as root and that user exists)",
+    )
 
 
 def add_parser(subcommands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -53,6 +58,7 @@ def _options(args: argparse.Namespace) -> Options:
         tunnel=not args.no_tunnel,
         interface=args.interface,
         userspace=args.userspace,
+        owner=args.owner,
     )
 
 

@@ -18,6 +18,7 @@ from edgeward.provisioning.keys import GatewayKeys
 from edgeward.sync.provisioning import (
     ENROLL_PATH,
     KEY_ROTATION_PATH,
+    enrollment_message,
     rotation_message,
     sign,
 )
@@ -67,6 +68,7 @@ def unreachable(url: str, exc: Exception) -> CloudUnreachable:
         f"cannot reach the cloud at {url} ({type(exc).__name__}: {exc}); {resolved}",
         hint=f"check the URL, the gateway's network link and route, and that "
         f"TCP port {port} is open from here to {host}",
+        may_have_arrived=not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout),
     )
 
 
@@ -75,6 +77,11 @@ def enroll(url: str, code: str, keys: GatewayKeys, name: str | None) -> dict[str
         "claim_code": code,
         "identity_public_key": keys.identity_public,
         "wireguard_public_key": keys.wireguard_public,
+        # Proof of possession: lets the cloud answer again after an interrupted run.
+        "signature": sign(
+            keys.identity_key,
+            enrollment_message(code, keys.identity_public, keys.wireguard_public),
+        ),
     }
     if name:
         body["name"] = name

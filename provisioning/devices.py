@@ -5,7 +5,9 @@ the provisioned gateway.toml, the cloud URL from the provisioning state),
 with the installer's token, read from ``--token-file`` or
 ``$EDGEWARD_TOKEN`` and never from the command line (other users see argv).
 The cloud then admits that source's readings from the bus, port or address
-given as its binding.
+given as its binding. With ``--section FILE`` the device's gateway-side
+section is merged into gateway.toml (:mod:`edgeward.provisioning.device_config`),
+checked by the gateway's parser before the cloud is asked.
 """
 
 from __future__ import annotations
@@ -19,10 +21,10 @@ from typing import Any
 import httpx
 
 from edgeward.drivers.errors import DriverError
-from edgeward.provisioning import scan
+from edgeward.provisioning import device_config, scan
 from edgeward.provisioning.cloud_client import unreachable
 from edgeward.provisioning.errors import CloudRefused, ProvisioningError, UsageError
-from edgeward.provisioning.state import DEFAULT_ROOT, Layout, load_state
+from edgeward.provisioning.state import DEFAULT_ROOT, Layout, load_enrolled
 
 TOKEN_ENV = "EDGEWARD_TOKEN"  # noqa: S105 - the variable's name, not a secret
 
@@ -46,6 +48,12 @@ def add_parser(subcommands: argparse._SubParsersAction[argparse.ArgumentParser])
         "--binding", action="append", default=[], metavar="KEY=VALUE", help="e.g. unit=1"
     )
     add.add_argument("--token-file", type=Path, help=f"the installer's token (or ${TOKEN_ENV})")
+    add.add_argument(
+        "--section",
+        type=Path,
+        metavar="FILE",
+        help="the device's gateway.toml section (TOML), merged into gateway.toml once checked",
+    )
     add.set_defaults(handler=_add)
 
 
@@ -123,9 +131,10 @@ def _token(token_file: Path | None) -> str:
 
 def add_source(args: argparse.Namespace) -> dict[str, Any]:
     layout = Layout(args.root)
-    state = load_state(layout)
-    if state is None:
-        raise UsageError(f"not provisioned (no {layout.state}); run edgeward provision first")
+    state = load_enrolled(layout)
+    section = (
+        device_config.prepare(layout.config, args.section, args.source) if args.section else None
+    )
     body = {
         "name": args.source,
         "type_id": args.type_id,
@@ -144,6 +153,8 @@ def add_source(args: argparse.Namespace) -> dict[str, Any]:
             f"the cloud refused ({response.status_code} {error.get('code')}): "
             f"{error.get('message')}" + (f" [{error['field']}]" if error.get("field") else "")
         )
+    if section:
+        device_config.keep(layout.config, section)
     return dict(response.json())
 
 
@@ -156,4 +167,6 @@ def _add(args: argparse.Namespace) -> int:
             print(f"  what to check: {exc.hint}", file=sys.stderr)
         return exc.exit_code
     print(f"✓ data source {created['name']} ({created['id']}) registered for this gateway")
+    if args.section:
+        print(f"✓ its section from {args.section} added to {Layout(args.root).config}")
     return 0

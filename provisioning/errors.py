@@ -32,7 +32,15 @@ class ClaimCodeRefused(ProvisioningError):
 
 
 class CloudUnreachable(ProvisioningError):
+    """``may_have_arrived``: False when no connection was made (nothing reached the cloud)."""
+
     exit_code = 4
+
+    def __init__(
+        self, message: str, *, hint: str | None = None, may_have_arrived: bool = True
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.may_have_arrived = may_have_arrived
 
 
 class CloudRefused(ProvisioningError):

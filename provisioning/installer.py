@@ -2,9 +2,9 @@
 
 Steps, each printed with ✓ or ✗: keys, enrollment, config, tunnel, check.
 Re-running resumes: the state file (:mod:`edgeward.provisioning.state`)
-keeps the keys and the enrollment answer, so a run that failed after
-enrolling never enrolls again (the code is single-use), and every later step
-is idempotent.
+keeps the keys and the claim code before the cloud is asked, then the
+enrollment answer, so a run interrupted at any point completes on a re-run
+(:mod:`edgeward.provisioning.enrolling`), and every later step is idempotent.
 """
 
 from __future__ import annotations
@@ -16,11 +16,20 @@ from typing import Any
 
 from edgeward.gateway.config_writer import dump_toml
 from edgeward.provisioning import cloud_client, tunnel
-from edgeward.provisioning.errors import ClaimCodeRefused, UsageError
+from edgeward.provisioning.enrolling import enroll
+from edgeward.provisioning.errors import UsageError, WriteError
 from edgeward.provisioning.keys import GatewayKeys
-from edgeward.provisioning.state import Layout, ProvisionState, load_state, save_state, write
+from edgeward.provisioning.owner import Owner, resolve
+from edgeward.provisioning.state import (
+    Layout,
+    ProvisionState,
+    load_enrolled,
+    load_state,
+    save_state,
+    write,
+)
 from edgeward.provisioning.steps import Steps
-from edgeward.sync.claim_codes import ClaimCodeTypo, normalize
+from edgeward.provisioning.wg_quick import write_wg_quick
 
 CHECK_TIMEOUT_S = 60.0
 
@@ -34,17 +43,22 @@ class Options:
     tunnel: bool
     interface: str
     userspace: bool
+    owner: str | None = None
 
 
 def provision(options: Options, steps: Steps) -> ProvisionState:
     layout = Layout(options.root)
     state = load_state(layout)
     with steps.step("keys and enrollment") as result:
-        state = _enroll(layout, options, state, result)
-    with steps.step("write the gateway's config") as result:
-        write_config(layout, state, options.tunnel)
-        result.append(f"config written: {layout.config} (secrets mode 0600)")
+        owner = resolve(options.owner)  # a wrong --owner stops before the code is spent
+        state = enroll(layout, state, options.cloud_url, options.claim, options.name, result)
     offer = state.wireguard if options.tunnel else None
+    with steps.step("write the gateway's config") as result:
+        if offer is not None:
+            write_wg_quick(layout.wg_quick(options.interface), state.keys, offer)
+        write_config(layout, state, options.tunnel, owner)
+        held = f", owned by {owner.name}" if owner else ""
+        result.append(f"config written: {layout.config} (secrets mode 0600{held})")
     with steps.step("WireGuard tunnel") as result:
         if offer is None:
             why = "--no-tunnel" if not options.tunnel else "the cloud offers no tunnel"
@@ -65,33 +79,6 @@ def provision(options: Options, steps: Steps) -> ProvisionState:
     return state
 
 
-def _enroll(
-    layout: Layout, options: Options, state: ProvisionState | None, result: list[str]
-) -> ProvisionState:
-    if state is not None:
-        result.append(f"already enrolled as {state.gateway_id} (keys kept from the earlier run)")
-        if options.claim:
-            result.append(f"--claim not used (to enroll afresh, move {layout.state} aside)")
-        return state
-    if not options.cloud_url or not options.claim:
-        raise UsageError(f"not enrolled yet (no {layout.state}): give --cloud URL and --claim CODE")
-    try:
-        code = normalize(options.claim)
-    except ClaimCodeTypo as exc:
-        raise ClaimCodeRefused(
-            "typo", f"claim code typo: {exc}", hint=cloud_client.CLAIM_HINTS["typo"]
-        ) from exc
-    keys = GatewayKeys.generate()
-    enrollment = cloud_client.enroll(options.cloud_url, code, keys, options.name)
-    state = ProvisionState(options.cloud_url, keys, enrollment)
-    save_state(layout, state)  # first write on the gateway: only after the cloud said yes
-    result.append(
-        f"enrolled as {state.gateway_id} in account {enrollment['account_id']}"
-        f", tunnel address {enrollment['tunnel_address']}"
-    )
-    return state
-
-
 def cloud_url(state: ProvisionState, through_tunnel: bool) -> str:
     offer = state.wireguard
     if through_tunnel and offer is not None:
@@ -99,15 +86,27 @@ def cloud_url(state: ProvisionState, through_tunnel: bool) -> str:
     return state.cloud_url
 
 
-def write_keys(layout: Layout, keys: GatewayKeys) -> None:
+def write_keys(layout: Layout, keys: GatewayKeys, owner: Owner | None) -> None:
     write(layout.identity_key, keys.identity_private.encode() + b"\n")
     write(layout.wireguard_key, keys.wireguard_private.encode() + b"\n")
+    if owner is not None:
+        owner.give(layout.identity_key)
+        owner.give(layout.wireguard_key)
 
 
-def write_config(layout: Layout, state: ProvisionState, through_tunnel: bool) -> None:
-    """Secrets first, gateway.toml last and whole; device sections already there are kept."""
-    write_keys(layout, state.keys)
-    write(layout.credential, str(state.enrollment["credential"]).encode() + b"\n")
+def write_config(
+    layout: Layout, state: ProvisionState, through_tunnel: bool, owner: Owner | None = None
+) -> None:
+    """Secrets first, gateway.toml last and whole; device sections already there are kept.
+
+    With an ``owner`` (the image's ``edgeward`` user), the secrets the gateway
+    reads and its data directory are handed to it before gateway.toml appears.
+    """
+    write_keys(layout, state.keys, owner)
+    write(layout.credential, str(state.answer["credential"]).encode() + b"\n")
+    if owner is not None:
+        owner.give(layout.credential)
+        _data_dir(layout.data_dir, owner)
     document = _existing(layout.config)
     document["gateway"] = {"id": state.gateway_id, "data_dir": str(layout.data_dir)}
     document["cloud"] = {
@@ -120,8 +119,16 @@ def write_config(layout: Layout, state: ProvisionState, through_tunnel: bool) ->
     write(layout.config, dump_toml(document).encode(), mode=0o644)
 
 
+def _data_dir(path: Path, owner: Owner) -> None:
+    try:
+        path.mkdir(mode=0o750, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WriteError(f"cannot create {path}: {exc.strerror or exc}") from exc
+    owner.give(path)
+
+
 def _cloud_key(state: ProvisionState) -> dict[str, str]:
-    key = state.enrollment.get("cloud", {}).get("registry_public_key")
+    key = state.answer.get("cloud", {}).get("registry_public_key")
     return {"public_key": str(key)} if key else {}
 
 
@@ -143,9 +150,7 @@ def rotate_keys(options: Options, steps: Steps) -> ProvisionState:
     readings queue in its outbox for the moment the tunnel re-handshakes.
     """
     layout = Layout(options.root)
-    state = load_state(layout)
-    if state is None:
-        raise UsageError(f"not provisioned (no {layout.state}); run edgeward provision first")
+    state = load_enrolled(layout)
     with steps.step("new keys") as result:
         if state.pending_keys is None:
             state.pending_keys = GatewayKeys.generate()
@@ -155,12 +160,15 @@ def rotate_keys(options: Options, steps: Steps) -> ProvisionState:
             result.append("pending keys from the earlier run kept")
     new = state.pending_keys
     with steps.step("the cloud takes the new keys") as result:
-        credential = str(state.enrollment["credential"])
+        credential = str(state.answer["credential"])
         cloud_client.rotate(state.cloud_url, credential, state.gateway_id, state.keys, new)
         result.append(f"cloud holds the new keys of {state.gateway_id}")
     with steps.step("swap the keys on the gateway") as result:
         state.keys, state.pending_keys = new, None
-        write_keys(layout, new)
+        write_keys(layout, new, resolve(options.owner))
+        offer, conf = state.wireguard, layout.wg_quick(options.interface)
+        if offer is not None and conf.exists():
+            write_wg_quick(conf, new, offer)
         save_state(layout, state)
         swapped = tunnel.set_private_key(options.interface, layout.wireguard_key)
         result.append(

@@ -4,16 +4,23 @@ Everything lives under one root (``/etc/edgeward`` or ``--root``):
 
 - ``provision.json`` (0600): the state: the cloud URL, the keys, and the
   enrollment answer (credential included) from the moment the cloud gave it.
-  Written whole (temp, fsync, rename) right after enrollment, so an
-  interrupted run resumes without enrolling again, the claim code being
-  single-use.
+  Before the cloud is asked, it holds the *intent*: the cloud URL, the keys
+  just generated and the claim code, with no enrollment yet. A run killed
+  between the cloud's answer and saving it re-presents the same code with
+  the same keys, and the cloud answers that enrollment again (the rule in
+  the cloud's ``cloud/provisioning/replay.py``). Written whole (temp,
+  fsync, rename) each time; the claim code is dropped once the answer is
+  saved.
 - ``identity.key``, ``wireguard.key``, ``credential`` (0600): the secrets the
   gateway and the tunnel read.
+- ``wireguard/<interface>.conf`` (0600, directory 0700): the tunnel for
+  ``wg-quick`` (:mod:`edgeward.provisioning.wg_quick`).
 - ``gateway.toml``: written last and whole, so a gateway never starts on a
   half-written config; device sections added later are kept on re-runs.
 
-Nothing is written before the cloud accepts the claim code: a refused code
-leaves the gateway as it was.
+A refused claim code (or a cloud the request never reached) removes the
+intent again: the gateway is left as it was. Only a completed state (with an
+enrollment) is used for anything else (:func:`load_enrolled`).
 """
 
 from __future__ import annotations
@@ -59,23 +66,35 @@ class Layout:
 
     @property
     def data_dir(self) -> Path:
+        """``/var/lib/edgeward`` for the ``/etc/edgeward`` layout (the image's), else ROOT/data."""
         return DEFAULT_DATA_DIR if self.root == DEFAULT_ROOT else self.root / "data"
+
+    def wg_quick(self, interface: str) -> Path:
+        """The tunnel as wg-quick reads it (the image's ``edgeward-tunnel.service``)."""
+        return self.root / "wireguard" / f"{interface}.conf"
 
 
 @dataclass
 class ProvisionState:
     cloud_url: str
     keys: GatewayKeys
-    enrollment: dict[str, Any]
+    enrollment: dict[str, Any] | None
     pending_keys: GatewayKeys | None = None
+    claim_code: str | None = None  # only while enrolling (the intent)
+
+    @property
+    def answer(self) -> dict[str, Any]:
+        if self.enrollment is None:
+            raise UsageError("enrollment not finished; re-run edgeward provision to complete it")
+        return self.enrollment
 
     @property
     def gateway_id(self) -> str:
-        return str(self.enrollment["gateway_id"])
+        return str(self.answer["gateway_id"])
 
     @property
     def wireguard(self) -> dict[str, Any] | None:
-        offer = self.enrollment.get("wireguard")
+        offer = self.answer.get("wireguard")
         return dict(offer) if offer else None
 
     def to_json(self) -> dict[str, Any]:
@@ -85,6 +104,8 @@ class ProvisionState:
             "keys": _keys_json(self.keys),
             "enrollment": self.enrollment,
         }
+        if self.claim_code is not None:
+            document["claim_code"] = self.claim_code
         if self.pending_keys is not None:
             document["pending_keys"] = _keys_json(self.pending_keys)
         return document
@@ -115,9 +136,22 @@ def load_state(layout: Layout) -> ProvisionState | None:
             keys=_keys(document["keys"]),
             enrollment=document["enrollment"],
             pending_keys=_keys(pending) if pending else None,
+            claim_code=document.get("claim_code"),
         )
     except (KeyError, TypeError) as exc:
         raise UsageError(f"{layout.state}: missing key {exc} in the provisioning state") from exc
+
+
+def load_enrolled(layout: Layout) -> ProvisionState:
+    """The completed state, or :class:`UsageError` saying to (re-)run ``edgeward provision``."""
+    state = load_state(layout)
+    if state is None:
+        raise UsageError(f"not provisioned (no {layout.state}); run edgeward provision first")
+    if state.enrollment is None:
+        raise UsageError(
+            f"{layout.state}: the enrollment was interrupted; re-run edgeward provision"
+        )
+    return state
 
 
 def save_state(layout: Layout, state: ProvisionState) -> None:

@@ -6,6 +6,12 @@ holds (only the gateway that enrolled can rotate; a leaked credential alone
 cannot move the gateway's tunnel to an attacker's key), once by the new
 identity key (the gateway holds the key it announces). Both sign
 :func:`rotation_message`, which binds the gateway id and both new public keys.
+
+An enrollment carries a signature of :func:`enrollment_message` by the
+identity key it announces (proof of possession). The cloud needs it only to
+answer an enrollment again: a gateway killed after the cloud answered but
+before it saved the answer re-presents the same code with the same keys, and
+only the holder of that identity key gets the (new) credential.
 """
 
 from __future__ import annotations
@@ -22,12 +28,23 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 ENROLL_PATH = "/v1/enroll"
 KEY_ROTATION_PATH = "/v1/gateway-keys"
 _ROTATION_CONTEXT = b"edgeward gateway key rotation v1\n"
+_ENROLLMENT_CONTEXT = b"edgeward gateway enrollment v1\n"
 
 
 def rotation_message(gateway_id: str, identity_public_key: str, wireguard_public_key: str) -> bytes:
     return (
         _ROTATION_CONTEXT
         + "\n".join((gateway_id, identity_public_key, wireguard_public_key)).encode()
+    )
+
+
+def enrollment_message(
+    claim_code: str, identity_public_key: str, wireguard_public_key: str
+) -> bytes:
+    """``claim_code`` normalized (:func:`edgeward.sync.claim_codes.normalize`)."""
+    return (
+        _ENROLLMENT_CONTEXT
+        + "\n".join((claim_code, identity_public_key, wireguard_public_key)).encode()
     )
 
 

@@ -113,6 +113,9 @@ def test_readings_travel_only_through_the_tunnel(site: Site) -> None:
     document = tomllib.loads(config.read_text())
     gateway_id = document["gateway"]["id"]
     assert document["cloud"]["url"] == f"http://{HUB_ADDRESS}:{CLOUD_PORT}"
+    wg_quick = (site.root / "etc" / "wireguard" / f"{INTERFACE}.conf").read_text()
+    key = (site.root / "etc" / "wireguard.key").read_text().strip()
+    assert f"PrivateKey = {key}" in wg_quick, "the image's tunnel unit brings up the same tunnel"
 
     port_file = site.root / "meters.port"
     site.in_gateway(

@@ -14,6 +14,10 @@ peer goes at the next start (:func:`edgeward.cloud.provisioning.hub.reconcile_at
 A re-provisioning code (one created for an existing gateway) re-keys that
 gateway instead: its old credentials are revoked, it gets a new one and
 keeps its id, tunnel address, data sources and readings.
+
+An interrupted enrollment is answered again under the rule in
+:mod:`edgeward.cloud.provisioning.replay` (same code, same keys, signed):
+the same way, as a re-keying of the gateway that code enrolled.
 """
 
 from __future__ import annotations
@@ -31,7 +35,9 @@ from edgeward.cloud.gateways import NewGateway, add_gateway, issue_credential
 from edgeward.cloud.identity import audit
 from edgeward.cloud.identity.revocation import revoke_owned
 from edgeward.cloud.provisioning.claims import redeem
+from edgeward.cloud.provisioning.errors import ClaimUsed
 from edgeward.cloud.provisioning.hub import WireGuardHub
+from edgeward.cloud.provisioning.replay import repeatable
 from edgeward.cloud.provisioning.tunnel import HubSettings, allocate_address
 from edgeward.cloud.storage.schema import claim_codes, gateways
 
@@ -61,14 +67,21 @@ def enroll(
     identity_key = public_key(body["identity_public_key"], "identity_public_key")
     wireguard_key = public_key(body["wireguard_public_key"], "wireguard_public_key")
     name = body.get("name") or "gateway"
-    claim = redeem(connection, pepper, body["claim_code"], None, now)
+    try:
+        claim, repeated = redeem(connection, pepper, body["claim_code"], None, now), False
+    except ClaimUsed as used:
+        claim = repeatable(connection, used.claim_id, identity_key, wireguard_key, body, now)
+        if claim is None:
+            raise
+        repeated = True
+    existing = claim.gateway_id if repeated else claim.for_gateway_id
     old_wireguard_key: str | None = None
-    if claim.for_gateway_id is None:
+    if existing is None:
         gateway = add_gateway(connection, pepper, claim.account_id, name, now)
         tunnel_address = _assign_tunnel_address(connection, hub, gateway.id)
     else:
         gateway, tunnel_address, old_wireguard_key = _reprovision(
-            connection, pepper, hub, claim, now
+            connection, pepper, hub, claim.account_id, existing, now
         )
     connection.execute(
         gateways.update()
@@ -84,7 +97,7 @@ def enroll(
     )
     audit.record(
         connection,
-        "provisioning.re-provisioned" if claim.for_gateway_id else "provisioning.enrolled",
+        _event(claim, repeated),
         account_id=claim.account_id,
         actor=f"claim:{claim.id}",
         target=gateway.id,
@@ -110,14 +123,23 @@ def enroll(
     }
 
 
+def _event(claim: Any, repeated: bool) -> str:
+    if repeated:
+        return "provisioning.enrollment-repeated"
+    return "provisioning.re-provisioned" if claim.for_gateway_id else "provisioning.enrolled"
+
+
 def _reprovision(
-    connection: sa.Connection, pepper: bytes, hub: HubSettings, claim: Any, now: int
+    connection: sa.Connection,
+    pepper: bytes,
+    hub: HubSettings,
+    account_id: str,
+    gateway_id: str,
+    now: int,
 ) -> tuple[NewGateway, str, str | None]:
     """The existing gateway with a new credential (the old ones revoked), back in service."""
     row = connection.execute(
-        sa.select(gateways).where(
-            gateways.c.id == claim.for_gateway_id, gateways.c.account_id == claim.account_id
-        )
+        sa.select(gateways).where(gateways.c.id == gateway_id, gateways.c.account_id == account_id)
     ).one()
     revoke_owned(connection, "gateway", row.id, now)
     gateway = issue_credential(connection, pepper, row.account_id, row.id, row.name, now)

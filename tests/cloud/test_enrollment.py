@@ -15,7 +15,9 @@ import pytest
 import sqlalchemy as sa
 
 from edgeward.cloud.storage.schema import claim_codes
+from edgeward.provisioning.keys import GatewayKeys
 from edgeward.sync.claim_codes import generate, normalize
+from edgeward.sync.provisioning import enrollment_message, sign
 from edgeward.sync.registry import verify_registry
 from tests.peers.cloud import Account, CloudServer
 
@@ -109,6 +111,55 @@ def test_bad_keys_leave_the_code_usable(api_cloud: CloudServer, account: Account
         )
     assert bad.status_code == 422 and bad.json()["error"]["field"] == "wireguard_public_key"
     assert enroll(api_cloud, claim["code"]).status_code == 201
+
+
+def _signed(code: str, gateway: GatewayKeys, signer: GatewayKeys | None = None) -> dict[str, str]:
+    """An enrollment as the installer sends it, signed by ``signer`` (default: its own key)."""
+    message = enrollment_message(normalize(code), gateway.identity_public, gateway.wireguard_public)
+    return {
+        "claim_code": code,
+        "identity_public_key": gateway.identity_public,
+        "wireguard_public_key": gateway.wireguard_public,
+        "signature": sign((signer or gateway).identity_key, message),
+    }
+
+
+def test_an_interrupted_enrollment_is_answered_again(
+    api_cloud: CloudServer, account: Account
+) -> None:
+    """Same code, same keys, signed by the identity key: the same gateway and address with a
+    new credential (the first, never saved, is revoked); anything less is still 'used'."""
+    claim, gateway = new_code(api_cloud, account), GatewayKeys.generate()
+    with api_cloud.client() as anonymous:
+        first = anonymous.post("/v1/enroll", json=_signed(claim["code"], gateway)).json()
+        again = anonymous.post("/v1/enroll", json=_signed(claim["code"], gateway))
+        assert again.status_code == 201, again.text
+        unsigned = {**_signed(claim["code"], gateway), "signature": None}
+        other = GatewayKeys.generate()
+        refused = [
+            anonymous.post("/v1/enroll", json=unsigned),
+            anonymous.post("/v1/enroll", json=_signed(claim["code"], gateway, signer=other)),
+            anonymous.post("/v1/enroll", json=_signed(claim["code"], other)),
+        ]
+    repeated = again.json()
+    assert (repeated["gateway_id"], repeated["tunnel_address"]) == (
+        first["gateway_id"],
+        first["tunnel_address"],
+    )
+    assert [r.json()["error"]["code"] for r in refused] == ["claim_code_used"] * 3
+    with api_cloud.client(first["credential"]) as lost:
+        assert lost.get("/v1/registry").status_code == 401, "the unsaved credential is revoked"
+    with api_cloud.client(repeated["credential"]) as kept:
+        assert kept.get("/v1/registry").status_code == 200
+    with api_cloud.client(account.owner_token) as owner:
+        events = owner.get(
+            "/v1/audit-events", params={"event": "provisioning.enrollment-repeated"}
+        ).json()["items"]
+        assert [e["target"] for e in events] == [first["gateway_id"]]
+        assert owner.delete(f"/v1/gateways/{first['gateway_id']}").status_code in (200, 204)
+    with api_cloud.client() as anonymous:
+        late = anonymous.post("/v1/enroll", json=_signed(claim["code"], gateway))
+    assert late.json()["error"]["code"] == "claim_code_used", "not after decommissioning"
 
 
 def test_each_gateway_gets_its_own_tunnel_address(api_cloud: CloudServer, account: Account) -> None:

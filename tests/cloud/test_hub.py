@@ -14,6 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from edgeward.provisioning.keys import GatewayKeys
+from edgeward.sync.claim_codes import normalize
+from edgeward.sync.provisioning import enrollment_message, sign
 from tests.cloud.routes_catalog import rotation
 from tests.peers import require_program
 from tests.peers.cloud import CloudServer
@@ -77,6 +80,28 @@ def test_enrollment_adds_the_peer_and_decommission_removes_it(hub: Hub) -> None:
     assert hub.interface.peers() == {}
     with hub.cloud.client(enrolled["credential"]) as gateway:
         assert gateway.get("/v1/registry").status_code == 401
+
+
+def test_a_repeated_enrollment_keeps_the_one_peer(hub: Hub) -> None:
+    """An interrupted enrollment answered again (same code, same keys, signed): the hub's
+    peer stays as it was, not removed as an 'old' key nor doubled."""
+    gateway = GatewayKeys.generate()
+    with hub.cloud.client(hub.cloud.account.owner_token) as owner:
+        code = owner.post("/v1/claim-codes", json={}).raise_for_status().json()["code"]
+    message = enrollment_message(normalize(code), gateway.identity_public, gateway.wireguard_public)
+    body = {
+        "claim_code": code,
+        "identity_public_key": gateway.identity_public,
+        "wireguard_public_key": gateway.wireguard_public,
+        "signature": sign(gateway.identity_key, message),
+    }
+    with hub.cloud.client() as anonymous:
+        first = anonymous.post("/v1/enroll", json=body).json()
+        again = anonymous.post("/v1/enroll", json=body)
+    assert again.status_code == 201, again.text
+    peer = {gateway.wireguard_public: f"{first['tunnel_address']}/32"}
+    assert again.json()["tunnel_address"] == first["tunnel_address"]
+    assert hub.interface.peers() == peer
 
 
 def test_rotation_replaces_the_peer_and_keeps_the_address(hub: Hub) -> None:

@@ -20,7 +20,8 @@ def test_readme_examples_together_are_one_valid_gateway_toml(tmp_path: Path) -> 
     write_secret(tmp_path / "mqtt-password", "example")
     (tmp_path / "mqtt-ca.pem").write_text("example\n")
     config = load_config(path)
-    assert [len(c.devices) for c in config.modbus_tcp] == [1]
+    # The gateway example's endpoint and the `devices add --section` example's.
+    assert [len(c.devices) for c in config.modbus_tcp] == [1, 1]
     assert [len(c.devices) for c in config.modbus_rtu] == [1]
     assert [c.source for c in config.serial] == ["probe-1"]
     assert [len(c.subscriptions) for c in config.mqtt] == [1]

@@ -1,0 +1,59 @@
+"""An interrupted enrollment, answered again: the rule and its checks.
+
+A gateway can be cut off (power, SIGKILL, a dropped connection) after the
+cloud enrolled it and before it saved the answer. Its installer saved the
+keys and the claim code first, so the re-run presents the same code with the
+same keys; instead of refusing the code as used, the cloud answers the same
+enrollment again when all of these hold:
+
+- the code enrolled a gateway that is still in service, and is neither
+  revoked nor past its expiry (the validity window of the code);
+- the gateway holds exactly the identity and WireGuard keys presented;
+- the request is signed by that identity key (Ed25519, RFC 8032) over
+  :func:`edgeward.sync.provisioning.enrollment_message`: public keys are not
+  secret, so without this proof anyone holding the code could take the
+  gateway's credential.
+
+The answer is the same gateway, tunnel address and peer, with a new
+credential (the cloud keeps only hashes, so the first one cannot be shown
+again; it is revoked, having never been saved by the gateway). Audited as
+``provisioning.enrollment-repeated``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from edgeward.cloud.storage.schema import claim_codes, gateways
+from edgeward.sync.claim_codes import normalize
+from edgeward.sync.provisioning import enrollment_message, verify
+
+
+def repeatable(
+    connection: sa.Connection,
+    claim_id: str | None,
+    identity_key: str,
+    wireguard_key: str,
+    body: dict[str, Any],
+    now: int,
+) -> Any | None:
+    """The used claim's row if this request may be answered again, else None."""
+    signature = body.get("signature")
+    if claim_id is None or not signature:
+        return None
+    claim = connection.execute(sa.select(claim_codes).where(claim_codes.c.id == claim_id)).first()
+    if claim is None or claim.gateway_id is None or claim.revoked_us is not None:
+        return None
+    if claim.expires_us <= now:
+        return None
+    gateway = connection.execute(
+        sa.select(gateways).where(gateways.c.id == claim.gateway_id)
+    ).first()
+    if gateway is None or gateway.decommissioned_us is not None:
+        return None
+    if (gateway.identity_public_key, gateway.wireguard_public_key) != (identity_key, wireguard_key):
+        return None
+    message = enrollment_message(normalize(body["claim_code"]), identity_key, wireguard_key)
+    return claim if verify(identity_key, str(signature), message) else None
