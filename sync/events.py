@@ -13,13 +13,12 @@ event, or sending it again after it grew, never counts twice.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from edgeward.sync.batch import is_identifier
 from edgeward.sync.clock import format_time
+from edgeward.sync.envelope import Envelope
 from edgeward.sync.errors import BatchFormatError
 
 EVENTS_FORMAT = "edgeward.gateway-events"
@@ -34,6 +33,7 @@ KINDS = (
     "settings_refused",
 )
 MAX_EVENTS = 1000
+ENVELOPE = Envelope(EVENTS_FORMAT, EVENTS_VERSION, "events", MAX_EVENTS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,45 +49,27 @@ class GatewayEvent:
 
 
 def encode_events(gateway_id: str, events: list[GatewayEvent]) -> bytes:
-    return json.dumps(
-        {
-            "format": EVENTS_FORMAT,
-            "version": EVENTS_VERSION,
-            "gateway_id": gateway_id,
-            "events": [
-                {
-                    "id": e.id,
-                    "kind": e.kind,
-                    "first": format_time(e.first),
-                    "last": format_time(e.last),
-                    "count": e.count,
-                    "first_seq": e.first_seq,
-                    "last_seq": e.last_seq,
-                    "detail": e.detail[:500],
-                }
-                for e in events
-            ],
-        },
-        separators=(",", ":"),
-    ).encode()
+    return ENVELOPE.encode(
+        gateway_id,
+        (
+            {
+                "id": e.id,
+                "kind": e.kind,
+                "first": format_time(e.first),
+                "last": format_time(e.last),
+                "count": e.count,
+                "first_seq": e.first_seq,
+                "last_seq": e.last_seq,
+                "detail": e.detail[:500],
+            }
+            for e in events
+        ),
+    )
 
 
 def decode_events(body: bytes) -> tuple[str, list[GatewayEvent]]:
-    try:
-        document = json.loads(body)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise BatchFormatError("", "not valid JSON") from exc
-    if not isinstance(document, dict) or document.get("format") != EVENTS_FORMAT:
-        raise BatchFormatError("format", f"expected {EVENTS_FORMAT!r}")
-    if document.get("version") != EVENTS_VERSION:
-        raise BatchFormatError("version", f"expected {EVENTS_VERSION}")
-    gateway_id = document.get("gateway_id")
-    if not isinstance(gateway_id, str) or not is_identifier(gateway_id):
-        raise BatchFormatError("gateway_id", "expected an identifier")
-    raw = document.get("events")
-    if not isinstance(raw, list) or not 0 < len(raw) <= MAX_EVENTS:
-        raise BatchFormatError("events", f"expected 1 to {MAX_EVENTS} events")
-    return gateway_id, [_event(entry, f"events[{i}]") for i, entry in enumerate(raw)]
+    gateway_id, items = ENVELOPE.decode(body)
+    return gateway_id, [_event(entry, path) for entry, path in items]
 
 
 def _event(entry: Any, path: str) -> GatewayEvent:

@@ -14,19 +14,19 @@ after it grew, never counts twice.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from edgeward.sync.batch import is_identifier
 from edgeward.sync.clock import format_time
+from edgeward.sync.envelope import Envelope
 from edgeward.sync.errors import BatchFormatError
 
 SECURITY_EVENTS_FORMAT = "edgeward.security-events"
 SECURITY_EVENTS_VERSION = 1
 SECURITY_EVENTS_PATH = "/v1/ingest/security-events"
 MAX_SECURITY_EVENTS = 1000
+ENVELOPE = Envelope(SECURITY_EVENTS_FORMAT, SECURITY_EVENTS_VERSION, "events", MAX_SECURITY_EVENTS)
 MAX_SOURCE = 128
 MAX_REASON = 64
 
@@ -42,43 +42,25 @@ class SecurityEvent:
 
 
 def encode_security_events(gateway_id: str, events: list[SecurityEvent]) -> bytes:
-    return json.dumps(
-        {
-            "format": SECURITY_EVENTS_FORMAT,
-            "version": SECURITY_EVENTS_VERSION,
-            "gateway_id": gateway_id,
-            "events": [
-                {
-                    "source": e.source,
-                    "reason": e.reason,
-                    "window_start": format_time(e.window_start),
-                    "first": format_time(e.first),
-                    "last": format_time(e.last),
-                    "count": e.count,
-                }
-                for e in events
-            ],
-        },
-        separators=(",", ":"),
-    ).encode()
+    return ENVELOPE.encode(
+        gateway_id,
+        (
+            {
+                "source": e.source,
+                "reason": e.reason,
+                "window_start": format_time(e.window_start),
+                "first": format_time(e.first),
+                "last": format_time(e.last),
+                "count": e.count,
+            }
+            for e in events
+        ),
+    )
 
 
 def decode_security_events(body: bytes) -> tuple[str, list[SecurityEvent]]:
-    try:
-        document = json.loads(body)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise BatchFormatError("", "not valid JSON") from exc
-    if not isinstance(document, dict) or document.get("format") != SECURITY_EVENTS_FORMAT:
-        raise BatchFormatError("format", f"expected {SECURITY_EVENTS_FORMAT!r}")
-    if document.get("version") != SECURITY_EVENTS_VERSION:
-        raise BatchFormatError("version", f"expected {SECURITY_EVENTS_VERSION}")
-    gateway_id = document.get("gateway_id")
-    if not isinstance(gateway_id, str) or not is_identifier(gateway_id):
-        raise BatchFormatError("gateway_id", "expected an identifier")
-    raw = document.get("events")
-    if not isinstance(raw, list) or not 0 < len(raw) <= MAX_SECURITY_EVENTS:
-        raise BatchFormatError("events", f"expected 1 to {MAX_SECURITY_EVENTS} events")
-    return gateway_id, [_event(entry, f"events[{i}]") for i, entry in enumerate(raw)]
+    gateway_id, items = ENVELOPE.decode(body)
+    return gateway_id, [_event(entry, path) for entry, path in items]
 
 
 def _event(entry: Any, path: str) -> SecurityEvent:
