@@ -148,12 +148,8 @@ class RemoteSettings:
         data = json.dumps(asdict(self.state), indent=1).encode()
         write_atomic(self.base.data_dir / STATE_FILE, data, mode=0o600, durable=durable)
 
-    async def run(
-        self, client: httpx.AsyncClient | None, outbox: Outbox, changed: asyncio.Event
-    ) -> None:
+    async def run(self, client: httpx.AsyncClient, outbox: Outbox, changed: asyncio.Event) -> None:
         """Poll until a new version passes every check; then set ``changed`` and return."""
-        if client is None:
-            return
         while True:
             if not self._resolve_store():  # no key yet: the registry pull pins it
                 await asyncio.sleep(self.config.remote.poll_interval)

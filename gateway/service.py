@@ -46,14 +46,13 @@ async def serve(path: Path, stop: asyncio.Event, base: GatewayConfig | None = No
                 )
             config = remote.config
     finally:
-        if client is not None:
-            await client.aclose()
+        await client.aclose()
 
 
 async def _run_until_changed(
     runtime: GatewayRuntime,
     remote: RemoteSettings,
-    client: httpx.AsyncClient | None,
+    client: httpx.AsyncClient,
     stop: asyncio.Event,
 ) -> None:
     """Run ``runtime`` until ``stop``, or until the puller accepted a new version."""
