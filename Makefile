@@ -21,6 +21,7 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	touch $(VENV)/.installed $@
 
 demo: $(VENV)/.installed
+	sh tests/peers/install-debian-packages.sh demo || echo "peers: the demo runs without them"
 	$(BIN)/edgeward demo $(DEMO_ARGS)
 
 peers:

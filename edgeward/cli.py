@@ -29,6 +29,11 @@ def build_parser() -> argparse.ArgumentParser:
     devices_cli.add_parser(subcommands)
     demo = subcommands.add_parser("demo", help="cloud, simulated meters and a gateway, live")
     demo.add_argument("--seconds", type=float, help="stop after this long (default: Ctrl-C)")
+    demo.add_argument(
+        "--no-tunnel",
+        action="store_true",
+        help="everything on this host, no WireGuard (the default without root)",
+    )
     demo.set_defaults(handler=_demo)
     simulate = subcommands.add_parser("simulate", help="run a device simulator")
     simulate_kinds = simulate.add_subparsers(dest="simulator", required=True)
@@ -65,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _demo(args: argparse.Namespace) -> int:
     from edgeward.demo import run_demo
 
-    return run_demo(args.seconds)
+    return run_demo(args.seconds, tunnel=not args.no_tunnel)
 
 
 def _simulate_meters(args: argparse.Namespace) -> int:

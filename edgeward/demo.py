@@ -3,21 +3,22 @@
 It starts the real programs an operator would: the cloud on a temporary
 SQLite database, simulated power meters on Modbus TCP, a serial and an MQTT
 sensor where their peers (socat, mosquitto) are installed
-(:mod:`edgeward.demo_devices`), and a gateway configured for them all; then
-shows what the cloud reports, as an application holding a read-only token
-would see it. Everything it started is stopped and
-its temporary directory removed on exit, Ctrl-C included.
+(:mod:`edgeward.demo_devices`), and a gateway provisioned with a claim code,
+through a WireGuard tunnel when run as root (:mod:`edgeward.demo_site`), and
+configured for them all; then shows what the cloud reports, as an
+application holding a read-only token would see it. Everything it started
+(processes, network namespaces) is stopped and its temporary directory
+removed on exit, Ctrl-C included.
 """
 
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
 import tempfile
 import time
 import tomllib
 from collections.abc import Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,10 +29,18 @@ from rich.live import Live
 from rich.table import Table
 
 from edgeward.demo_devices import DemoDevice, start_devices
+from edgeward.demo_site import (
+    DemoSite,
+    gateway_id_of,
+    make_site,
+    provision_gateway,
+    show_gateway_address,
+)
 from edgeward.drivers.simulators.power_meters import METER_REGISTERS
 from edgeward.gateway.config_writer import dump_toml
 from edgeward.gateway.health import read_status
 from edgeward.local_cloud import LocalCloud, read_pages
+from edgeward.network_namespaces import NetworkSetupError
 from edgeward.processes import ChildProcess, ChildProcessError
 
 METER_UNITS = (1, 2)
@@ -119,18 +128,19 @@ def _interrupt(signum: int, _frame: object) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
-def run_demo(seconds: float | None) -> int:
+def run_demo(seconds: float | None, tunnel: bool = True) -> int:
     # Ctrl-C and SIGTERM both end the demo through the same cleanup, even when
     # started from a shell that had SIGINT ignored for background jobs.
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
     console = Console()
-    with tempfile.TemporaryDirectory(prefix="edgeward-demo-") as temporary:
+    # The network (namespaces, hub) goes after the processes in it, the directory last.
+    with tempfile.TemporaryDirectory(prefix="edgeward-demo-") as temporary, ExitStack() as network:
         root = Path(temporary)
         children: list[ChildProcess] = []
         try:
-            return _run(console, root, children, seconds)
-        except ChildProcessError as exc:
+            return _run(console, root, children, network, seconds, tunnel)
+        except (ChildProcessError, NetworkSetupError) as exc:
             console.print(f"[red]demo failed:[/red] {exc}")
             return 1
         except KeyboardInterrupt:
@@ -141,18 +151,29 @@ def run_demo(seconds: float | None) -> int:
                 child.stop()
 
 
-def _run(console: Console, root: Path, children: list[ChildProcess], seconds: float | None) -> int:
+def _run(
+    console: Console,
+    root: Path,
+    children: list[ChildProcess],
+    network: ExitStack,
+    seconds: float | None,
+    tunnel: bool,
+) -> int:
     console.print(f"[bold]Edgeward demo[/bold] in {root}")
-    cloud = LocalCloud(root)
+    site = make_site(console, root, network, tunnel)
+    cloud = site.cloud
     children.append(cloud.process)
     account = cloud.create_account("Demo site", "owner@demo.example")
     console.print(f"✓ account {account.id} created; its owner's first token shown once")
     cloud.start()
-    console.print(f"✓ cloud serving at {cloud.url} (SQLite in {cloud.data_dir})")
-    gateway_id, config_path = _provision(console, root, cloud, account.owner_token)
+    console.print(
+        f"✓ cloud serving at {site.cloud_url_for_installer()} (SQLite in {cloud.data_dir})"
+    )
+    config_path = provision_gateway(console, root, site, account.owner_token)
+    gateway_id = gateway_id_of(config_path)
     token = cloud.create_token(account.owner_token, "readings:GET", name="demo-viewer")
     console.print("✓ a read-only token created for the live table (API)")
-    meters_port = _start_meters(root, children)
+    meters_port = _start_meters(root, children, site.gateway_netns)
     console.print(f"✓ {len(METER_UNITS)} power meters on modbus-tcp://127.0.0.1:{meters_port}")
     for unit in METER_UNITS:
         binding: dict[str, str | int] = {
@@ -160,7 +181,7 @@ def _run(console: Console, root: Path, children: list[ChildProcess], seconds: fl
             "unit": unit,
         }
         cloud.register_source(account.owner_token, f"meter-{unit}", gateway_id, binding)
-    devices, left_out = start_devices(root, children)
+    devices, left_out = start_devices(root, children, site.gateway_netns)
     for device in devices:
         type_id = cloud.create_type(account.owner_token, device.type_name, device.type_spec)
         cloud.register_source(
@@ -171,7 +192,7 @@ def _run(console: Console, root: Path, children: list[ChildProcess], seconds: fl
         console.print(f"· {reason}")
     sources = [f"meter-{unit}" for unit in METER_UNITS] + [d.source for d in devices]
     console.print(f"✓ data sources {', '.join(sources)} registered (API)")
-    _start_gateway(root, children, config_path, meters_port, devices)
+    _start_gateway(site, children, config_path, meters_port, devices)
     console.print(f"✓ gateway running with {config_path}")
     registered = _wait_for_registry(children[-1], config_path.parent / "data")
     console.print(f"✓ gateway verified its signed registry: it admits these {registered} sources")
@@ -179,11 +200,13 @@ def _run(console: Console, root: Path, children: list[ChildProcess], seconds: fl
     for view in views:
         console.print(f"  {view.source}: {view.received} readings")
     total = sum(view.received for view in views)
-    console.print(f"✓ {total} readings arrived in the cloud; stopping everything")
+    console.print(f"✓ {total} readings arrived in the cloud")
+    show_gateway_address(console, site, account.owner_token, gateway_id)
+    console.print("stopping everything")
     return 0
 
 
-def _start_meters(root: Path, children: list[ChildProcess]) -> int:
+def _start_meters(root: Path, children: list[ChildProcess], netns: str | None) -> int:
     port_file = root / "meters.port"
     units = [str(unit) for unit in METER_UNITS]
     meters = ChildProcess(
@@ -199,47 +222,14 @@ def _start_meters(root: Path, children: list[ChildProcess]) -> int:
             *units,
         ],
         root / "meters.log",
+        netns=netns,
     ).start()
     children.append(meters)
     return meters.wait_for_port_file(port_file)
 
 
-def _provision(console: Console, root: Path, cloud: LocalCloud, token: str) -> tuple[str, Path]:
-    """The installer's way: a claim code from the cloud, ``edgeward provision`` on the gateway.
-
-    Without the tunnel: the demo's cloud runs on this host with no WireGuard
-    hub (a hub needs root and its own interface; the tunnel has its own test).
-    """
-    code = cloud.create_claim(token, site="demo")
-    console.print("✓ claim code created for the gateway (shown once to the installer)")
-    console.print(
-        "· tunnel left out: the demo's cloud has no WireGuard hub; direct HTTP on this host"
-    )
-    gateway_dir = root / "gateway"
-    command = [sys.executable, "-m", "edgeward", "provision", "--cloud", cloud.url]
-    command += [
-        "--claim",
-        code,
-        "--root",
-        str(gateway_dir),
-        "--no-tunnel",
-        "--name",
-        "demo-gateway",
-    ]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
-    for line in done.stdout.splitlines():
-        console.print(f"  {line}", highlight=False)
-    if done.returncode != 0:
-        raise ChildProcessError(
-            f"edgeward provision failed (exit {done.returncode}):\n{done.stderr}"
-        )
-    config_path = gateway_dir / "gateway.toml"
-    gateway_id = str(tomllib.loads(config_path.read_text())["gateway"]["id"])
-    return gateway_id, config_path
-
-
 def _start_gateway(
-    root: Path,
+    site: DemoSite,
     children: list[ChildProcess],
     config_path: Path,
     meters_port: int,
@@ -257,7 +247,10 @@ def _start_gateway(
     )
     config_path.write_text(dump_toml(document))
     process = ChildProcess(
-        "gateway", ["gateway", "run", "--config", str(config_path)], root / "gateway.log"
+        "gateway",
+        ["gateway", "run", "--config", str(config_path)],
+        site.cloud.root / "gateway.log",
+        netns=site.gateway_netns,
     )
     children.append(process.start())
 

@@ -13,11 +13,13 @@ import getpass
 import os
 import shutil
 import socket
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edgeward.processes import ChildProcess
+from edgeward.processes import ChildProcess, in_namespace
 
 SENSOR_INTERVAL = 0.5
 MQTT_TOPIC = "demo/room1"
@@ -60,8 +62,14 @@ def find_program(name: str) -> str | None:
     return shutil.which(name, path=path)
 
 
-def start_devices(root: Path, children: list[ChildProcess]) -> tuple[list[DemoDevice], list[str]]:
-    """Start the devices whose peers are installed; return them and why the others are not."""
+def start_devices(
+    root: Path, children: list[ChildProcess], netns: str | None = None
+) -> tuple[list[DemoDevice], list[str]]:
+    """Start the devices whose peers are installed; return them and why the others are not.
+
+    With ``netns`` the devices on the network (the MQTT broker and sensor) run
+    in that namespace, the gateway's; a pty pair needs no network.
+    """
     devices: list[DemoDevice] = []
     left_out: list[str] = []
     socat = find_program("socat")
@@ -79,7 +87,7 @@ def start_devices(root: Path, children: list[ChildProcess]) -> tuple[list[DemoDe
             "installed (Debian package: mosquitto)"
         )
     else:
-        devices.append(start_mqtt(root, children, mosquitto))
+        devices.append(start_mqtt(root, children, mosquitto, netns))
     left_out.append(BLE_LEFT_OUT)
     return devices, left_out
 
@@ -130,7 +138,12 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _listening(port: int) -> bool:
+def _listening(port: int, netns: str | None) -> bool:
+    if netns is not None:
+        # Another namespace's loopback: the probe has to run in there.
+        probe = f"import socket; socket.create_connection(('127.0.0.1', {port}), timeout=0.2)"
+        command = [*in_namespace(netns), sys.executable, "-c", probe]
+        return subprocess.run(command, capture_output=True, check=False).returncode == 0
     try:
         socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
     except OSError:
@@ -138,7 +151,9 @@ def _listening(port: int) -> bool:
     return True
 
 
-def start_mqtt(root: Path, children: list[ChildProcess], mosquitto: str) -> DemoDevice:
+def start_mqtt(
+    root: Path, children: list[ChildProcess], mosquitto: str, netns: str | None = None
+) -> DemoDevice:
     port = free_port()
     config = root / "mosquitto.conf"
     config.write_text(
@@ -159,10 +174,10 @@ def start_mqtt(root: Path, children: list[ChildProcess], mosquitto: str) -> Demo
         + "\n"
     )
     broker = ChildProcess(
-        "mosquitto", ["-c", str(config)], root / "mosquitto.log", program=mosquitto
+        "mosquitto", ["-c", str(config)], root / "mosquitto.log", program=mosquitto, netns=netns
     )
     children.append(broker.start())
-    broker.wait_for(lambda: _listening(port), f"a listener on port {port}", timeout=10)
+    broker.wait_for(lambda: _listening(port, netns), f"a listener on port {port}", timeout=10)
     sensor = ChildProcess(
         "mqtt-sensor",
         [
@@ -170,6 +185,7 @@ def start_mqtt(root: Path, children: list[ChildProcess], mosquitto: str) -> Demo
             *("--interval", str(SENSOR_INTERVAL)),
         ],
         root / "mqtt-sensor.log",
+        netns=netns,
     )
     children.append(sensor.start())
     return mqtt_device(port)

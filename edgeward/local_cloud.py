@@ -43,27 +43,40 @@ class LocalCloud:
         db_url: str | None = None,
         port: int = 0,
         env: dict[str, str] | None = None,
+        netns: str | None = None,
     ) -> None:
+        """With ``netns`` the cloud runs in that network namespace, listening on all its
+        addresses at ``port`` (the underlay and the hub's tunnel address); this side,
+        outside it, reaches it through a Unix socket (0600) in ``root``."""
         self.root = root
         self.data_dir = root / "cloud-data"
         self.db_url = db_url
         self.port_file = root / "cloud.port"
         storage = ["--data-dir", str(self.data_dir)] + (["--db", db_url] if db_url else [])
         self.storage_args = storage
-        self.process = ChildProcess(
+        serve = [
             "cloud",
-            ["cloud", "serve", *storage, "--port", str(port), "--port-file", str(self.port_file)],
-            root / "cloud.log",
-            env=env,
-        )
+            "serve",
+            *storage,
+            "--port",
+            str(port),
+            "--port-file",
+            str(self.port_file),
+        ]
+        self.unix_socket: Path | None = None
+        if netns is not None:
+            self.unix_socket = root / "cloud.sock"
+            serve += ["--host", "0.0.0.0", "--unix-socket", str(self.unix_socket)]  # noqa: S104
+        self.process = ChildProcess("cloud", serve, root / "cloud.log", env=env, netns=netns)
         self.env = env
         self.url = ""
+        self.port = port
 
     def start(self) -> LocalCloud:
         self.port_file.unlink(missing_ok=True)
         self.process.start()
-        port = self.process.wait_for_port_file(self.port_file, timeout=STARTUP_TIMEOUT)
-        self.url = f"http://127.0.0.1:{port}"
+        self.port = self.process.wait_for_port_file(self.port_file, timeout=STARTUP_TIMEOUT)
+        self.url = "http://cloud" if self.unix_socket else f"http://127.0.0.1:{self.port}"
         self.process.wait_for(self.healthy, "answer on /healthz", timeout=STARTUP_TIMEOUT)
         return self
 
@@ -72,7 +85,8 @@ class LocalCloud:
 
     def healthy(self) -> bool:
         try:
-            return httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200
+            with self.client(timeout=2) as client:
+                return client.get("/healthz").status_code == 200
         except httpx.HTTPError:
             return False
 
@@ -137,7 +151,10 @@ class LocalCloud:
 
     def client(self, token: str | None = None, timeout: float = 10) -> httpx.Client:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return httpx.Client(base_url=self.url, headers=headers, timeout=timeout)
+        transport = httpx.HTTPTransport(uds=str(self.unix_socket)) if self.unix_socket else None
+        return httpx.Client(
+            transport=transport, base_url=self.url, headers=headers, timeout=timeout
+        )
 
 
 def read_pages(

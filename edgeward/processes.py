@@ -4,7 +4,9 @@ The demo and the tests run the cloud, the simulators and the gateway as the
 real programs an operator would start. :class:`ChildProcess` starts one with
 its output in a log file, waits for the port it reports, and stops it with
 SIGTERM, then SIGKILL if it does not go. With ``program`` it runs another
-program (the demo's ``socat`` and ``mosquitto``) under the same rules.
+program (the demo's ``socat`` and ``mosquitto``) under the same rules; with
+``netns``, inside that network namespace (``ip netns exec``, which execs the
+program: the pid is still the program's).
 """
 
 from __future__ import annotations
@@ -29,6 +31,11 @@ def _die_with_parent() -> None:
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
+def in_namespace(netns: str | None) -> list[str]:
+    """The prefix that runs a command in network namespace ``netns`` (none for None)."""
+    return [] if netns is None else ["ip", "netns", "exec", netns]
+
+
 class ChildProcessError(RuntimeError):
     """A child did not start, or died; the message carries the end of its log."""
 
@@ -42,10 +49,12 @@ class ChildProcess:
         *,
         env: dict[str, str] | None = None,
         program: str | None = None,
+        netns: str | None = None,
     ) -> None:
         """``args`` go to ``edgeward``, or to ``program`` (a path) when one is given."""
         self.name = name
-        self.args = [program, *args] if program else [sys.executable, "-m", "edgeward", *args]
+        command = [program, *args] if program else [sys.executable, "-m", "edgeward", *args]
+        self.args = [*in_namespace(netns), *command]
         self.log_path = log_path
         self.env = env
         self.process: subprocess.Popen[bytes] | None = None

@@ -12,7 +12,6 @@ none of them.
 from __future__ import annotations
 
 import json
-import sys
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from tests.peers import wait_until
 from tests.peers.cloud import CloudServer
 from tests.peers.wireguard import (
     CLOUD_UNDERLAY,
-    HUB_PORT,
+    HUB_ADDRESS,
     HubInterface,
     Namespace,
     hub_interface,
@@ -37,7 +36,6 @@ from tests.peers.wireguard import (
 from tests.provisioning.conftest import edgeward
 
 CLOUD_PORT = 8080
-HUB_ADDRESS = "10.77.0.1"
 INTERFACE = "edgeward0"
 
 
@@ -50,8 +48,8 @@ class Site:
     children: list[ChildProcess]
 
     def in_gateway(self, name: str, *args: str) -> ChildProcess:
-        ns = ["netns", "exec", self.gateway_ns.name, sys.executable, "-m", "edgeward"]
-        child = ChildProcess(name, [*ns, *args], self.root / f"{name}.log", program="ip")
+        log = self.root / f"{name}.log"
+        child = ChildProcess(name, args, log, netns=self.gateway_ns.name)
         self.children.append(child.start())
         return child
 
@@ -69,13 +67,7 @@ def site(tmp_path: Path) -> Iterator[Site]:
     require_wireguard()
     children: list[ChildProcess] = []
     with namespace_pair() as (cloud_ns, gateway_ns), hub_interface(cloud_ns, tmp_path) as hub:
-        env = {
-            "EDGEWARD_CLOUD_HUB_INTERFACE": hub.name,
-            "EDGEWARD_CLOUD_HUB_ENDPOINT": f"{CLOUD_UNDERLAY}:{HUB_PORT}",
-            "EDGEWARD_CLOUD_HUB_PUBLIC_KEY": hub.public_key,
-            "EDGEWARD_CLOUD_TUNNEL_POOL": "10.77.0.0/24",
-            "EDGEWARD_CLOUD_TUNNEL_URL": f"http://{HUB_ADDRESS}:{CLOUD_PORT}",
-        }
+        env = hub.cloud_env(CLOUD_PORT)
         db = f"sqlite:///{tmp_path / 'cloud.db'}"
         cloud = CloudServer(tmp_path, db, CLOUD_PORT, extra_env=env, netns=cloud_ns.name)
         try:

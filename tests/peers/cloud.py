@@ -8,12 +8,10 @@ tested in tests/cloud/test_admin_cli.py and used by the demo.
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-import httpx
 import sqlalchemy as sa
 
 from edgeward.cloud.crypto.keys import SealedBox
@@ -28,9 +26,7 @@ from edgeward.cloud.settings import CloudSettings
 from edgeward.cloud.storage.database import Database
 from edgeward.cloud.storage.schema import data_sources, gateways
 from edgeward.local_cloud import Account, LocalCloud, RegisteredGateway, read_pages
-from edgeward.processes import ChildProcess
 from edgeward.sync.clock import now_us
-from tests.peers import require_program
 
 __all__ = ["Account", "CloudServer", "RegisteredGateway"]
 
@@ -46,8 +42,6 @@ class CloudServer(LocalCloud):
         extra_env: dict[str, str] | None = None,
         netns: str | None = None,
     ) -> None:
-        """With ``netns`` the cloud runs in that network namespace, listening on all its
-        addresses at ``port``; the test (outside it) reaches it through a Unix socket."""
         # API tests make many failed calls from one address on purpose; the
         # rate limit has its own test with its own cloud.
         env = {
@@ -58,23 +52,7 @@ class CloudServer(LocalCloud):
             "EDGEWARD_CLOUD_PROXY_ALLOW_NETWORKS": "127.0.0.0/8,::1/128",
             **(extra_env or {}),
         }
-        super().__init__(root, db_url, port, env=env)
-        self.unix_socket: Path | None = None
-        if netns is not None:
-            self.unix_socket = root / "cloud.sock"
-            serve = [
-                # All of the namespace's addresses: the underlay and the hub's tunnel address.
-                *("cloud", "serve", *self.storage_args, "--host", "0.0.0.0"),  # noqa: S104
-                *("--port", str(port), "--port-file", str(self.port_file)),
-                *("--unix-socket", str(self.unix_socket)),
-            ]
-            self.process = ChildProcess(
-                "cloud",
-                ["netns", "exec", netns, sys.executable, "-m", "edgeward", *serve],
-                root / "cloud.log",
-                env=env,
-                program=require_program("ip", "iproute2"),
-            )
+        super().__init__(root, db_url, port, env=env, netns=netns)
         self._storage: tuple[CloudSettings, Database] | None = None
         self._account: Account | None = None
 
@@ -87,24 +65,6 @@ class CloudServer(LocalCloud):
         if self._storage is not None:
             self._storage[1].dispose()
             self._storage = None
-
-    def healthy(self) -> bool:
-        if self.unix_socket is None:
-            return super().healthy()
-        try:
-            with self.client(timeout=2) as client:
-                return client.get("/healthz").status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    def client(self, token: str | None = None, timeout: float = 10) -> httpx.Client:
-        if self.unix_socket is None:
-            return super().client(token, timeout)
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        transport = httpx.HTTPTransport(uds=str(self.unix_socket))
-        return httpx.Client(
-            transport=transport, base_url="http://cloud", headers=headers, timeout=timeout
-        )
 
     def _open_storage(self) -> tuple[CloudSettings, Database]:
         if self._storage is None:
