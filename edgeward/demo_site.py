@@ -29,6 +29,7 @@ from edgeward.network_namespaces import (
     CLOUD_UNDERLAY,
     GATEWAY_UNDERLAY,
     HUB_PORT,
+    NetworkSetupError,
     hub_interface,
     missing_for_tunnel,
     namespace_pair,
@@ -63,13 +64,20 @@ class DemoSite:
 def make_site(console: Console, root: Path, stack: ExitStack, tunnel_wanted: bool) -> DemoSite:
     """The demo's cloud (not started yet); namespaces and hub entered on ``stack``."""
     why = missing_for_tunnel() if tunnel_wanted else "--no-tunnel given"
-    if why is not None:
-        console.print(
-            f"· tunnel left out: {why}; the gateway talks to the cloud directly on this host"
-        )
-        return DemoSite(LocalCloud(root), None)
-    cloud_ns, gateway_ns = stack.enter_context(namespace_pair())
-    hub = stack.enter_context(hub_interface(cloud_ns, root))
+    if why is None:
+        try:
+            return _tunnelled_site(console, root, stack)
+        except NetworkSetupError as exc:
+            why = f"the network namespaces could not be made ({exc})"
+    console.print(f"· tunnel left out: {why}; the gateway talks to the cloud directly on this host")
+    return DemoSite(LocalCloud(root), None)
+
+
+def _tunnelled_site(console: Console, root: Path, stack: ExitStack) -> DemoSite:
+    with ExitStack() as attempt:  # undone here if any step fails
+        cloud_ns, gateway_ns = attempt.enter_context(namespace_pair())
+        hub = attempt.enter_context(hub_interface(cloud_ns, root))
+        stack.push(attempt.pop_all())
     console.print(
         f"✓ network namespaces: cloud {cloud_ns.name} ({CLOUD_UNDERLAY}), "
         f"gateway {gateway_ns.name} ({GATEWAY_UNDERLAY}), joined by a veth pair"

@@ -68,10 +68,18 @@ def missing_for_tunnel() -> str | None:
     return None
 
 
-def _run(command: list[str], what: str) -> str:
-    done = subprocess.run(
-        command, capture_output=True, text=True, check=False, timeout=COMMAND_TIMEOUT_S
-    )
+def _run(command: list[str], what: str, stdin: str | None = None) -> str:
+    try:
+        done = subprocess.run(
+            command,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=COMMAND_TIMEOUT_S,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise NetworkSetupError(f"{what}: `{' '.join(command)}`: {exc}") from exc
     if done.returncode != 0:
         raise NetworkSetupError(f"{what}: `{' '.join(command)}` failed: {done.stderr.strip()}")
     return done.stdout
@@ -90,13 +98,16 @@ class Namespace:
         return in_namespace(self.name)
 
     def run(self, *command: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        done = subprocess.run(
-            [*self.prefix(), *command],
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=COMMAND_TIMEOUT_S,
-        )
+        try:
+            done = subprocess.run(
+                [*self.prefix(), *command],
+                capture_output=True,
+                text=True,
+                check=False,
+                timeout=COMMAND_TIMEOUT_S,
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise NetworkSetupError(f"`{' '.join(command)}` in {self.name}: {exc}") from exc
         if check and done.returncode != 0:
             raise NetworkSetupError(
                 f"`{' '.join(command)}` in namespace {self.name}: {done.stderr.strip()}"
@@ -201,9 +212,7 @@ def hub_interface(
     key = _run(["wg", "genkey"], "wg genkey")
     key_file.touch(mode=0o600)
     key_file.write_text(key)
-    public = subprocess.run(
-        ["wg", "pubkey"], input=key, capture_output=True, text=True, check=True
-    ).stdout.strip()
+    public = _run(["wg", "pubkey"], "wg pubkey", stdin=key).strip()
     log = (root / "hub-wireguard-go.log").open("wb")
     process = subprocess.Popen(
         [*namespace.prefix(), "wireguard-go", "-f", HUB_INTERFACE],
