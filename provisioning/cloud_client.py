@@ -77,7 +77,8 @@ def enroll(url: str, code: str, keys: GatewayKeys, name: str | None) -> dict[str
         "claim_code": code,
         "identity_public_key": keys.identity_public,
         "wireguard_public_key": keys.wireguard_public,
-        # Proof of possession: lets the cloud answer again after an interrupted run.
+        # Proof of possession, required by the cloud; it also lets the cloud answer
+        # again after an interrupted run. ``code`` is normalized already.
         "signature": sign(
             keys.identity_key,
             enrollment_message(code, keys.identity_public, keys.wireguard_public),

@@ -8,10 +8,13 @@ identity key (the gateway holds the key it announces). Both sign
 :func:`rotation_message`, which binds the gateway id and both new public keys.
 
 An enrollment carries a signature of :func:`enrollment_message` by the
-identity key it announces (proof of possession). The cloud needs it only to
-answer an enrollment again: a gateway killed after the cloud answered but
-before it saved the answer re-presents the same code with the same keys, and
-only the holder of that identity key gets the (new) credential.
+identity key it announces (proof of possession), and the cloud refuses one
+without it before it redeems the claim code. Public keys are not secret: the
+proof keeps an enrollment from registering a key its sender does not hold,
+and it lets the cloud answer an enrollment again safely (a gateway killed
+after the cloud answered but before it saved the answer re-presents the same
+code with the same keys, and only the holder of that identity key gets the
+new credential).
 """
 
 from __future__ import annotations

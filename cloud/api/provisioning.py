@@ -36,11 +36,12 @@ class Enrollment(BaseModel):
     identity_public_key: str = Field(min_length=1, max_length=64, description="Ed25519, base64")
     wireguard_public_key: str = Field(min_length=1, max_length=64, description="base64")
     name: str | None = Field(None, max_length=200)
-    signature: str | None = Field(
-        None,
+    signature: str = Field(
+        min_length=1,
         max_length=200,
-        description="of the enrollment message by the identity key, base64; "
-        "needed to be answered again after an interrupted enrollment",
+        description="Ed25519 signature by the identity key of "
+        "edgeward.sync.provisioning.enrollment_message (normalized claim code, identity key, "
+        "WireGuard key), base64: proof of possession, checked before the code is redeemed",
     )
 
 

@@ -107,6 +107,14 @@ def revoke_claim(connection: sa.Connection, account_id: str, claim_id: str, now:
     )
 
 
+def normalized(typed: str) -> str:
+    """The code as issued, or :class:`ClaimTypo` (a refusal like any other of the code)."""
+    try:
+        return claim_codes.normalize(typed)
+    except claim_codes.ClaimCodeTypo as exc:
+        raise ClaimTypo(str(exc), field="claim_code") from exc
+
+
 def redeem(
     connection: sa.Connection, pepper: bytes, typed: str, gateway_id: str | None, now: int
 ) -> Any:
@@ -115,10 +123,7 @@ def redeem(
     The conditional UPDATE makes redemption single-use even when two gateways
     present the same code at the same moment.
     """
-    try:
-        code = claim_codes.normalize(typed)
-    except claim_codes.ClaimCodeTypo as exc:
-        raise ClaimTypo(str(exc), field="claim_code") from exc
+    code = normalized(typed)
     row = connection.execute(
         sa.select(table).where(table.c.code_hash == credentials.keyed_hash(pepper, code))
     ).first()

@@ -1,6 +1,17 @@
 """Enrollment: a gateway trades a claim code and its public keys for everything it needs.
 
-In one transaction: the claim is redeemed (single use), the gateway is
+First the gateway proves it holds the identity key it announces: the request
+is signed by that key (Ed25519, RFC 8032) over
+:func:`edgeward.sync.provisioning.enrollment_message`, which binds the code
+and both public keys. Public keys are not secret; without this proof an
+enrollment could register an identity key copied from another gateway, which
+its sender could never use. The check comes before the claim is looked up,
+so a missing or bad signature never consumes the code and learns nothing
+about it. Like a bad signature on a key rotation it is 403 on ``signature``;
+like a malformed key it is not a refusal of the code, so it is neither
+audited as one nor counted against the caller's address (it tested no code).
+
+Then, in one transaction: the claim is redeemed (single use), the gateway is
 registered with its Ed25519 identity key and WireGuard key, it gets a
 credential (shown once, here) and a tunnel address, and the answer carries
 the WireGuard settings, the cloud's URL inside the tunnel, the cloud's
@@ -16,8 +27,9 @@ gateway instead: its old credentials are revoked, it gets a new one and
 keeps its id, tunnel address, data sources and readings.
 
 An interrupted enrollment is answered again under the rule in
-:mod:`edgeward.cloud.provisioning.replay` (same code, same keys, signed):
-the same way, as a re-keying of the gateway that code enrolled.
+:mod:`edgeward.cloud.provisioning.replay` (same code, same keys, so signed by
+the gateway's own identity key): the same way, as a re-keying of the gateway
+that code enrolled.
 """
 
 from __future__ import annotations
@@ -30,16 +42,17 @@ import sqlalchemy as sa
 
 from edgeward.cloud.crypto.keys import SealedBox, Signer
 from edgeward.cloud.datasources.registry import signed_registry
-from edgeward.cloud.errors import Conflict, InvalidRequest
+from edgeward.cloud.errors import Conflict, Forbidden, InvalidRequest
 from edgeward.cloud.gateways import NewGateway, add_gateway, issue_credential
 from edgeward.cloud.identity import audit
 from edgeward.cloud.identity.revocation import revoke_owned
-from edgeward.cloud.provisioning.claims import redeem
+from edgeward.cloud.provisioning.claims import normalized, redeem
 from edgeward.cloud.provisioning.errors import ClaimUsed
 from edgeward.cloud.provisioning.hub import WireGuardHub
 from edgeward.cloud.provisioning.replay import repeatable
 from edgeward.cloud.provisioning.tunnel import HubSettings, allocate_address
 from edgeward.cloud.storage.schema import claim_codes, gateways
+from edgeward.sync.provisioning import enrollment_message, verify
 
 ALLOCATION_ATTEMPTS = 5
 
@@ -67,10 +80,11 @@ def enroll(
     identity_key = public_key(body["identity_public_key"], "identity_public_key")
     wireguard_key = public_key(body["wireguard_public_key"], "wireguard_public_key")
     name = body.get("name") or "gateway"
+    _proof_of_possession(body, identity_key, wireguard_key)
     try:
         claim, repeated = redeem(connection, pepper, body["claim_code"], None, now), False
     except ClaimUsed as used:
-        claim = repeatable(connection, used.claim_id, identity_key, wireguard_key, body, now)
+        claim = repeatable(connection, used.claim_id, identity_key, wireguard_key, now)
         if claim is None:
             raise
         repeated = True
@@ -121,6 +135,16 @@ def enroll(
         "registry": {"body": registry.body.decode(), "signature": registry.signature},
         "note": "the credential is shown once; the cloud keeps only a keyed hash of it",
     }
+
+
+def _proof_of_possession(body: dict[str, Any], identity_key: str, wireguard_key: str) -> None:
+    """Refuse, before the claim is redeemed, a request not signed by the announced identity key."""
+    message = enrollment_message(normalized(body["claim_code"]), identity_key, wireguard_key)
+    if not verify(identity_key, str(body["signature"]), message):
+        raise Forbidden(
+            "signature is not by the announced identity key over this claim code and these keys",
+            field="signature",
+        )
 
 
 def _event(claim: Any, repeated: bool) -> str:

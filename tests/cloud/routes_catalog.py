@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import base64
+import contextlib
 import secrets
 import shutil
 import tempfile
@@ -26,8 +27,15 @@ from edgeward.cloud.api.authz import Requirement
 from edgeward.cloud.identity import grants as grant_maps
 from edgeward.cloud.settings import CloudSettings
 from edgeward.cloud.storage.schema import gateways
+from edgeward.provisioning.keys import GatewayKeys
+from edgeward.sync.claim_codes import ClaimCodeTypo, normalize
 from edgeward.sync.events import GatewayEvent, encode_events
-from edgeward.sync.provisioning import KEY_ROTATION_PATH, rotation_message, sign
+from edgeward.sync.provisioning import (
+    KEY_ROTATION_PATH,
+    enrollment_message,
+    rotation_message,
+    sign,
+)
 from edgeward.sync.security_events import SecurityEvent, encode_security_events
 from edgeward.sync.settings import SettingsReport, encode_report
 from tests.cloud.conftest import START, batch_body
@@ -124,13 +132,27 @@ def new_claim(cloud: CloudServer, account: Account) -> tuple[str, str]:
     return str(created["id"]), str(created["code"])
 
 
-def enrollment(cloud: CloudServer, account: Account) -> dict[str, str]:
-    key = base64.b64encode(secrets.token_bytes(32)).decode()
+def signed_enrollment(
+    code: str, gateway: GatewayKeys, signer: GatewayKeys | None = None
+) -> dict[str, str]:
+    """An enrollment as the installer sends it, signed by ``signer`` (default: its own key).
+
+    A code with a typo has no normalized form; it is signed as typed (the cloud refuses
+    the code for its typo before it checks the signature)."""
+    signed = code
+    with contextlib.suppress(ClaimCodeTypo):
+        signed = normalize(code)
+    message = enrollment_message(signed, gateway.identity_public, gateway.wireguard_public)
     return {
-        "claim_code": new_claim(cloud, account)[1],
-        "identity_public_key": key,
-        "wireguard_public_key": key,
+        "claim_code": code,
+        "identity_public_key": gateway.identity_public,
+        "wireguard_public_key": gateway.wireguard_public,
+        "signature": sign((signer or gateway).identity_key, message),
     }
+
+
+def enrollment(cloud: CloudServer, account: Account) -> dict[str, str]:
+    return signed_enrollment(new_claim(cloud, account)[1], GatewayKeys.generate())
 
 
 _slapd: list[Slapd] = []

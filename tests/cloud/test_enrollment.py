@@ -1,5 +1,6 @@
 """Claim codes and enrollment against the real cloud: every refusal says which, once
-enrolled the gateway's credential works, and the registry it got is signed."""
+enrolled the gateway's credential works, the registry it got is signed, and only the
+holder of the announced identity key enrolls (proof of possession)."""
 
 from __future__ import annotations
 
@@ -17,16 +18,9 @@ import sqlalchemy as sa
 from edgeward.cloud.storage.schema import claim_codes
 from edgeward.provisioning.keys import GatewayKeys
 from edgeward.sync.claim_codes import generate, normalize
-from edgeward.sync.provisioning import enrollment_message, sign
 from edgeward.sync.registry import verify_registry
+from tests.cloud.routes_catalog import signed_enrollment
 from tests.peers.cloud import Account, CloudServer
-
-
-def keys() -> dict[str, str]:
-    return {
-        "identity_public_key": base64.b64encode(secrets.token_bytes(32)).decode(),
-        "wireguard_public_key": base64.b64encode(secrets.token_bytes(32)).decode(),
-    }
 
 
 def new_code(cloud: CloudServer, account: Account, **body: Any) -> dict[str, Any]:
@@ -37,8 +31,10 @@ def new_code(cloud: CloudServer, account: Account, **body: Any) -> dict[str, Any
 
 
 def enroll(cloud: CloudServer, code: str, **extra: str) -> httpx.Response:
+    """A new gateway's enrollment, signed by its own identity key."""
+    body = {**signed_enrollment(code, GatewayKeys.generate()), **extra}
     with cloud.client() as anonymous:
-        return anonymous.post("/v1/enroll", json={"claim_code": code, **keys(), **extra})
+        return anonymous.post("/v1/enroll", json=body)
 
 
 @pytest.fixture
@@ -104,49 +100,96 @@ def test_every_refusal_says_which(api_cloud: CloudServer, account: Account) -> N
 
 def test_bad_keys_leave_the_code_usable(api_cloud: CloudServer, account: Account) -> None:
     claim = new_code(api_cloud, account)
+    body = signed_enrollment(claim["code"], GatewayKeys.generate())
     with api_cloud.client() as anonymous:
-        bad = anonymous.post(
-            "/v1/enroll",
-            json={**keys(), "claim_code": claim["code"], "wireguard_public_key": "c2hvcnQ="},
-        )
+        bad = anonymous.post("/v1/enroll", json={**body, "wireguard_public_key": "c2hvcnQ="})
     assert bad.status_code == 422 and bad.json()["error"]["field"] == "wireguard_public_key"
     assert enroll(api_cloud, claim["code"]).status_code == 201
 
 
-def _signed(code: str, gateway: GatewayKeys, signer: GatewayKeys | None = None) -> dict[str, str]:
-    """An enrollment as the installer sends it, signed by ``signer`` (default: its own key)."""
-    message = enrollment_message(normalize(code), gateway.identity_public, gateway.wireguard_public)
-    return {
-        "claim_code": code,
-        "identity_public_key": gateway.identity_public,
-        "wireguard_public_key": gateway.wireguard_public,
-        "signature": sign((signer or gateway).identity_key, message),
-    }
+def _unsigned(code: str, gateway: GatewayKeys) -> dict[str, Any]:
+    body: dict[str, Any] = signed_enrollment(code, gateway)
+    del body["signature"]
+    return body
+
+
+def _signed_by_another(code: str, gateway: GatewayKeys) -> dict[str, Any]:
+    return signed_enrollment(code, gateway, signer=GatewayKeys.generate())
+
+
+def _signed_for_another_tunnel_key(code: str, gateway: GatewayKeys) -> dict[str, Any]:
+    """Signed over the gateway's keys, but sent with another WireGuard key."""
+    other = GatewayKeys.generate().wireguard_public
+    return {**signed_enrollment(code, gateway), "wireguard_public_key": other}
+
+
+@pytest.mark.parametrize(
+    ("build", "status", "error_code", "field"),
+    [
+        (_unsigned, 422, "invalid_request", "body.signature"),
+        (_signed_by_another, 403, "forbidden", "signature"),
+        (_signed_for_another_tunnel_key, 403, "forbidden", "signature"),
+    ],
+)
+def test_an_enrollment_without_proof_of_possession_leaves_the_code_usable(
+    api_cloud: CloudServer,
+    account: Account,
+    build: Any,
+    status: int,
+    error_code: str,
+    field: str,
+) -> None:
+    """The signature is checked before the code is redeemed: a refused one never consumes
+    the code, and is not a refusal of the code (nothing audited as one)."""
+    claim, gateway = new_code(api_cloud, account), GatewayKeys.generate()
+    with api_cloud.client() as anonymous:
+        refused = anonymous.post("/v1/enroll", json=build(claim["code"], gateway))
+    error = refused.json()["error"]
+    assert (refused.status_code, error["code"], error["field"]) == (status, error_code, field)
+    with api_cloud.client(account.owner_token) as owner:
+        assert owner.get(f"/v1/claim-codes/{claim['id']}").json()["status"] == "active"
+        events = owner.get("/v1/audit-events", params={"event": "provisioning.claim-refused"})
+        assert events.json()["items"] == []
+    with api_cloud.client() as anonymous:
+        enrolled = anonymous.post("/v1/enroll", json=signed_enrollment(claim["code"], gateway))
+    assert enrolled.status_code == 201, enrolled.text
+
+
+def test_a_bad_signature_is_refused_before_the_code_is_looked_up(api_cloud: CloudServer) -> None:
+    """An unknown code with a bad signature: 403 on the signature, nothing said of the code."""
+    body = _signed_by_another(generate(), GatewayKeys.generate())
+    with api_cloud.client() as anonymous:
+        refused = anonymous.post("/v1/enroll", json=body)
+    assert (refused.status_code, refused.json()["error"]["code"]) == (403, "forbidden")
 
 
 def test_an_interrupted_enrollment_is_answered_again(
     api_cloud: CloudServer, account: Account
 ) -> None:
     """Same code, same keys, signed by the identity key: the same gateway and address with a
-    new credential (the first, never saved, is revoked); anything less is still 'used'."""
+    new credential (the first, never saved, is revoked). Without the proof of possession it
+    is refused as any enrollment is; another gateway's keys, signed, find the code 'used'."""
     claim, gateway = new_code(api_cloud, account), GatewayKeys.generate()
+    other_gateway = GatewayKeys.generate()
     with api_cloud.client() as anonymous:
-        first = anonymous.post("/v1/enroll", json=_signed(claim["code"], gateway)).json()
-        again = anonymous.post("/v1/enroll", json=_signed(claim["code"], gateway))
+        first = anonymous.post("/v1/enroll", json=signed_enrollment(claim["code"], gateway)).json()
+        again = anonymous.post("/v1/enroll", json=signed_enrollment(claim["code"], gateway))
         assert again.status_code == 201, again.text
-        unsigned = {**_signed(claim["code"], gateway), "signature": None}
-        other = GatewayKeys.generate()
         refused = [
-            anonymous.post("/v1/enroll", json=unsigned),
-            anonymous.post("/v1/enroll", json=_signed(claim["code"], gateway, signer=other)),
-            anonymous.post("/v1/enroll", json=_signed(claim["code"], other)),
+            anonymous.post("/v1/enroll", json=_unsigned(claim["code"], gateway)),
+            anonymous.post("/v1/enroll", json=_signed_by_another(claim["code"], gateway)),
+            anonymous.post("/v1/enroll", json=signed_enrollment(claim["code"], other_gateway)),
         ]
     repeated = again.json()
     assert (repeated["gateway_id"], repeated["tunnel_address"]) == (
         first["gateway_id"],
         first["tunnel_address"],
     )
-    assert [r.json()["error"]["code"] for r in refused] == ["claim_code_used"] * 3
+    assert [r.json()["error"]["code"] for r in refused] == [
+        "invalid_request",
+        "forbidden",
+        "claim_code_used",
+    ]
     with api_cloud.client(first["credential"]) as lost:
         assert lost.get("/v1/registry").status_code == 401, "the unsaved credential is revoked"
     with api_cloud.client(repeated["credential"]) as kept:
@@ -158,7 +201,7 @@ def test_an_interrupted_enrollment_is_answered_again(
         assert [e["target"] for e in events] == [first["gateway_id"]]
         assert owner.delete(f"/v1/gateways/{first['gateway_id']}").status_code in (200, 204)
     with api_cloud.client() as anonymous:
-        late = anonymous.post("/v1/enroll", json=_signed(claim["code"], gateway))
+        late = anonymous.post("/v1/enroll", json=signed_enrollment(claim["code"], gateway))
     assert late.json()["error"]["code"] == "claim_code_used", "not after decommissioning"
 
 

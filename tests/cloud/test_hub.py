@@ -15,9 +15,7 @@ from pathlib import Path
 import pytest
 
 from edgeward.provisioning.keys import GatewayKeys
-from edgeward.sync.claim_codes import normalize
-from edgeward.sync.provisioning import enrollment_message, sign
-from tests.cloud.routes_catalog import rotation
+from tests.cloud.routes_catalog import rotation, signed_enrollment
 from tests.peers import require_program
 from tests.peers.cloud import CloudServer
 from tests.peers.wireguard import HubInterface, hub_interface, require_wireguard, single_namespace
@@ -57,14 +55,13 @@ def _key() -> str:
     return base64.b64encode(secrets.token_bytes(32)).decode()
 
 
-def _enroll(hub: Hub, wireguard_key: str, **claim: str) -> dict[str, str]:
+def _new_code(hub: Hub) -> str:
     with hub.cloud.client(hub.cloud.account.owner_token) as owner:
-        code = owner.post("/v1/claim-codes", json=claim).raise_for_status().json()["code"]
-    body = {
-        "claim_code": code,
-        "identity_public_key": _key(),
-        "wireguard_public_key": wireguard_key,
-    }
+        return str(owner.post("/v1/claim-codes", json={}).raise_for_status().json()["code"])
+
+
+def _enroll(hub: Hub, gateway: GatewayKeys) -> dict[str, str]:
+    body = signed_enrollment(_new_code(hub), gateway)
     with hub.cloud.client() as anonymous:
         response = anonymous.post("/v1/enroll", json=body)
     assert response.status_code == 201, response.text
@@ -72,8 +69,9 @@ def _enroll(hub: Hub, wireguard_key: str, **claim: str) -> dict[str, str]:
 
 
 def test_enrollment_adds_the_peer_and_decommission_removes_it(hub: Hub) -> None:
-    key = _key()
-    enrolled = _enroll(hub, key)
+    gateway = GatewayKeys.generate()
+    enrolled = _enroll(hub, gateway)
+    key = gateway.wireguard_public
     assert hub.interface.peers() == {key: f"{enrolled['tunnel_address']}/32"}
     with hub.cloud.client(hub.cloud.account.owner_token) as owner:
         assert owner.delete(f"/v1/gateways/{enrolled['gateway_id']}").status_code == 204
@@ -86,15 +84,7 @@ def test_a_repeated_enrollment_keeps_the_one_peer(hub: Hub) -> None:
     """An interrupted enrollment answered again (same code, same keys, signed): the hub's
     peer stays as it was, not removed as an 'old' key nor doubled."""
     gateway = GatewayKeys.generate()
-    with hub.cloud.client(hub.cloud.account.owner_token) as owner:
-        code = owner.post("/v1/claim-codes", json={}).raise_for_status().json()["code"]
-    message = enrollment_message(normalize(code), gateway.identity_public, gateway.wireguard_public)
-    body = {
-        "claim_code": code,
-        "identity_public_key": gateway.identity_public,
-        "wireguard_public_key": gateway.wireguard_public,
-        "signature": sign(gateway.identity_key, message),
-    }
+    body = signed_enrollment(_new_code(hub), gateway)
     with hub.cloud.client() as anonymous:
         first = anonymous.post("/v1/enroll", json=body).json()
         again = anonymous.post("/v1/enroll", json=body)
@@ -105,8 +95,7 @@ def test_a_repeated_enrollment_keeps_the_one_peer(hub: Hub) -> None:
 
 
 def test_rotation_replaces_the_peer_and_keeps_the_address(hub: Hub) -> None:
-    old = _key()
-    enrolled = _enroll(hub, old)
+    enrolled = _enroll(hub, GatewayKeys.generate())
     _, body = rotation(hub.cloud, enrolled["gateway_id"])
     with hub.cloud.client(enrolled["credential"]) as gateway:
         response = gateway.post("/v1/gateway-keys", json=body)
@@ -119,9 +108,10 @@ def test_rotation_replaces_the_peer_and_keeps_the_address(hub: Hub) -> None:
 
 
 def test_start_reconciles_the_interface_with_the_database(hub: Hub, tmp_path: Path) -> None:
-    kept, lost = _key(), _key()
-    first = _enroll(hub, kept)
-    _enroll(hub, lost)
+    kept_gateway, lost_gateway = GatewayKeys.generate(), GatewayKeys.generate()
+    kept, lost = kept_gateway.wireguard_public, lost_gateway.wireguard_public
+    first = _enroll(hub, kept_gateway)
+    _enroll(hub, lost_gateway)
     hub.cloud.stop()
     stray = _key()
     namespace, name = hub.interface.namespace, hub.interface.name
@@ -135,10 +125,8 @@ def test_start_reconciles_the_interface_with_the_database(hub: Hub, tmp_path: Pa
 
 
 def test_a_failing_hub_fails_the_enrollment_whole(hub: Hub) -> None:
-    with hub.cloud.client(hub.cloud.account.owner_token) as owner:
-        code = owner.post("/v1/claim-codes", json={}).raise_for_status().json()["code"]
+    body = signed_enrollment(_new_code(hub), GatewayKeys.generate())
     hub.interface.stop()
-    body = {"claim_code": code, "identity_public_key": _key(), "wireguard_public_key": _key()}
     with hub.cloud.client() as anonymous:
         response = anonymous.post("/v1/enroll", json=body)
         assert response.status_code == 503
