@@ -191,7 +191,7 @@ def _run(
         console.print(f"· {reason}")
     sources = [f"meter-{unit}" for unit in METER_UNITS] + [d.source for d in devices]
     console.print(f"✓ data sources {', '.join(sources)} registered (API)")
-    _start_gateway(site, children, config_path, meters_port, devices)
+    _start_gateway(root, site, children, config_path, meters_port, devices)
     console.print(f"✓ gateway running with {config_path}")
     registered = _wait_for_registry(children[-1], config_path.parent / "data")
     console.print(f"✓ gateway verified its signed registry: it admits these {registered} sources")
@@ -228,6 +228,7 @@ def _start_meters(root: Path, children: list[ChildProcess], netns: str | None) -
 
 
 def _start_gateway(
+    root: Path,
     site: DemoSite,
     children: list[ChildProcess],
     config_path: Path,
@@ -248,7 +249,7 @@ def _start_gateway(
     process = ChildProcess(
         "gateway",
         ["gateway", "run", "--config", str(config_path)],
-        site.cloud.root / "gateway.log",
+        root / "gateway.log",
         netns=site.gateway_netns,
     )
     children.append(process.start())

@@ -101,7 +101,11 @@ def provision_gateway(console: Console, root: Path, site: DemoSite, token: str) 
     command += ["--root", str(gateway_dir), "--name", GATEWAY_NAME]
     if not site.tunnel:
         command.append("--no-tunnel")
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    # Its own session: a Ctrl-C reaches only the demo, and the wireguard-go daemon
+    # it leaves running goes with the gateway's namespace, after the gateway.
+    done = subprocess.run(
+        command, capture_output=True, text=True, check=False, start_new_session=True
+    )
     for line in done.stdout.splitlines():
         console.print(f"  {line}", highlight=False)
     if done.returncode != 0:

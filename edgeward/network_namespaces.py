@@ -118,27 +118,41 @@ class Namespace:
         return self.run("ip", "link", "show", "dev", interface, check=False).returncode == 0
 
     def delete(self) -> None:
-        pids = subprocess.run(
-            ["ip", "netns", "pids", self.name], capture_output=True, text=True, check=False
-        ).stdout.split()
-        for pid in pids:
+        """End what still runs in it, then delete it; quiet if it was never made."""
+        for pid in _quietly("ip", "netns", "pids", self.name).split():
             with suppress(ProcessLookupError):
                 os.kill(int(pid), signal.SIGKILL)
-        subprocess.run(["ip", "netns", "del", self.name], capture_output=True, check=False)
+        _quietly("ip", "netns", "del", self.name)
+
+
+def _quietly(*command: str) -> str:
+    """For cleanup: run ``command``, whatever it answers (its output, or "")."""
+    try:
+        done = subprocess.run(
+            command, capture_output=True, text=True, check=False, timeout=COMMAND_TIMEOUT_S
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return done.stdout if done.returncode == 0 else ""
 
 
 @contextmanager
 def namespace_pair() -> Iterator[tuple[Namespace, Namespace]]:
-    """(cloud side, gateway side), joined by a veth pair: 192.168.77.1 and .2."""
+    """(cloud side, gateway side), joined by a veth pair: 192.168.77.1 and .2.
+
+    Ctrl-C can land anywhere in here, mid-``ip`` included: each namespace is
+    listed for removal before it is made, and the veth pair, made out here and
+    then moved, is removed out here too (a no-op once it was moved).
+    """
     suffix = secrets.token_hex(3)
     cloud, gateway = Namespace(f"ewc-{suffix}"), Namespace(f"ewg-{suffix}")
+    ends = (f"ewv{suffix}c", f"ewv{suffix}g")
     made: list[Namespace] = []
     try:
         for namespace in (cloud, gateway):
-            ip("netns", "add", namespace.name)
             made.append(namespace)
+            ip("netns", "add", namespace.name)
             namespace.run("ip", "link", "set", "lo", "up")
-        ends = (f"ewv{suffix}c", f"ewv{suffix}g")
         ip("link", "add", ends[0], "type", "veth", "peer", "name", ends[1])
         for namespace, end, address in zip(
             (cloud, gateway), ends, (CLOUD_UNDERLAY, GATEWAY_UNDERLAY), strict=True
@@ -150,13 +164,14 @@ def namespace_pair() -> Iterator[tuple[Namespace, Namespace]]:
     finally:
         for namespace in made:
             namespace.delete()
+        _quietly("ip", "link", "del", ends[0])
 
 
 @contextmanager
 def single_namespace() -> Iterator[Namespace]:
     namespace = Namespace(f"ewh-{secrets.token_hex(3)}")
-    ip("netns", "add", namespace.name)
     try:
+        ip("netns", "add", namespace.name)
         namespace.run("ip", "link", "set", "lo", "up")
         yield namespace
     finally:
@@ -213,12 +228,18 @@ def hub_interface(
     key_file.touch(mode=0o600)
     key_file.write_text(key)
     public = _run(["wg", "pubkey"], "wg pubkey", stdin=key).strip()
-    log = (root / "hub-wireguard-go.log").open("wb")
-    process = subprocess.Popen(
-        [*namespace.prefix(), "wireguard-go", "-f", HUB_INTERFACE],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    with (root / "hub-wireguard-go.log").open("wb") as log:
+        try:
+            process = subprocess.Popen(
+                [*namespace.prefix(), "wireguard-go", "-f", HUB_INTERFACE],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                # Out of the terminal's process group: Ctrl-C reaches only the demo,
+                # which stops the processes using the hub before the hub.
+                process_group=0,
+            )
+        except OSError as exc:
+            raise NetworkSetupError(f"wireguard-go could not start: {exc}") from exc
     hub = HubInterface(namespace, HUB_INTERFACE, key_file, public, process)
     try:
         _wait_for_link(namespace, HUB_INTERFACE, process)
@@ -230,4 +251,3 @@ def hub_interface(
         yield hub
     finally:
         hub.stop()
-        log.close()

@@ -11,10 +11,12 @@ An enrollment carries a signature of :func:`enrollment_message` by the
 identity key it announces (proof of possession), and the cloud refuses one
 without it before it redeems the claim code. Public keys are not secret: the
 proof keeps an enrollment from registering a key its sender does not hold,
-and it lets the cloud answer an enrollment again safely (a gateway killed
-after the cloud answered but before it saved the answer re-presents the same
-code with the same keys, and only the holder of that identity key gets the
-new credential).
+and it lets the cloud answer an enrollment again (a gateway killed after the
+cloud answered but before it saved the answer re-presents the same code with
+the same keys). The message has no nonce and Ed25519 is deterministic, so a
+signed body is the same every time: whoever captures one can replay it while
+the code is valid and get a new credential. Enrollment therefore has to
+travel over TLS (or the site's own trusted link), like every other call.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -71,12 +72,49 @@ def test_demo_provisions_through_the_tunnel_as_root() -> None:
     assert f"[4/4] ✓ cloud answers through the tunnel at http://{HUB_ADDRESS}:" in output
     seen = re.search(r"the cloud hears the gateway at its tunnel address ([0-9.]+):", output)
     assert seen and ipaddress.ip_address(seen.group(1)) in ipaddress.ip_network(TUNNEL_POOL)
+    assert_network_removed(output)
+
+
+def assert_network_removed(output: str) -> None:
+    """The demo's namespaces, and the WireGuard daemons in them, are gone."""
     made = re.findall(r"network namespaces: cloud (\S+) .*, gateway (\S+) ", output)
     assert made, output
     left = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
     assert not set(made[0]) & set(re.findall(r"^(\S+)", left, re.M)), "namespaces removed"
     assert processes_mentioning("wireguard-go -f ewhub0") == [], "the hub is stopped"
-    assert processes_mentioning("wireguard-go edgeward0") == [], "the gateway's tunnel is gone"
+    if "tunnel edgeward0 up (wireguard-go)" in output:  # not with kernel WireGuard
+        assert processes_mentioning("wireguard-go edgeward0") == [], "the tunnel's daemon ended"
+
+
+def test_ctrl_c_stops_the_tunnelled_demo_and_leaves_nothing() -> None:
+    require_wireguard()
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "edgeward", "demo"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "COLUMNS": "160"},
+    )
+    assert demo.stdout is not None
+    lines: list[str] = []
+    try:
+        for line in demo.stdout:  # ends when the demo exits, failed or not
+            lines.append(line)
+            if "✓ gateway running" in line:
+                demo.send_signal(signal.SIGINT)
+                break
+        rest, _ = demo.communicate(timeout=120)
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+    output = "".join(lines) + rest
+    assert demo.returncode == 0, output
+    assert "stopping…" in output
+    workdir = re.search(r"Edgeward demo in (\S+)", output)
+    assert workdir, output
+    assert not Path(workdir.group(1)).exists(), "the temporary directory is removed"
+    assert processes_mentioning(workdir.group(1)) == [], "no child process is left running"
+    assert_network_removed(output)
 
 
 def test_demo_without_root_provisions_without_the_tunnel_and_says_so() -> None:

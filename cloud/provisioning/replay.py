@@ -14,8 +14,10 @@ The request is signed by that identity key (Ed25519, RFC 8032) over
 :func:`edgeward.sync.provisioning.enrollment_message`, as every enrollment
 is, checked before the code is even looked at
 (:mod:`edgeward.cloud.provisioning.enrollment`). That proof is what makes
-this rule safe: public keys are not secret, so without it anyone holding the
-code could take the gateway's credential.
+this rule possible: public keys are not secret, so without it anyone holding
+the code could take the gateway's credential. It is not a freshness proof:
+the same code and keys always give the same signature, so a captured request
+body replays until the code expires. Enrollment must travel over TLS.
 
 The answer is the same gateway, tunnel address and peer, with a new
 credential (the cloud keeps only hashes, so the first one cannot be shown
