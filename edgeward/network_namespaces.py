@@ -68,7 +68,10 @@ def missing_for_tunnel() -> str | None:
     return None
 
 
-def _run(command: list[str], what: str, stdin: str | None = None) -> str:
+def _completed(
+    command: list[str], what: str, stdin: str | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """``command``'s result; a missing program, a hang or (with ``check``) a failure raises."""
     try:
         done = subprocess.run(
             command,
@@ -80,9 +83,13 @@ def _run(command: list[str], what: str, stdin: str | None = None) -> str:
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise NetworkSetupError(f"{what}: `{' '.join(command)}`: {exc}") from exc
-    if done.returncode != 0:
+    if check and done.returncode != 0:
         raise NetworkSetupError(f"{what}: `{' '.join(command)}` failed: {done.stderr.strip()}")
-    return done.stdout
+    return done
+
+
+def _run(command: list[str], what: str, stdin: str | None = None) -> str:
+    return _completed(command, what, stdin).stdout
 
 
 def ip(*args: str) -> str:
@@ -98,21 +105,7 @@ class Namespace:
         return in_namespace(self.name)
 
     def run(self, *command: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        try:
-            done = subprocess.run(
-                [*self.prefix(), *command],
-                capture_output=True,
-                text=True,
-                check=False,
-                timeout=COMMAND_TIMEOUT_S,
-            )
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise NetworkSetupError(f"`{' '.join(command)}` in {self.name}: {exc}") from exc
-        if check and done.returncode != 0:
-            raise NetworkSetupError(
-                f"`{' '.join(command)}` in namespace {self.name}: {done.stderr.strip()}"
-            )
-        return done
+        return _completed([*self.prefix(), *command], f"namespace {self.name}", check=check)
 
     def link_exists(self, interface: str) -> bool:
         return self.run("ip", "link", "show", "dev", interface, check=False).returncode == 0
