@@ -18,7 +18,9 @@ from edgeward.provisioning.keys import GatewayKeys
 from edgeward.sync.provisioning import (
     ENROLL_PATH,
     KEY_ROTATION_PATH,
+    SealedCredentialError,
     enrollment_message,
+    open_credential,
     rotation_message,
     sign,
 )
@@ -86,7 +88,16 @@ def enroll(url: str, code: str, keys: GatewayKeys, name: str | None) -> dict[str
     }
     if name:
         body["name"] = name
-    return _post(url, ENROLL_PATH, body)
+    answer = _post(url, ENROLL_PATH, body)
+    try:
+        answer["credential"] = open_credential(
+            str(answer.pop("sealed_credential")), keys.wireguard_private
+        )
+    except (KeyError, SealedCredentialError) as exc:
+        raise CloudRefused(
+            f"the enrollment answer carries no credential sealed to this gateway ({exc})"
+        ) from exc
+    return answer
 
 
 def rotate(url: str, credential: str, gateway_id: str, old: GatewayKeys, new: GatewayKeys) -> None:

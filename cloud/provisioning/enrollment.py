@@ -13,9 +13,10 @@ audited as one nor counted against the caller's address (it tested no code).
 
 Then, in one transaction: the claim is redeemed (single use), the gateway is
 registered with its Ed25519 identity key and WireGuard key, it gets a
-credential (shown once, here) and a tunnel address, and the answer carries
-the WireGuard settings, the cloud's URL inside the tunnel, the cloud's
-registry-signing key and the gateway's signed registry. Nothing half done
+credential (shown once, here, sealed to its WireGuard key) and a tunnel
+address, and the answer carries the WireGuard settings, the cloud's URL
+inside the tunnel, the cloud's registry-signing key and the gateway's
+signed registry. Nothing half done
 survives a failure: the transaction rolls back and the code stays usable.
 
 The hub peer is added last, inside the transaction: if ``wg`` fails the
@@ -52,7 +53,7 @@ from edgeward.cloud.provisioning.hub import WireGuardHub
 from edgeward.cloud.provisioning.replay import repeatable
 from edgeward.cloud.provisioning.tunnel import HubSettings, allocate_address
 from edgeward.cloud.storage.schema import claim_codes, gateways
-from edgeward.sync.provisioning import enrollment_message, verify
+from edgeward.sync.provisioning import enrollment_message, seal_credential, verify
 
 ALLOCATION_ATTEMPTS = 5
 
@@ -125,7 +126,8 @@ def enroll(
         "gateway_id": gateway.id,
         "account_id": claim.account_id,
         "site": claim.site,
-        "credential": gateway.credential,
+        # Only the gateway opens it: a replayed enrollment gets nothing it can use.
+        "sealed_credential": seal_credential(gateway.credential, wireguard_key),
         "tunnel_address": tunnel_address,
         "wireguard": hub.offer(tunnel_address),
         "cloud": {
@@ -133,7 +135,8 @@ def enroll(
             "registry_public_key": signer.public_key_b64,
         },
         "registry": {"body": registry.body.decode(), "signature": registry.signature},
-        "note": "the credential is shown once; the cloud keeps only a keyed hash of it",
+        "note": "the credential is shown once, sealed to the gateway's WireGuard key; "
+        "the cloud keeps only a keyed hash of it",
     }
 
 

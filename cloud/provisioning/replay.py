@@ -8,16 +8,21 @@ enrollment again when all of these hold:
 
 - the code enrolled a gateway that is still in service, and is neither
   revoked nor past its expiry (the validity window of the code);
-- the gateway holds exactly the identity and WireGuard keys presented.
+- the gateway holds exactly the identity and WireGuard keys presented;
+- the gateway has never called the cloud with a credential it still holds
+  (one it used was saved, so there is nothing to answer again, and a replay
+  must not revoke it).
 
 The request is signed by that identity key (Ed25519, RFC 8032) over
 :func:`edgeward.sync.provisioning.enrollment_message`, as every enrollment
 is, checked before the code is even looked at
 (:mod:`edgeward.cloud.provisioning.enrollment`). That proof is what makes
 this rule possible: public keys are not secret, so without it anyone holding
-the code could take the gateway's credential. It is not a freshness proof:
-the same code and keys always give the same signature, so a captured request
-body replays until the code expires. Enrollment must travel over TLS.
+the code could take the gateway's credential. It is no freshness proof (the
+same code and keys always give the same signature), so a captured request
+can be replayed; what it gets is a credential sealed to the gateway's
+WireGuard key, which only the gateway opens, and only before the gateway
+first used its credential.
 
 The answer is the same gateway, tunnel address and peer, with a new
 credential (the cloud keeps only hashes, so the first one cannot be shown
@@ -31,7 +36,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from edgeward.cloud.storage.schema import claim_codes, gateways
+from edgeward.cloud.storage.schema import claim_codes, gateways, tokens
 
 
 def repeatable(
@@ -56,4 +61,18 @@ def repeatable(
         return None
     if (gateway.identity_public_key, gateway.wireguard_public_key) != (identity_key, wireguard_key):
         return None
-    return claim
+    return None if _credential_used(connection, gateway.id) else claim
+
+
+def _credential_used(connection: sa.Connection, gateway_id: str) -> bool:
+    used = connection.execute(
+        sa.select(tokens.c.id)
+        .where(
+            tokens.c.owner_kind == "gateway",
+            tokens.c.owner_id == gateway_id,
+            tokens.c.revoked_us.is_(None),
+            tokens.c.last_used_us.is_not(None),
+        )
+        .limit(1)
+    ).first()
+    return used is not None

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from edgeward.cloud.storage.schema import claim_codes
 from edgeward.provisioning.keys import GatewayKeys
 from edgeward.sync.claim_codes import generate, normalize
+from edgeward.sync.provisioning import SealedCredentialError, open_credential
 from edgeward.sync.registry import verify_registry
 from tests.cloud.routes_catalog import signed_enrollment
 from tests.peers.cloud import Account, CloudServer
@@ -48,9 +49,16 @@ def test_enrollment_gives_a_working_credential_and_a_signed_registry(
     claim = new_code(api_cloud, account, site="plant 4")
     with api_cloud.client(account.owner_token) as owner:
         assert claim["code"] not in owner.get("/v1/claim-codes").text
-    response = enroll(api_cloud, claim["code"].lower().replace("-", " "), name="line-3")
+    keys = GatewayKeys.generate()
+    body = signed_enrollment(claim["code"].lower().replace("-", " "), keys)
+    with api_cloud.client() as anonymous:
+        response = anonymous.post("/v1/enroll", json={**body, "name": "line-3"})
     assert response.status_code == 201, response.text
     enrolled = response.json()
+    credential = open_credential(enrolled["sealed_credential"], keys.wireguard_private)
+    assert "credential" not in enrolled and credential not in response.text
+    with pytest.raises(SealedCredentialError):
+        open_credential(enrolled["sealed_credential"], GatewayKeys.generate().wireguard_private)
     assert enrolled["account_id"] == account.id and enrolled["site"] == "plant 4"
     assert ipaddress.ip_address(enrolled["tunnel_address"]) in ipaddress.ip_network("10.77.0.0/16")
     assert enrolled["wireguard"] is None, "no hub configured: no tunnel offered"
@@ -60,7 +68,7 @@ def test_enrollment_gives_a_working_credential_and_a_signed_registry(
         enrolled["cloud"]["registry_public_key"],
     )
     assert registry["gateway_id"] == enrolled["gateway_id"]
-    with api_cloud.client(enrolled["credential"]) as gateway:
+    with api_cloud.client(credential) as gateway:
         assert gateway.get("/v1/registry").status_code == 200
     with api_cloud.client(account.owner_token) as owner:
         assert owner.get(f"/v1/claim-codes/{claim['id']}").json()["status"] == "used"
@@ -190,10 +198,12 @@ def test_an_interrupted_enrollment_is_answered_again(
         "forbidden",
         "claim_code_used",
     ]
-    with api_cloud.client(first["credential"]) as lost:
-        assert lost.get("/v1/registry").status_code == 401, "the unsaved credential is revoked"
-    with api_cloud.client(repeated["credential"]) as kept:
-        assert kept.get("/v1/registry").status_code == 200
+    lost = open_credential(first["sealed_credential"], gateway.wireguard_private)
+    kept = open_credential(repeated["sealed_credential"], gateway.wireguard_private)
+    with api_cloud.client(lost) as client:
+        assert client.get("/v1/registry").status_code == 401, "the unsaved credential is revoked"
+    with api_cloud.client(kept) as client:
+        assert client.get("/v1/registry").status_code == 200
     with api_cloud.client(account.owner_token) as owner:
         events = owner.get(
             "/v1/audit-events", params={"event": "provisioning.enrollment-repeated"}
@@ -203,6 +213,30 @@ def test_an_interrupted_enrollment_is_answered_again(
     with api_cloud.client() as anonymous:
         late = anonymous.post("/v1/enroll", json=signed_enrollment(claim["code"], gateway))
     assert late.json()["error"]["code"] == "claim_code_used", "not after decommissioning"
+
+
+def test_a_replayed_enrollment_gets_nothing_and_revokes_nothing(
+    api_cloud: CloudServer, account: Account
+) -> None:
+    """A captured enrollment body replayed: before the gateway's first call the answer is
+    sealed to the gateway (useless to whoever replays it); once the gateway used its
+    credential, the code is simply used, and the credential keeps working."""
+    claim, gateway = new_code(api_cloud, account), GatewayKeys.generate()
+    captured = signed_enrollment(claim["code"], gateway)
+    with api_cloud.client() as anonymous:
+        answer = anonymous.post("/v1/enroll", json=captured).json()
+        replayed = anonymous.post("/v1/enroll", json=captured).json()
+    with pytest.raises(SealedCredentialError):
+        open_credential(replayed["sealed_credential"], GatewayKeys.generate().wireguard_private)
+    credential = open_credential(replayed["sealed_credential"], gateway.wireguard_private)
+    assert credential != open_credential(answer["sealed_credential"], gateway.wireguard_private)
+    with api_cloud.client(credential) as client:
+        assert client.get("/v1/registry").status_code == 200  # the gateway's first call
+    with api_cloud.client() as anonymous:
+        late = anonymous.post("/v1/enroll", json=captured)
+    assert (late.status_code, late.json()["error"]["code"]) == (409, "claim_code_used")
+    with api_cloud.client(credential) as client:
+        assert client.get("/v1/registry").status_code == 200, "the working credential stays"
 
 
 def test_each_gateway_gets_its_own_tunnel_address(api_cloud: CloudServer, account: Account) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from edgeward.provisioning.keys import GatewayKeys
+from edgeward.sync.provisioning import open_credential
 from tests.cloud.routes_catalog import rotation, signed_enrollment
 from tests.peers import require_program
 from tests.peers.cloud import CloudServer
@@ -61,11 +62,14 @@ def _new_code(hub: Hub) -> str:
 
 
 def _enroll(hub: Hub, gateway: GatewayKeys) -> dict[str, str]:
+    """The enrollment answer, its credential opened as the installer does."""
     body = signed_enrollment(_new_code(hub), gateway)
     with hub.cloud.client() as anonymous:
         response = anonymous.post("/v1/enroll", json=body)
     assert response.status_code == 201, response.text
-    return dict(response.json())
+    answer = dict(response.json())
+    answer["credential"] = open_credential(answer["sealed_credential"], gateway.wireguard_private)
+    return answer
 
 
 def test_enrollment_adds_the_peer_and_decommission_removes_it(hub: Hub) -> None:
