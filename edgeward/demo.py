@@ -30,7 +30,6 @@ from rich.table import Table
 
 from edgeward.demo_devices import DemoDevice, start_devices
 from edgeward.demo_site import (
-    DemoSite,
     gateway_id_of,
     make_site,
     provision_gateway,
@@ -191,7 +190,7 @@ def _run(
         console.print(f"· {reason}")
     sources = [f"meter-{unit}" for unit in METER_UNITS] + [d.source for d in devices]
     console.print(f"✓ data sources {', '.join(sources)} registered (API)")
-    _start_gateway(root, site, children, config_path, meters_port, devices)
+    _start_gateway(root, site.gateway_netns, children, config_path, meters_port, devices)
     console.print(f"✓ gateway running with {config_path}")
     registered = _wait_for_registry(children[-1], config_path.parent / "data")
     console.print(f"✓ gateway verified its signed registry: it admits these {registered} sources")
@@ -229,7 +228,7 @@ def _start_meters(root: Path, children: list[ChildProcess], netns: str | None) -
 
 def _start_gateway(
     root: Path,
-    site: DemoSite,
+    netns: str | None,
     children: list[ChildProcess],
     config_path: Path,
     meters_port: int,
@@ -250,7 +249,7 @@ def _start_gateway(
         "gateway",
         ["gateway", "run", "--config", str(config_path)],
         root / "gateway.log",
-        netns=site.gateway_netns,
+        netns=netns,
     )
     children.append(process.start())
 

@@ -10,8 +10,6 @@ cloud, and a section for gateway.toml. What can't run here is named with why.
 from __future__ import annotations
 
 import getpass
-import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -19,12 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edgeward.processes import ChildProcess, in_namespace
+from edgeward.processes import ChildProcess, find_program, in_namespace
 
 SENSOR_INTERVAL = 0.5
 MQTT_TOPIC = "demo/room1"
-# mosquitto lives in /usr/sbin on Debian, which is not on every user's PATH.
-EXTRA_PATH = ("/usr/sbin", "/sbin")
 BLE_LEFT_OUT = (
     "BLE left out: its simulator runs on an in-memory bumble link and needs the BlueZ "
     "stand-in only the tests carry; BLE needs a real adapter and device"
@@ -55,11 +51,6 @@ class DemoDevice:
     # The gateway.toml array this device's section goes in ("serial", "mqtt"), and the section.
     config_key: str
     section: dict[str, Any]
-
-
-def find_program(name: str) -> str | None:
-    path = os.pathsep.join([os.environ.get("PATH", os.defpath), *EXTRA_PATH])
-    return shutil.which(name, path=path)
 
 
 def start_devices(

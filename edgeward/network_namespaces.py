@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import shutil
 import signal
 import subprocess
 from collections.abc import Iterator
@@ -25,7 +24,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
-from edgeward.processes import in_namespace
+from edgeward.processes import find_program, in_namespace
 
 CLOUD_UNDERLAY = "192.168.77.1"
 GATEWAY_UNDERLAY = "192.168.77.2"
@@ -34,8 +33,6 @@ HUB_INTERFACE = "ewhub0"
 HUB_ADDRESS = "10.77.0.1"
 TUNNEL_POOL = "10.77.0.0/24"
 COMMAND_TIMEOUT_S = 60
-# Debian's sbin directories are not on every PATH; wireguard-go and ip may live there.
-SBIN = ("/usr/sbin", "/sbin")
 PROGRAMS = {"ip": "iproute2", "wg": "wireguard-tools", "wireguard-go": "wireguard-go"}
 CAP_NET_ADMIN = 12
 CAP_SYS_ADMIN = 21
@@ -43,10 +40,6 @@ CAP_SYS_ADMIN = 21
 
 class NetworkSetupError(RuntimeError):
     """A namespace, link or interface could not be made; the message has the command's error."""
-
-
-def find_program(name: str) -> str | None:
-    return shutil.which(name) or shutil.which(name, path=os.pathsep.join(SBIN))
 
 
 def _effective_capabilities() -> int:

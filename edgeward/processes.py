@@ -14,6 +14,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -29,6 +30,16 @@ def _die_with_parent() -> None:
     """Runs in the child before exec: SIGTERM it if the parent dies, even by SIGKILL."""
     libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+# Debian's sbin directories are not on every user's PATH; mosquitto, ip and
+# wireguard-go live there.
+SBIN = ("/usr/sbin", "/sbin")
+
+
+def find_program(name: str) -> str | None:
+    """``name``'s path on PATH, or in the sbin directories; None if it is not installed."""
+    return shutil.which(name, path=os.pathsep.join([os.environ.get("PATH", os.defpath), *SBIN]))
 
 
 def in_namespace(netns: str | None) -> list[str]:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
 from fastapi import Depends, Request
 
 from edgeward.cloud.auth import credentials
@@ -54,6 +55,14 @@ class Authenticator:
         self.limiter = limiter
         self.oauth1 = oauth1
 
+    def _checked_address(self, client: str) -> str:
+        """The limiter's key for ``client``; RateLimited while it has failed too often."""
+        address = f"address:{client}"
+        wait = self.limiter.retry_after(address)
+        if wait is not None:
+            raise RateLimited("too many failed authentications; retry later", retry_after=wait)
+        return address
+
     def authenticate(self, request: Request) -> Principal:
         client = request.client.host if request.client else "unknown"
         scheme = request.headers.get("Authorization", "").partition(" ")[0]
@@ -63,10 +72,7 @@ class Authenticator:
 
     def authenticate_signed(self, request: Request, client: str) -> Principal:
         """An OAuth 1.0a signed request (RFC 5849 section 3.2)."""
-        address = f"address:{client}"
-        wait = self.limiter.retry_after(address)
-        if wait is not None:
-            raise RateLimited("too many failed authentications; retry later", retry_after=wait)
+        address = self._checked_address(client)
         message = UNAUTHENTICATED
         with self.database.engine.connect() as connection:
             try:
@@ -85,15 +91,7 @@ class Authenticator:
             else:
                 prefix = None
             if result.principal is None:
-                audit.record(
-                    connection,
-                    "auth.failed",
-                    account_id=result.account_id,
-                    target=result.token_id,
-                    client=client,
-                    reason=result.reason,
-                    consumer_key=prefix,
-                )
+                _audit_failure(connection, result, client, consumer_key=prefix)
             connection.commit()
         if result.principal is not None:
             return result.principal
@@ -103,10 +101,7 @@ class Authenticator:
     def authenticate_secret(self, secret: str | None, client: str) -> Principal:
         """The principal of a bearer ``secret`` presented from address ``client``
         (the header's, or one typed into the OAuth consent page)."""
-        address = f"address:{client}"
-        wait = self.limiter.retry_after(address)
-        if wait is not None:
-            raise RateLimited("too many failed authentications; retry later", retry_after=wait)
+        address = self._checked_address(client)
         if not secret:
             self.limiter.failed(address)
             raise Unauthenticated(UNAUTHENTICATED)
@@ -116,15 +111,7 @@ class Authenticator:
         with self.database.engine.connect() as connection:
             result = authenticate(connection, self.pepper, secret, now_us())
             if result.principal is None:
-                audit.record(
-                    connection,
-                    "auth.failed",
-                    account_id=result.account_id,
-                    target=result.token_id,
-                    client=client,
-                    reason=result.reason,
-                    prefix=_loggable_prefix(secret),
-                )
+                _audit_failure(connection, result, client, prefix=_loggable_prefix(secret))
             connection.commit()
         if result.principal is not None:
             return result.principal
@@ -136,6 +123,20 @@ class Authenticator:
         if wait is not None:
             raise RateLimited("too many failed authentications; retry later", retry_after=wait)
         raise Unauthenticated(UNAUTHENTICATED)
+
+
+def _audit_failure(
+    connection: sa.Connection, result: Authentication, client: str, **detail: str | None
+) -> None:
+    audit.record(
+        connection,
+        "auth.failed",
+        account_id=result.account_id,
+        target=result.token_id,
+        client=client,
+        reason=result.reason,
+        **detail,
+    )
 
 
 # What a signed request is told about its own mistakes (RFC 5849 section 3.2);

@@ -8,11 +8,12 @@ would pass on a stub.
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from collections.abc import Callable
 
 import pytest
+
+from edgeward.processes import find_program
 
 
 def in_ci() -> bool:
@@ -28,7 +29,7 @@ def missing_peer(what: str, install_hint: str) -> None:
 
 
 def require_program(program: str, package: str) -> str:
-    path = shutil.which(program) or shutil.which(program, path="/usr/sbin:/sbin")
+    path = find_program(program)
     if path is None:
         missing_peer(f"program {program!r}", f"apt-get install {package}")
     assert path is not None
