@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from typing import Protocol
 
 from edgeward.drivers.base import DeviceHealth, PollingDriver, Reading
+from edgeward.drivers.cancellation import raise_if_cancelling
 from edgeward.drivers.errors import DeviceProtocolError, DeviceUnavailable
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ class PollCoordinator:
         due = loop.time()
         while True:
             await self.poll_once(source)
+            raise_if_cancelling()  # pymodbus's wait_for may have swallowed a stop
             due += interval
             now = loop.time()
             if due < now:

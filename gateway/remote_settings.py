@@ -26,6 +26,7 @@ from typing import Any
 
 import httpx
 
+from edgeward.drivers.cancellation import raise_if_cancelling
 from edgeward.gateway.config import GatewayConfig, load_config
 from edgeward.gateway.errors import ConfigError, OutboxError
 from edgeward.gateway.files import write_atomic
@@ -159,6 +160,7 @@ class RemoteSettings:
             if await self.poll(client):
                 changed.set()
                 return
+            raise_if_cancelling()  # gathered after one cancel: a swallowed one would hang
             await asyncio.sleep(self.config.remote.poll_interval)
 
     async def poll(self, client: httpx.AsyncClient) -> bool:

@@ -69,7 +69,8 @@ def test_sigkill_loses_and_duplicates_nothing(tmp_path: Path, cloud: CloudServer
             killed_at.append(committed_seq(config))
         with gateway_process(config, "gateway-final.log") as final:
             final.wait_for(lambda: committed_seq(config) > killed_at[-1] + 50, "more readings")
-        assert final.process is not None and final.process.returncode == 0
+        assert final.process is not None
+        assert final.process.returncode == 0, f"no clean stop:\n{final.log_tail()}"
 
     _, waiting = outbox_state(config)
     assert waiting == 0

@@ -20,6 +20,7 @@ from bleak.backends.device import BLEDevice
 from edgeward.drivers.ble.config import BleCharacteristic, BleDevice, Mode
 from edgeward.drivers.ble.errors import BLE_ERRORS, translate
 from edgeward.drivers.ble.state import DeviceState
+from edgeward.drivers.cancellation import raise_if_cancelling
 from edgeward.drivers.errors import DeviceProtocolError, DeviceUnavailable, DriverError
 
 # Every wait below is ``asyncio.timeout``, never ``asyncio.wait_for``: on
@@ -135,5 +136,6 @@ class Session:
             else:
                 failures = 0
                 self.state.frame(characteristic, address, bytes(value))
+            raise_if_cancelling()  # a read that raced a stop must not outlive it
             due = max(due + characteristic.poll_interval, loop.time())
             await asyncio.sleep(due - loop.time())
