@@ -120,8 +120,7 @@ def enroll(
     pause_point("enroll")
     state.enrollment, state.claim_code = answer, None
     save_state(layout, state)
-    result.append(
-        f"enrolled as {state.gateway_id} in account {answer['account_id']}"
-        f", tunnel address {answer['tunnel_address']}"
-    )
+    # A cloud without a hub still reserves the address; it means nothing until a hub offers it.
+    offered = f", tunnel address {answer['tunnel_address']}" if answer.get("wireguard") else ""
+    result.append(f"enrolled as {state.gateway_id} in account {answer['account_id']}{offered}")
     return state

@@ -12,15 +12,18 @@ none of them.
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from ipaddress import ip_address, ip_network
 from pathlib import Path
 
 import pytest
 
 from edgeward.drivers.simulators.power_meters import METER_REGISTERS
 from edgeward.gateway.config_writer import dump_toml
+from edgeward.network_namespaces import TUNNEL_POOL
 from edgeward.processes import ChildProcess
 from tests.peers import wait_until
 from tests.peers.cloud import CloudServer
@@ -100,6 +103,8 @@ def test_readings_travel_only_through_the_tunnel(site: Site) -> None:
         code = client.post("/v1/claim-codes", json={}).raise_for_status().json()["code"]
     output = site.provision("--cloud", f"http://{CLOUD_UNDERLAY}:{CLOUD_PORT}", "--claim", code)
     assert f"✓ tunnel {INTERFACE} up (wireguard-go)" in output
+    named = re.search(r", tunnel address ([0-9.]+)", output)
+    assert named and ip_address(named[1]) in ip_network(TUNNEL_POOL), "a hub's cloud names it"
     assert f"cloud answers through the tunnel at http://{HUB_ADDRESS}:{CLOUD_PORT}" in output
     config = site.root / "etc" / "gateway.toml"
     document = tomllib.loads(config.read_text())

@@ -32,6 +32,7 @@ def test_provision_writes_a_working_config_and_resumes(
     done = provision(served_cloud.url, code, root, "--no-tunnel", "--name", "line-3")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "[4/4] ✓ cloud answers directly" in done.stdout and "✗" not in done.stdout
+    assert "tunnel address" not in done.stdout, "this cloud has no hub: no tunnel to speak of"
     config = load_config(root / "gateway.toml")
     assert config.cloud.url == served_cloud.url and config.data_dir == root / "data"
     layout = Layout(root)
