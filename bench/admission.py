@@ -4,7 +4,7 @@ For ``hmac``, ``ed25519``, ``sealed`` reports opened at the gateway and
 ``sealed`` reports sealed for the cloud (whose sender tag the gateway
 verifies with the derived authentication key, the payload staying sealed),
 and for ``bound`` Modbus frames, it measures readings/s through
-:class:`edgeward.gateway.admission.Admission` (origin and binding checks,
+:class:`edgeward.gateway.admission.policy.Admission` (origin and binding checks,
 envelope parsing, the replay guard in admission.db as the runtime keeps it,
 decoding, ranges) and, in the same run, the bare primitive on the same
 bytes: HMAC-SHA256 verify (``hmac`` and the sealed-for-cloud tag), Ed25519
@@ -39,8 +39,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from edgeward.drivers.base import Reading
 from edgeward.drivers.modbus.register_map import RegisterField, RegisterMap, ValueType
-from edgeward.gateway.admission import Admission
-from edgeward.gateway.admission_store import AdmissionStore
+from edgeward.gateway.admission.policy import Admission
+from edgeward.gateway.admission.store import AdmissionStore
 from edgeward.sync import reports
 
 KEY = secrets.token_bytes(32)

@@ -32,11 +32,11 @@ from fastapi import Request
 from edgeward.cloud.api.app import create_app
 from edgeward.cloud.crypto.keys import SealedBox
 from edgeward.cloud.datasources.sources import create_source
-from edgeward.cloud.gateways import add_gateway
+from edgeward.cloud.fleet.gateways import add_gateway
 from edgeward.cloud.identity.accounts import create_account
 from edgeward.cloud.identity.principal import Principal
 from edgeward.cloud.identity.tokens import authenticate
-from edgeward.cloud.settings import CloudSettings
+from edgeward.cloud.service.settings import CloudSettings
 from edgeward.cloud.storage.database import Database
 from edgeward.sync.batch import Batch, WireReading
 from edgeward.sync.clock import from_us, now_us
@@ -78,7 +78,7 @@ def seed(data_dir: Path) -> str:
     database = Database(settings.db_url)
     database.migrate()
     from edgeward.cloud.identity.tokens import issue
-    from edgeward.cloud.readings import store_batch
+    from edgeward.cloud.readings.store import store_batch
 
     with database.engine.begin() as connection:
         now = now_us()

@@ -32,10 +32,10 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from edgeward.gateway.config_writer import dump_toml, write_secret
-from edgeward.gateway.outbox import NewReading, Outbox
-from edgeward.local_cloud import LocalCloud
-from edgeward.processes import ChildProcess
+from edgeward.gateway.config.toml_writer import dump_toml, write_secret
+from edgeward.gateway.outbox.store import NewReading, Outbox
+from edgeward.harness.local_cloud import LocalCloud
+from edgeward.harness.processes import ChildProcess
 
 ADMIN_URL = os.environ.get(
     "EDGEWARD_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"

@@ -43,9 +43,9 @@ from typing import Any
 import httpx
 
 from edgeward.drivers.simulators.power_meters import METER_REGISTERS
-from edgeward.gateway.config_writer import dump_toml, write_secret
-from edgeward.local_cloud import LocalCloud, RegisteredGateway, read_pages
-from edgeward.processes import ChildProcess, ChildProcessError
+from edgeward.gateway.config.toml_writer import dump_toml, write_secret
+from edgeward.harness.local_cloud import LocalCloud, RegisteredGateway, read_pages
+from edgeward.harness.processes import ChildProcess, ChildProcessError
 
 HOST = "127.0.0.1"
 METERS = 20

@@ -30,7 +30,7 @@ from pymodbus.client import AsyncModbusTcpClient
 from edgeward.drivers.modbus.register_map import RegisterField, RegisterMap, ValueType
 from edgeward.drivers.modbus.tcp import ModbusDevice, ModbusTcpDriver
 from edgeward.drivers.simulators.power_meters import METER_REGISTERS
-from edgeward.processes import ChildProcess
+from edgeward.harness.processes import ChildProcess
 
 HOST = "127.0.0.1"
 TARGET_OVERHEAD = 0.10

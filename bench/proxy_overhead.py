@@ -28,7 +28,7 @@ from pathlib import Path
 
 import httpx
 
-from edgeward.local_cloud import LocalCloud
+from edgeward.harness.local_cloud import LocalCloud
 
 BODY = b'{"items": [1, 2, 3], "ok": true}'
 SECRET = secrets.token_hex(16)

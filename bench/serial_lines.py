@@ -27,7 +27,7 @@ from edgeward.drivers.base import Reading
 from edgeward.drivers.serial.framing import LineFramer
 from edgeward.drivers.serial.port import SerialSettings
 from edgeward.drivers.serial.stream import SerialDriver
-from edgeward.processes import ChildProcess
+from edgeward.harness.processes import ChildProcess
 
 LINE = b"1234,21.50,48.5\n"
 

@@ -55,14 +55,14 @@ from types import FrameType
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from edgeward.gateway.forwarder import Uplink
-from edgeward.gateway.keyring import associated_data
-from edgeward.gateway.outbox import NewReading, Outbox
-from edgeward.local_cloud import LocalCloud, RegisteredGateway, read_pages
-from edgeward.processes import ChildProcessError
+from edgeward.gateway.outbox.data_keys import associated_data
+from edgeward.gateway.outbox.store import NewReading, Outbox
+from edgeward.gateway.outbox.uplink import Uplink
+from edgeward.harness.local_cloud import LocalCloud, RegisteredGateway, read_pages
+from edgeward.harness.processes import ChildProcessError
 from edgeward.sync.batch import MAX_READINGS_PER_BATCH
+from edgeward.sync.client import UplinkClient
 from edgeward.sync.clock import now_us
-from edgeward.sync.uplink import UplinkClient
 
 # How often the drain is checked for completion once every reading was sent.
 POLL_INTERVAL = 0.005

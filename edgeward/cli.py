@@ -8,8 +8,8 @@ import sys
 from collections.abc import Sequence
 
 import edgeward
-from edgeward.cloud import cli as cloud_cli
 from edgeward.cloud.errors import ConfigurationError
+from edgeward.cloud.service import cli as cloud_cli
 from edgeward.gateway import cli as gateway_cli
 from edgeward.gateway.errors import ConfigError, KeyringError
 from edgeward.provisioning import cli as provisioning_cli
@@ -68,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from edgeward.demo import run_demo
+    from edgeward.demo.run import run_demo
 
     return run_demo(args.seconds, tunnel=not args.no_tunnel)
 

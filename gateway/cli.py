@@ -7,7 +7,7 @@ import asyncio
 import signal
 from pathlib import Path
 
-from edgeward.gateway.config import load_config
+from edgeward.gateway.config.loader import load_config
 
 DEFAULT_CONFIG = Path("/etc/edgeward/gateway.toml")
 
@@ -40,7 +40,7 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from edgeward.gateway.status import show_status
+    from edgeward.gateway.health.status_table import show_status
 
     return show_status(load_config(args.config), args.json)
 
@@ -52,7 +52,7 @@ def _rotate_key(args: argparse.Namespace) -> int:
     restarted, and only the gateway retires keys (at start), so running this
     beside a live gateway never strands a row.
     """
-    from edgeward.gateway.keyring import Keyring
+    from edgeward.gateway.outbox.data_keys import Keyring
 
     config = load_config(args.config)
     keyring = Keyring.load_or_create(config.data_dir / "outbox.keys")
@@ -62,7 +62,7 @@ def _rotate_key(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from edgeward.gateway.service import serve
+    from edgeward.gateway.runtime.service import serve
 
     config = load_config(args.config)  # a bad gateway.toml exits 2 before anything starts
 

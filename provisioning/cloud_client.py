@@ -15,7 +15,7 @@ import httpx
 
 from edgeward.provisioning.errors import ClaimCodeRefused, CloudRefused, CloudUnreachable
 from edgeward.provisioning.keys import GatewayKeys
-from edgeward.sync.provisioning import (
+from edgeward.sync.enrollment import (
     ENROLL_PATH,
     KEY_ROTATION_PATH,
     SealedCredentialError,

@@ -7,7 +7,7 @@ an ``[[mqtt]]`` broker, or ``[ble]`` with its ``[[ble.devices]]``). It is
 merged into gateway.toml keeping everything else: a Modbus device joins the
 endpoint (same host and port) or bus (same serial port) already there, the
 others are appended. The result must load with the gateway's own parser
-(:func:`edgeward.gateway.config.load_config`) before anything is done: a bad
+(:func:`edgeward.gateway.config.loader.load_config`) before anything is done: a bad
 result is refused naming the key, and neither the cloud nor the file is
 touched. The file is then replaced whole (temp + rename).
 """
@@ -20,8 +20,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from edgeward.gateway.config import load_config
-from edgeward.gateway.config_writer import dump_toml
+from edgeward.gateway.config.loader import load_config
+from edgeward.gateway.config.toml_writer import dump_toml
 from edgeward.gateway.errors import ConfigError
 from edgeward.provisioning.errors import UsageError
 from edgeward.provisioning.state import write

@@ -9,7 +9,7 @@ The order makes every interruption recoverable:
 
 Killed between 2 and 3, the re-run finds the intent and presents the same
 code with the same keys (signed by the identity key); the cloud answers that
-enrollment again (the rule in the cloud's ``cloud/provisioning/replay.py``)
+enrollment again (the rule in the cloud's ``cloud/enrollment/replay.py``)
 with the same gateway and tunnel address and a new credential. Nothing reads the intent
 but this module: the config is written only from a saved answer.
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edgeward.gateway.config_writer import dump_toml
+from edgeward.gateway.config.toml_writer import dump_toml
 from edgeward.provisioning import cloud_client, tunnel
 from edgeward.provisioning.enrolling import enroll
 from edgeward.provisioning.errors import UsageError, WriteError

@@ -8,7 +8,7 @@ Everything lives under one root (``/etc/edgeward`` or ``--root``):
   just generated and the claim code, with no enrollment yet. A run killed
   between the cloud's answer and saving it re-presents the same code with
   the same keys, and the cloud answers that enrollment again (the rule in
-  the cloud's ``cloud/provisioning/replay.py``). Written whole (temp,
+  the cloud's ``cloud/enrollment/replay.py``). Written whole (temp,
   fsync, rename) each time; the claim code is dropped once the answer is
   saved.
 - ``identity.key``, ``wireguard.key``, ``credential`` (0600): the secrets the

@@ -2,7 +2,7 @@
 
 This package is the only thing the gateway and the cloud share: the batch
 format (:mod:`edgeward.sync.batch`) and the client that sends batches
-(:mod:`edgeward.sync.uplink`). It imports neither side.
+(:mod:`edgeward.sync.client`). It imports neither side.
 """
 
 from edgeward.sync.batch import (

@@ -2,12 +2,12 @@
 
 The one implementation of each, in the shared contract because both sides
 decode: the gateway every report it admits, the cloud the reports sealed for
-it alone. :mod:`edgeward.sync.decoding` builds them from the registry's
+it alone. :mod:`edgeward.sync.type_decoders` builds them from the registry's
 data-source type specs. A decoder turns one source's frame into named values
 or raises :class:`~edgeward.sync.reports.ReportRejected` with reason
 ``undecodable``, never anything else, so admission counts garbage for the
 source and moves on. Register maps (Modbus, decoded on the gateway alone by
-:mod:`edgeward.gateway.decoders`) are decoders of the same shape.
+:mod:`edgeward.gateway.admission.decoders`) are decoders of the same shape.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ range) and how the source proves who it is (auth mode):
 - ``ed25519``: an Ed25519 signature (RFC 8032) with the source's key pair;
 - ``sealed``: AES-GCM with the source's key, opened by the gateway or only
   by the cloud (``sealed_for``; the envelopes are in :mod:`edgeward.sync.reports`).
-  The cloud decodes what only it opens with :mod:`edgeward.sync.decoding`, so
+  The cloud decodes what only it opens with :mod:`edgeward.sync.type_decoders`, so
   a ``sealed_for: cloud`` type is MQTT, serial, or BLE with one characteristic
   (the cloud can't tell which characteristic a sealed report came from).
 

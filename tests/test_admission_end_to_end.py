@@ -24,7 +24,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from edgeward.cloud.webhooks.signing import HEADER, verify
 from edgeward.drivers.simulators.power_meters import METER_REGISTERS, PowerMeters
-from edgeward.gateway.config_writer import dump_toml, write_secret
+from edgeward.gateway.config.toml_writer import dump_toml, write_secret
 from edgeward.sync import reports
 from tests.peers import wait_until
 from tests.peers.cloud import CloudServer, RegisteredGateway

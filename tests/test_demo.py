@@ -17,7 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from edgeward.network_namespaces import HUB_ADDRESS, TUNNEL_POOL
+from edgeward.harness.network_namespaces import HUB_ADDRESS, TUNNEL_POOL
 from tests.peers import require_program
 from tests.peers.wireguard import require_wireguard
 

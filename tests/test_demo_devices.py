@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from edgeward import demo_devices
-from edgeward.demo import gateway_document
-from edgeward.demo_devices import mqtt_device, serial_device, start_devices
-from edgeward.gateway.config import load_config
-from edgeward.gateway.config_writer import dump_toml, write_secret
-from edgeward.processes import ChildProcess
+from edgeward.demo import devices as demo_devices
+from edgeward.demo.devices import mqtt_device, serial_device, start_devices
+from edgeward.demo.run import gateway_document
+from edgeward.gateway.config.loader import load_config
+from edgeward.gateway.config.toml_writer import dump_toml, write_secret
+from edgeward.harness.processes import ChildProcess
 from edgeward.sync.registry import validate_type_spec
 
 

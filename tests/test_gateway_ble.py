@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from edgeward.drivers.simulators.ble_peripheral import HUMIDITY, TEMPERATURE
-from edgeward.gateway.config_writer import dump_toml, write_secret
+from edgeward.gateway.config.toml_writer import dump_toml, write_secret
 from tests.peers.bluez.world import BleWorld
 from tests.peers.gateway import gateway_process, read_outbox
 from tests.peers.registry import bound_source, write_signed_registry

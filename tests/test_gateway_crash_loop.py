@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from edgeward.drivers.simulators.power_meters import METER_REGISTERS, PowerMeters
-from edgeward.processes import ChildProcess
+from edgeward.harness.processes import ChildProcess
 from tests.peers.cloud import CloudServer
 from tests.peers.gateway import (
     gateway_process,

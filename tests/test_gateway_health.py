@@ -16,8 +16,8 @@ import httpx
 import pytest
 
 from edgeward.drivers.simulators.power_meters import METER_REGISTERS, PowerMeters
-from edgeward.gateway.config import load_config
-from edgeward.gateway.status import EXIT_NO_STATUS, EXIT_STALE, show_status
+from edgeward.gateway.config.loader import load_config
+from edgeward.gateway.health.status_table import EXIT_NO_STATUS, EXIT_STALE, show_status
 from edgeward.sync.clock import now_us
 from tests.peers.cloud import CloudServer, RegisteredGateway
 from tests.peers.gateway import gateway_process, write_gateway_config

@@ -22,8 +22,8 @@ import sqlalchemy as sa
 
 from edgeward.cloud.storage.schema import gateway_settings
 from edgeward.drivers.simulators.power_meters import METER_REGISTERS, PowerMeters
-from edgeward.gateway.keyring import Keyring
-from edgeward.gateway.remote_settings import read_state
+from edgeward.gateway.outbox.data_keys import Keyring
+from edgeward.gateway.runtime.remote_settings import read_state
 from edgeward.sync.clock import now_us
 from tests.peers.cloud import CloudServer, RegisteredGateway
 from tests.peers.gateway import (

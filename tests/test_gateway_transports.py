@@ -15,8 +15,8 @@ from typing import Any
 
 from edgeward.drivers.simulators.power_meters import METER_REGISTERS
 from edgeward.drivers.simulators.serial_sensor import values_for
-from edgeward.gateway.config_writer import dump_toml, write_secret
-from edgeward.processes import ChildProcess
+from edgeward.gateway.config.toml_writer import dump_toml, write_secret
+from edgeward.harness.processes import ChildProcess
 from tests.peers.gateway import gateway_process, read_outbox
 from tests.peers.mosquitto import PASSWORD, USERNAME, Mosquitto, free_port
 from tests.peers.registry import bound_source, write_signed_registry

@@ -12,8 +12,8 @@ from collections.abc import Callable
 
 import pytest
 
-from edgeward import network_namespaces
-from edgeward.network_namespaces import namespace_pair
+from edgeward.harness import network_namespaces
+from edgeward.harness.network_namespaces import namespace_pair
 from tests.peers.wireguard import require_wireguard
 
 

@@ -18,14 +18,14 @@ import httpx
 import pytest
 
 from edgeward.drivers.base import Reading
-from edgeward.gateway.admission import Admission
-from edgeward.gateway.forwarder import Uplink
-from edgeward.gateway.outbox import NewReading, Outbox
+from edgeward.gateway.admission.policy import Admission
+from edgeward.gateway.outbox.store import NewReading, Outbox
+from edgeward.gateway.outbox.uplink import Uplink
 from edgeward.sync import reports
 from edgeward.sync.batch import Batch, BatchAck, WireReading
+from edgeward.sync.client import UplinkClient
 from edgeward.sync.clock import now_us
-from edgeward.sync.registry_client import RegistryStore, pull
-from edgeward.sync.uplink import UplinkClient
+from edgeward.sync.signed_documents import RegistryStore, pull
 from tests.peers.cloud import Account, CloudServer, RegisteredGateway
 
 SPEC = {

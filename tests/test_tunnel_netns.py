@@ -22,9 +22,9 @@ from pathlib import Path
 import pytest
 
 from edgeward.drivers.simulators.power_meters import METER_REGISTERS
-from edgeward.gateway.config_writer import dump_toml
-from edgeward.network_namespaces import TUNNEL_POOL
-from edgeward.processes import ChildProcess
+from edgeward.gateway.config.toml_writer import dump_toml
+from edgeward.harness.network_namespaces import TUNNEL_POOL
+from edgeward.harness.processes import ChildProcess
 from tests.peers import wait_until
 from tests.peers.cloud import CloudServer
 from tests.peers.wireguard import (

@@ -26,6 +26,7 @@ from edgeward.cloud.api import (
     connections,
     datasources,
     directory,
+    enrollment,
     gateway_settings,
     gateways,
     ingest,
@@ -33,7 +34,6 @@ from edgeward.cloud.api import (
     oauth1,
     oauth2,
     oauth_clients,
-    provisioning,
     proxy,
     readings,
     registry,
@@ -45,16 +45,16 @@ from edgeward.cloud.api import (
 from edgeward.cloud.api.authz import Authenticator, public
 from edgeward.cloud.crypto.keys import SealedBox, Signer
 from edgeward.cloud.directory.gate import DirectoryGate
-from edgeward.cloud.egress import EgressPolicy
+from edgeward.cloud.egress.guard import EgressPolicy
+from edgeward.cloud.enrollment.hub import WireGuardHub, reconcile_at_start
+from edgeward.cloud.enrollment.tunnel import HubSettings
 from edgeward.cloud.errors import CloudError, RateLimited, ServiceUnavailable
 from edgeward.cloud.identity.ratelimit import FailureLimiter
 from edgeward.cloud.keychain.keyring import Keyring
 from edgeward.cloud.oauth1.rfc5849 import SignedRequests
 from edgeward.cloud.oauth2.rfc6749 import AuthorizationServer
-from edgeward.cloud.provisioning.hub import WireGuardHub, reconcile_at_start
-from edgeward.cloud.provisioning.tunnel import HubSettings
 from edgeward.cloud.proxy.forward import NoCookies
-from edgeward.cloud.settings import CloudSettings
+from edgeward.cloud.service.settings import CloudSettings
 from edgeward.cloud.storage.database import Database
 from edgeward.cloud.webhooks.deliverer import WebhookDeliverer
 
@@ -72,7 +72,7 @@ ROUTERS = (
     readings.router,
     security_events.router,
     webhooks.router,
-    provisioning.router,
+    enrollment.router,
     audit.router,
     ingest.router,
     directory.router,

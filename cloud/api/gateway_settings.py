@@ -9,10 +9,10 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from edgeward.cloud import gateway_settings, gateways
 from edgeward.cloud.api.authz import requires
 from edgeward.cloud.api.common import record, transaction
 from edgeward.cloud.errors import Forbidden, InvalidBatch, InvalidRequest, PayloadTooLarge
+from edgeward.cloud.fleet import gateways, remote_settings
 from edgeward.cloud.identity.principal import Principal
 from edgeward.sync.clock import now_us
 from edgeward.sync.errors import BatchFormatError
@@ -36,7 +36,7 @@ class SettingsBody(BaseModel):
 def get_settings(request: Request, gateway_id: str, principal: Operator) -> Any:
     with transaction(request) as connection:
         gateways.get_gateway(connection, principal.account_id, gateway_id)  # 404 if not ours
-        return gateway_settings.describe(connection, gateway_id)
+        return remote_settings.describe(connection, gateway_id)
 
 
 @router.put(
@@ -47,7 +47,7 @@ def put_settings(request: Request, gateway_id: str, body: SettingsBody, principa
     with transaction(request) as connection:
         gateways.get_gateway(connection, principal.account_id, gateway_id)
         try:
-            version, changed = gateway_settings.put_settings(
+            version, changed = remote_settings.put_settings(
                 connection,
                 principal.account_id,
                 gateway_id,
@@ -68,7 +68,7 @@ def put_settings(request: Request, gateway_id: str, body: SettingsBody, principa
                 version=version,
                 keys=sorted(f"{s}.{k}" for s, keys in body.settings.items() for k in keys),
             )
-        return gateway_settings.describe(connection, gateway_id)
+        return remote_settings.describe(connection, gateway_id)
 
 
 @router.get(SETTINGS_PATH, summary="The calling gateway's remote settings, signed")
@@ -79,7 +79,7 @@ def get_own_settings(
         raise Forbidden("only a gateway pulls its settings")
     with transaction(request) as connection:
         signer = request.app.state.signer
-        signed = gateway_settings.signed_settings(connection, signer, principal.id)
+        signed = remote_settings.signed_settings(connection, signer, principal.id)
     if request.headers.get("If-None-Match") == signed.etag:
         return Response(status_code=304, headers={"ETag": signed.etag})
     return Response(
@@ -112,7 +112,7 @@ async def report_settings(
 
     def store() -> None:
         with transaction(request) as connection:
-            if gateway_settings.record_report(connection, principal.account_id, report, now_us()):
+            if remote_settings.record_report(connection, principal.account_id, report, now_us()):
                 record(
                     connection,
                     request,

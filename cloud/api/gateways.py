@@ -7,10 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
-from edgeward.cloud import gateways
 from edgeward.cloud.api.authz import requires
 from edgeward.cloud.api.common import record, transaction
-from edgeward.cloud.gateway_events import list_events
+from edgeward.cloud.fleet import gateways
+from edgeward.cloud.fleet.events import list_events
 from edgeward.cloud.identity.principal import Principal
 from edgeward.sync.clock import now_us
 

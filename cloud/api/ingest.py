@@ -11,17 +11,17 @@ from starlette.concurrency import run_in_threadpool
 from edgeward.cloud.api.authz import requires
 from edgeward.cloud.api.common import transaction
 from edgeward.cloud.errors import BadRequest, CloudError, Forbidden, InvalidBatch, PayloadTooLarge
-from edgeward.cloud.gateway_events import store_events
-from edgeward.cloud.gateways import record_seen
+from edgeward.cloud.fleet.events import store_events
+from edgeward.cloud.fleet.gateways import record_seen
 from edgeward.cloud.identity.principal import Principal
-from edgeward.cloud.readings import store_batch
-from edgeward.cloud.security_events import store_gateway_reports
+from edgeward.cloud.readings.store import store_batch
+from edgeward.cloud.security_events.store import store_gateway_reports
 from edgeward.sync.batch import Batch, BatchAck, decode_batch, encode_ack
+from edgeward.sync.client import INGEST_PATH
 from edgeward.sync.clock import now_us
 from edgeward.sync.errors import BatchFormatError
 from edgeward.sync.events import EVENTS_PATH, decode_events
 from edgeward.sync.security_events import SECURITY_EVENTS_PATH, decode_security_events
-from edgeward.sync.uplink import INGEST_PATH
 
 # The cap on a batch's JSON, compressed or not: gzip bodies are inflated only up to it.
 MAX_BATCH_BYTES = 8 * 1024 * 1024

@@ -23,10 +23,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
 
-from edgeward.cloud import egress
 from edgeward.cloud.api.authz import requires
 from edgeward.cloud.connections import oauth1
 from edgeward.cloud.connections.refresh import Access, current_access
+from edgeward.cloud.egress import guard as egress
 from edgeward.cloud.errors import (
     BadGateway,
     Conflict,

@@ -11,7 +11,7 @@ from edgeward.cloud.api.authz import requires
 from edgeward.cloud.api.common import transaction
 from edgeward.cloud.errors import BadRequest
 from edgeward.cloud.identity.principal import Principal
-from edgeward.cloud.readings import MAX_PAGE, ReadingQuery, query_readings
+from edgeward.cloud.readings.store import MAX_PAGE, ReadingQuery, query_readings
 
 router = APIRouter(tags=["readings"])
 

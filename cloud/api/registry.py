@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request, Response
 
 from edgeward.cloud.api.authz import public, requires
 from edgeward.cloud.api.common import transaction
-from edgeward.cloud.datasources.registry import signed_registry
+from edgeward.cloud.datasources.signed_registry import signed_registry
 from edgeward.cloud.identity.principal import Principal
 from edgeward.sync.registry import SIGNATURE_HEADER
 

@@ -12,7 +12,7 @@ from edgeward.cloud.api.authz import requires
 from edgeward.cloud.api.common import newest_first_page
 from edgeward.cloud.errors import BadRequest
 from edgeward.cloud.identity.principal import Principal
-from edgeward.cloud.security_events import describe
+from edgeward.cloud.security_events.store import describe
 from edgeward.cloud.storage.schema import security_events
 from edgeward.sync.clock import to_us
 

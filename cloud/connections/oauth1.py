@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from authlib.oauth1.rfc5849.client_auth import ClientAuth
 
 from edgeward.cloud.connections.oauth2 import VendorError, vendor_request
-from edgeward.cloud.egress import EgressPolicy
+from edgeward.cloud.egress.guard import EgressPolicy
 
 FORM = "application/x-www-form-urlencoded"
 

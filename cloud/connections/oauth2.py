@@ -26,8 +26,8 @@ from authlib.oauth2.auth import ClientAuth
 from authlib.oauth2.rfc6749.parameters import prepare_grant_uri, prepare_token_request
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
-from edgeward.cloud import egress
-from edgeward.cloud.egress import EgressPolicy
+from edgeward.cloud.egress import guard as egress
+from edgeward.cloud.egress.guard import EgressPolicy
 
 
 class VendorError(Exception):

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 from edgeward.cloud.connections import oauth2, store
 from edgeward.cloud.connections.vendors import client_secret
-from edgeward.cloud.egress import EgressPolicy
+from edgeward.cloud.egress.guard import EgressPolicy
 from edgeward.cloud.errors import BadGateway, Conflict, GatewayTimeout, NotFound
 from edgeward.cloud.keychain.keyring import Keyring
 from edgeward.cloud.storage.database import Database

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 import sqlalchemy as sa
 
-from edgeward.cloud.security_events import DISABLED_SOURCE, UNKNOWN_SOURCE, WRONG_GATEWAY
+from edgeward.cloud.security_events.store import DISABLED_SOURCE, UNKNOWN_SOURCE, WRONG_GATEWAY
 from edgeward.cloud.storage.schema import data_sources
 
 _SOURCES_BY_NAME = sa.select(

@@ -5,7 +5,7 @@ A gateway forwards the report of a ``sealed_for: cloud`` source untouched, as
 derived authentication key it was given (:mod:`edgeward.sync.reports`). Here
 the cloud opens the envelope with the source key (kept sealed under the
 master key), refuses a counter it accepted before, decodes the payload with
-the type's decoder spec (:mod:`edgeward.sync.decoding`) and checks ranges.
+the type's decoder spec (:mod:`edgeward.sync.type_decoders`) and checks ranges.
 Whatever fails is refused with its reason, like any other cloud rejection,
 independently of what the gateway decided.
 """
@@ -25,7 +25,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from edgeward.cloud.crypto.keys import SealedBox
 from edgeward.cloud.datasources.types import get_type
 from edgeward.cloud.storage.schema import data_sources, readings, sealed_report_counters
-from edgeward.sync import decoding
+from edgeward.sync import type_decoders
 from edgeward.sync.batch import WireReading
 from edgeward.sync.reports import ReportRejected, open_sealed_for_cloud
 
@@ -35,7 +35,7 @@ class _SealedSource:
     id: str
     key: bytes
     type: dict[str, Any]
-    decode: decoding.Decoder
+    decode: type_decoders.Decoder
 
 
 @dataclass(slots=True)
@@ -83,14 +83,14 @@ def open_sealed(
 @dataclass(frozen=True, slots=True)
 class _Decoded:
     counter: int
-    values: dict[str, decoding.Value]
+    values: dict[str, type_decoders.Value]
 
 
 def _open_one(reading: WireReading, source: _SealedSource) -> _Decoded:
     envelope = _envelope(reading.values)
     opened = open_sealed_for_cloud(envelope, reading.source, source.key)
     values = source.decode(opened.payload, _origin(source.type))
-    decoding.check_ranges(values, source.type["fields"])
+    type_decoders.check_ranges(values, source.type["fields"])
     return _Decoded(opened.counter, values)
 
 
@@ -172,14 +172,14 @@ def _sealed_sources(
     return found
 
 
-def _decoder(source_type: dict[str, Any]) -> decoding.Decoder:
+def _decoder(source_type: dict[str, Any]) -> type_decoders.Decoder:
     try:
-        return decoding.build(source_type["transport"], source_type["decoder"])
+        return type_decoders.build(source_type["transport"], source_type["decoder"])
     except (ReportRejected, KeyError, TypeError, ValueError) as exc:
         # A spec this cloud's decoders can't build: its readings are refused, not the batch.
         message = str(exc)
 
-        def refuse(payload: bytes, origin: str) -> dict[str, decoding.Value]:
+        def refuse(payload: bytes, origin: str) -> dict[str, type_decoders.Value]:
             raise ReportRejected("undecodable", message)
 
         return refuse

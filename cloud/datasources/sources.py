@@ -22,7 +22,7 @@ from edgeward.cloud.crypto.keys import SealedBox
 from edgeward.cloud.datasources.sealed import forget_counters
 from edgeward.cloud.datasources.types import get_type
 from edgeward.cloud.errors import Conflict, InvalidRequest
-from edgeward.cloud.gateways import get_gateway
+from edgeward.cloud.fleet.gateways import get_gateway
 from edgeward.cloud.identity.principal import new_id
 from edgeward.cloud.storage.owned import owned_row
 from edgeward.cloud.storage.schema import data_sources

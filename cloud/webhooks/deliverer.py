@@ -7,7 +7,7 @@ back off exponentially with jitter; after ``MAX_ATTEMPTS`` the delivery is
 marked failed. Every outcome is written to the delivery log.
 
 Destinations are resolved and pinned before each attempt by the cloud's one
-SSRF guard (:mod:`edgeward.cloud.egress`): loopback, private and link-local
+SSRF guard (:mod:`edgeward.cloud.egress.guard`): loopback, private and link-local
 addresses are refused unless the deployment allows private destinations
 (tests, on-premises receivers).
 """
@@ -25,7 +25,7 @@ import httpx
 import sqlalchemy as sa
 
 from edgeward.cloud.crypto.keys import SealedBox
-from edgeward.cloud.egress import EgressPolicy, pinned
+from edgeward.cloud.egress.guard import EgressPolicy, pinned
 from edgeward.cloud.errors import ConfigurationError
 from edgeward.cloud.storage.database import Database
 from edgeward.cloud.storage.schema import webhook_deliveries, webhooks

@@ -25,17 +25,17 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from edgeward.cloud.api.app import api_routes, create_app
 from edgeward.cloud.api.authz import Requirement
 from edgeward.cloud.identity import grants as grant_maps
-from edgeward.cloud.settings import CloudSettings
+from edgeward.cloud.service.settings import CloudSettings
 from edgeward.cloud.storage.schema import gateways
 from edgeward.provisioning.keys import GatewayKeys
 from edgeward.sync.claim_codes import ClaimCodeTypo, normalize
-from edgeward.sync.events import GatewayEvent, encode_events
-from edgeward.sync.provisioning import (
+from edgeward.sync.enrollment import (
     KEY_ROTATION_PATH,
     enrollment_message,
     rotation_message,
     sign,
 )
+from edgeward.sync.events import GatewayEvent, encode_events
 from edgeward.sync.security_events import SecurityEvent, encode_security_events
 from edgeward.sync.settings import SettingsReport, encode_report
 from tests.cloud.conftest import START, batch_body

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from edgeward.cloud.storage.schema import claim_codes
 from edgeward.provisioning.keys import GatewayKeys
 from edgeward.sync.claim_codes import generate, normalize
-from edgeward.sync.provisioning import SealedCredentialError, open_credential
+from edgeward.sync.enrollment import SealedCredentialError, open_credential
 from edgeward.sync.registry import verify_registry
 from tests.cloud.routes_catalog import signed_enrollment
 from tests.peers.cloud import Account, CloudServer

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from edgeward.provisioning.keys import GatewayKeys
-from edgeward.sync.provisioning import open_credential
+from edgeward.sync.enrollment import open_credential
 from tests.cloud.routes_catalog import rotation, signed_enrollment
 from tests.peers import require_program
 from tests.peers.cloud import CloudServer

@@ -131,8 +131,8 @@ def test_deliveries_connect_to_the_address_that_was_checked(
     url: str, pinned: str, host: str, sni: dict[str, str]
 ) -> None:
     """Resolved once, connected to that address: no second lookup to rebind."""
-    from edgeward.cloud.egress import EgressPolicy
-    from edgeward.cloud.egress import pinned as pin
+    from edgeward.cloud.egress.guard import EgressPolicy
+    from edgeward.cloud.egress.guard import pinned as pin
 
     headers: dict[str, str] = {}
     got_url, extensions = asyncio.run(pin(url, headers, EgressPolicy()))
@@ -150,14 +150,14 @@ def test_deliveries_connect_to_the_address_that_was_checked(
     ],
 )
 def test_private_destinations_are_refused_before_connecting(url: str) -> None:
-    from edgeward.cloud.egress import DestinationRefused, EgressPolicy, pinned
+    from edgeward.cloud.egress.guard import DestinationRefused, EgressPolicy, pinned
 
     with pytest.raises(DestinationRefused):
         asyncio.run(pinned(url, {}, EgressPolicy()))
 
 
 def test_an_allowed_network_lets_only_that_network_through() -> None:
-    from edgeward.cloud.egress import DestinationRefused, EgressPolicy, parse_networks, pinned
+    from edgeward.cloud.egress.guard import DestinationRefused, EgressPolicy, parse_networks, pinned
 
     policy = EgressPolicy(allowed_networks=parse_networks("127.0.0.0/8", "test"))
     got_url, _ = asyncio.run(pinned("http://127.0.0.1:9/h", {}, policy))

@@ -10,7 +10,7 @@ import pytest
 from edgeward.drivers.base import Reading
 from edgeward.drivers.errors import DriverConfigError
 from edgeward.drivers.mqtt.client import Broker, MqttDriver, Subscription, Tls
-from edgeward.processes import ChildProcess
+from edgeward.harness.processes import ChildProcess
 from tests.drivers.streaming import run_driver, until
 from tests.peers.mosquitto import PASSWORD, USERNAME, Mosquitto, free_port
 

@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from edgeward.drivers.base import Reading
-from edgeward.gateway.admission import MAX_TRACKED_REJECTIONS, Admission
+from edgeward.gateway.admission.policy import MAX_TRACKED_REJECTIONS, Admission
 from edgeward.sync import reports
 
 KEY = secrets.token_bytes(32)

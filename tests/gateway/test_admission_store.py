@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from edgeward.gateway import admission_store
-from edgeward.gateway.admission_store import (
+from edgeward.gateway.admission import store as admission_store
+from edgeward.gateway.admission.store import (
     MAX_KEYS_PER_WINDOW,
     OVERFLOW,
     WINDOW_US,

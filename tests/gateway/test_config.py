@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from edgeward.drivers.modbus.register_map import Block, Order, Table, ValueType
-from edgeward.gateway.config import load_config
-from edgeward.gateway.config_writer import dump_toml, write_secret
+from edgeward.gateway.config.loader import load_config
+from edgeward.gateway.config.toml_writer import dump_toml, write_secret
 from edgeward.gateway.errors import ConfigError
 
 CREDENTIAL = "ewg_test_credential_0123456789"
@@ -640,7 +640,7 @@ def test_run_with_a_world_readable_credential_exits_2_and_starts_nothing(tmp_pat
 
 def test_secrets_stay_out_of_reprs() -> None:
     from edgeward.drivers.mqtt.client import Broker
-    from edgeward.gateway.config import CloudConfig
+    from edgeward.gateway.config.loader import CloudConfig
 
     assert "ewg_top_secret" not in repr(CloudConfig(url="https://c", credential="ewg_top_secret"))
     assert "hunter2" not in repr(Broker(host="b", username="gw", password="hunter2"))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from edgeward.gateway.config import load_config
+from edgeward.gateway.config.loader import load_config
 from tests.gateway.test_config import assert_names, config_error, valid_document, write_config
 
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from edgeward.gateway.config import load_config
-from edgeward.gateway.config_writer import dump_toml, write_secret
+from edgeward.gateway.config.loader import load_config
+from edgeward.gateway.config.toml_writer import dump_toml, write_secret
 from edgeward.gateway.errors import ConfigError
 
 

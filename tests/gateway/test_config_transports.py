@@ -10,7 +10,7 @@ import pytest
 
 from edgeward.drivers.modbus.register_map import Table, ValueType
 from edgeward.drivers.serial.framing import Checksum, LineFramer, StxEtxFramer
-from edgeward.gateway.config import load_config
+from edgeward.gateway.config.loader import load_config
 from edgeward.sync.frames import FieldType
 from tests.gateway.test_config import assert_names, config_error, valid_document, write_config
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from edgeward.gateway.config_writer import dump_toml, write_secret
+from edgeward.gateway.config.toml_writer import dump_toml, write_secret
 
 
 def round_trip(document: dict[str, Any]) -> dict[str, Any]:

@@ -20,8 +20,8 @@ from datetime import UTC, datetime
 import pytest
 
 from edgeward.drivers.base import PollingDriver, Reading
-from edgeward.gateway.coordinator import PollCoordinator
-from edgeward.gateway.supervisor import Supervisor
+from edgeward.gateway.devices.polling import PollCoordinator
+from edgeward.gateway.runtime.supervisor import Supervisor
 
 STOP_WITHIN = 2.0
 
@@ -67,7 +67,7 @@ class TakesEverything:
 def test_stop_ends_a_poll_loop_whose_cancellation_was_swallowed(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.ERROR, logger="edgeward.gateway.supervisor")
+    caplog.set_level(logging.ERROR, logger="edgeward.gateway.runtime.supervisor")
 
     async def main() -> tuple[AnswersWhenCancelled, TakesEverything]:
         driver, gate = AnswersWhenCancelled(), TakesEverything()

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edgeward.gateway import decoders
+from edgeward.gateway.admission import decoders
 from edgeward.sync.registry import validate_type_spec
 from edgeward.sync.reports import ReportRejected
 

@@ -12,8 +12,8 @@ from typing import TypeVar
 import pytest
 
 from edgeward.gateway.errors import OutboxError
-from edgeward.gateway.keyring import Keyring
-from edgeward.gateway.outbox import NewReading, Outbox, StoredReading
+from edgeward.gateway.outbox.data_keys import Keyring
+from edgeward.gateway.outbox.store import NewReading, Outbox, StoredReading
 from edgeward.sync.clock import now_us
 
 T = TypeVar("T")

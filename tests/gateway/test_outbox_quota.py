@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import pytest
 
 from edgeward.gateway.errors import OutboxFull
-from edgeward.gateway.outbox import NewReading, Outbox
+from edgeward.gateway.outbox.store import NewReading, Outbox
 
 T = TypeVar("T")
 QUOTA = 20_000

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import pytest
 
 from edgeward.gateway.errors import OutboxCorrupt
-from edgeward.gateway.outbox import NewReading, Outbox
+from edgeward.gateway.outbox.store import NewReading, Outbox
 
 T = TypeVar("T")
 
@@ -130,7 +130,7 @@ def test_with_the_clock_behind_a_fresh_outbox_still_continues_above_the_old_one(
     path = tmp_path / "outbox.db"
     highest = fill(path, 500)
     garbage_over(path, offset=4096 * 2, length=4096 * 3)  # pages 2-4: the header survives
-    monkeypatch.setattr("edgeward.gateway.outbox_file.now_us", lambda: 1_000)
+    monkeypatch.setattr("edgeward.gateway.outbox.database_file.now_us", lambda: 1_000)
 
     async def after(outbox: Outbox) -> int:
         return await outbox.append([reading(1)])
@@ -148,7 +148,7 @@ def test_a_deleted_outbox_does_not_restart_the_sequence(
     for leftover in path.parent.glob("outbox.db*"):
         if leftover.name != "outbox.db.seq":
             leftover.unlink()
-    monkeypatch.setattr("edgeward.gateway.outbox_file.now_us", lambda: 1_000)
+    monkeypatch.setattr("edgeward.gateway.outbox.database_file.now_us", lambda: 1_000)
 
     async def after(outbox: Outbox) -> int:
         return await outbox.append([reading(1)])

@@ -17,8 +17,8 @@ from typing import Any, TypeVar
 import pytest
 
 from edgeward.gateway.errors import KeyringError
-from edgeward.gateway.keyring import Keyring
-from edgeward.gateway.outbox import NewReading, Outbox
+from edgeward.gateway.outbox.data_keys import Keyring
+from edgeward.gateway.outbox.store import NewReading, Outbox
 from tests.gateway.test_config import valid_document, write_config
 
 T = TypeVar("T")

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from edgeward.gateway.config import load_config
-from edgeward.gateway.pipeline_config import HealthConfig, OutboxConfig, UplinkConfig
+from edgeward.gateway.config.loader import load_config
+from edgeward.gateway.config.pipeline import HealthConfig, OutboxConfig, UplinkConfig
 from tests.gateway.test_config import assert_names, config_error, valid_document, write_config
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from edgeward.gateway.config import load_config
-from edgeward.gateway.config_writer import write_secret
+from edgeward.gateway.config.loader import load_config
+from edgeward.gateway.config.toml_writer import write_secret
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

@@ -13,10 +13,10 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from edgeward.gateway.admission import Admission
-from edgeward.gateway.pipeline_config import AdmissionConfig
-from edgeward.gateway.registry_sync import PUBLIC_KEY_FILE, REGISTRY_FILE, RegistrySync
-from edgeward.sync.uplink import UplinkClient
+from edgeward.gateway.admission.policy import Admission
+from edgeward.gateway.admission.registry_pull import PUBLIC_KEY_FILE, REGISTRY_FILE, RegistrySync
+from edgeward.gateway.config.pipeline import AdmissionConfig
+from edgeward.sync.client import UplinkClient
 from tests.peers.cloud import CloudServer
 from tests.peers.mosquitto import free_port
 

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from edgeward.gateway.config import load_config
+from edgeward.gateway.config.loader import load_config
 from edgeward.gateway.errors import ConfigError
-from edgeward.gateway.remote_settings import RemoteSettings, cloud_client, read_state
+from edgeward.gateway.runtime.remote_settings import RemoteSettings, cloud_client, read_state
 from edgeward.sync.settings import REMOTE_RULES, Rule, SettingsError, validate_overlay
 from tests.gateway.test_config import valid_document, write_config
 from tests.peers.cloud import CloudServer

@@ -18,7 +18,7 @@ from edgeward.drivers.breaker import BreakerPolicy
 from edgeward.drivers.modbus.register_map import RegisterField, RegisterMap, ValueType
 from edgeward.drivers.modbus.rtu import ModbusRtuDriver, RtuDevice, SerialLine
 from edgeward.drivers.simulators.modbus_server import SerialRegisterBankServer
-from edgeward.gateway.coordinator import PollCoordinator
+from edgeward.gateway.devices.polling import PollCoordinator
 from tests.peers.registry import admission_gate, bound_source
 from tests.peers.socat import PtyPair
 

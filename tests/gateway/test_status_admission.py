@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from edgeward.gateway.status import render
+from edgeward.gateway.health.status_table import render
 
 NOW = 1_764_128_460_000_000
 

@@ -11,10 +11,10 @@ from edgeward.drivers.serial.framing import LineFramer
 from edgeward.drivers.serial.port import SerialSettings
 from edgeward.drivers.serial.stream import SerialDriver
 from edgeward.drivers.simulators.serial_sensor import values_for
-from edgeward.gateway.admission_gate import AdmissionGate
-from edgeward.gateway.outbox import NewReading
-from edgeward.gateway.stream_coordinator import StreamCoordinator
-from edgeward.processes import ChildProcess
+from edgeward.gateway.admission.gate import AdmissionGate
+from edgeward.gateway.devices.streaming import StreamCoordinator
+from edgeward.gateway.outbox.store import NewReading
+from edgeward.harness.processes import ChildProcess
 from tests.peers.mosquitto import PASSWORD, USERNAME, Mosquitto
 from tests.peers.registry import admission_gate, bound_source
 from tests.peers.serial_sensor import serial_sensor

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from edgeward.gateway.supervisor import Supervisor
+from edgeward.gateway.runtime.supervisor import Supervisor
 
 WAIT = 5.0  # seconds a condition may take before the test fails
 
@@ -22,7 +22,7 @@ async def forever() -> None:
 
 
 def test_a_crashing_task_is_logged_and_restarted(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.ERROR, logger="edgeward.gateway.supervisor")
+    caplog.set_level(logging.ERROR, logger="edgeward.gateway.runtime.supervisor")
     calls = 0
 
     async def main() -> tuple[int, int]:
@@ -61,7 +61,7 @@ def test_a_crashing_task_is_logged_and_restarted(caplog: pytest.LogCaptureFixtur
 
 
 def test_a_task_that_returns_is_restarted_too(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.ERROR, logger="edgeward.gateway.supervisor")
+    caplog.set_level(logging.ERROR, logger="edgeward.gateway.runtime.supervisor")
 
     async def main() -> tuple[int, int]:
         calls = 0

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from edgeward.drivers.simulators.power_meters import METER_REGISTERS
-from edgeward.gateway.systemd_notify import notify, watchdog_interval
-from edgeward.processes import ChildProcess
+from edgeward.gateway.health.systemd_notify import notify, watchdog_interval
+from edgeward.harness.processes import ChildProcess
 from tests.peers.cloud import RegisteredGateway
 from tests.peers.gateway import write_gateway_config
 from tests.peers.mosquitto import free_port

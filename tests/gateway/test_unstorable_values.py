@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from edgeward.gateway.forwarder import OutboxWriter
-from edgeward.gateway.outbox import NewReading, Outbox
+from edgeward.gateway.outbox.store import NewReading, Outbox
+from edgeward.gateway.outbox.writer import OutboxWriter
 from edgeward.sync.frames import FieldType, JsonDecoder, TextField
 from edgeward.sync.reports import ReportRejected
 

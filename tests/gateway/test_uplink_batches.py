@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from edgeward.gateway.forwarder import Uplink
-from edgeward.gateway.outbox import NewReading, Outbox
+from edgeward.gateway.outbox.store import NewReading, Outbox
+from edgeward.gateway.outbox.uplink import Uplink
 from edgeward.sync.batch import Batch, BatchAck
-from edgeward.sync.uplink import UplinkClient
+from edgeward.sync.client import UplinkClient
 from tests.peers.cloud import Account, CloudServer
 
 VALUES = {"voltage": 230.12, "current": 12.345, "power": 2841.2, "energy": 1_000_123}
@@ -211,7 +211,7 @@ def test_a_cloud_refusing_everything_does_not_empty_the_outbox(
 ) -> None:
     """All readings refused (here: all before 1970): at most MAX_REFUSED_IN_A_ROW are
     set aside, the rest wait in the outbox for the cloud to take them again."""
-    from edgeward.gateway.forwarder import MAX_REFUSED_IN_A_ROW
+    from edgeward.gateway.outbox.uplink import MAX_REFUSED_IN_A_ROW
 
     async def main() -> tuple[int, int]:
         outbox = Outbox(tmp_path / "outbox.db")

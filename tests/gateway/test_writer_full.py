@@ -7,8 +7,8 @@ import asyncio
 import contextlib
 from pathlib import Path
 
-from edgeward.gateway.forwarder import OutboxWriter
-from edgeward.gateway.outbox import NewReading, Outbox
+from edgeward.gateway.outbox.store import NewReading, Outbox
+from edgeward.gateway.outbox.writer import OutboxWriter
 
 
 def reading(n: int) -> NewReading:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import pytest
 
-from edgeward.processes import find_program
+from edgeward.harness.processes import find_program
 
 
 def in_ci() -> bool:

@@ -17,15 +17,15 @@ import sqlalchemy as sa
 from edgeward.cloud.crypto.keys import SealedBox
 from edgeward.cloud.datasources.sources import create_source
 from edgeward.cloud.datasources.types import create_type
-from edgeward.cloud.gateways import add_gateway
+from edgeward.cloud.fleet.gateways import add_gateway
 from edgeward.cloud.identity.accounts import create_account
 from edgeward.cloud.identity.grants import parse
 from edgeward.cloud.identity.principal import new_id
 from edgeward.cloud.identity.tokens import issue
-from edgeward.cloud.settings import CloudSettings
+from edgeward.cloud.service.settings import CloudSettings
 from edgeward.cloud.storage.database import Database
 from edgeward.cloud.storage.schema import data_sources, gateways
-from edgeward.local_cloud import Account, LocalCloud, RegisteredGateway, read_pages
+from edgeward.harness.local_cloud import Account, LocalCloud, RegisteredGateway, read_pages
 from edgeward.sync.clock import now_us
 
 __all__ = ["Account", "CloudServer", "RegisteredGateway"]

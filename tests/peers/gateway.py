@@ -7,9 +7,9 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from edgeward.gateway.config_writer import dump_toml, write_secret
-from edgeward.gateway.keyring import Keyring
-from edgeward.processes import ChildProcess
+from edgeward.gateway.config.toml_writer import dump_toml, write_secret
+from edgeward.gateway.outbox.data_keys import Keyring
+from edgeward.harness.processes import ChildProcess
 from tests.peers.cloud import CloudServer, RegisteredGateway
 
 

@@ -20,11 +20,11 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from edgeward.gateway.admission import Admission
-from edgeward.gateway.admission_gate import AdmissionGate
-from edgeward.gateway.admission_store import AdmissionStore
-from edgeward.gateway.outbox import NewReading
-from edgeward.gateway.registry_sync import PUBLIC_KEY_FILE, REGISTRY_FILE
+from edgeward.gateway.admission.gate import AdmissionGate
+from edgeward.gateway.admission.policy import Admission
+from edgeward.gateway.admission.registry_pull import PUBLIC_KEY_FILE, REGISTRY_FILE
+from edgeward.gateway.admission.store import AdmissionStore
+from edgeward.gateway.outbox.store import NewReading
 from edgeward.sync.registry import (
     REGISTRY_FORMAT,
     REGISTRY_VERSION,

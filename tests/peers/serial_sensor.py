@@ -6,7 +6,7 @@ import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
-from edgeward.processes import ChildProcess
+from edgeward.harness.processes import ChildProcess
 
 
 @contextlib.contextmanager

@@ -1,6 +1,6 @@
 """Network namespaces and WireGuard hubs for the tunnel tests.
 
-The namespaces, veth pair and hub are :mod:`edgeward.network_namespaces`,
+The namespaces, veth pair and hub are :mod:`edgeward.harness.network_namespaces`,
 which the demo uses too; this adds the peer check that fails in CI naming
 the package.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from edgeward.network_namespaces import (
+from edgeward.harness.network_namespaces import (
     CLOUD_UNDERLAY,
     GATEWAY_UNDERLAY,
     HUB_ADDRESS,

@@ -8,7 +8,7 @@ import socket
 import subprocess
 from pathlib import Path
 
-from edgeward.gateway.config import load_config
+from edgeward.gateway.config.loader import load_config
 from tests.peers.cloud import CloudServer
 from tests.peers.modbus import ModbusServerThread
 from tests.provisioning.conftest import edgeward, provisioned

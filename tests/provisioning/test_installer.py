@@ -11,7 +11,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from edgeward.cloud.storage.schema import claim_codes, gateways
-from edgeward.gateway.config import load_config
+from edgeward.gateway.config.loader import load_config
 from edgeward.provisioning.keys import GatewayKeys
 from edgeward.provisioning.state import Layout, load_state
 from edgeward.sync.claim_codes import generate

@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from edgeward.gateway.config import load_config
+from edgeward.gateway.config.loader import load_config
 from edgeward.provisioning.enrolling import PAUSE_ENV, PAUSE_FIFO_ENV
 from edgeward.provisioning.state import Layout, load_state
 from tests.peers import wait_until

@@ -27,9 +27,9 @@ from edgeward.sync.batch import (
     encode_ack,
     encode_batch,
 )
+from edgeward.sync.client import parse_retry_after
 from edgeward.sync.clock import format_time, from_us, to_us
 from edgeward.sync.errors import BatchFormatError
-from edgeward.sync.uplink import parse_retry_after
 
 # --- helpers -------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from edgeward.sync.registry import SpecError
-from edgeward.sync.registry_client import RegistryStore, pull
+from edgeward.sync.signed_documents import RegistryStore, pull
 from tests.peers.cloud import CloudServer
 
 

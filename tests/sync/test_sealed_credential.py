@@ -7,7 +7,7 @@ import base64
 import pytest
 
 from edgeward.provisioning.keys import GatewayKeys
-from edgeward.sync.provisioning import SealedCredentialError, open_credential, seal_credential
+from edgeward.sync.enrollment import SealedCredentialError, open_credential, seal_credential
 
 
 def test_only_the_gateway_opens_its_credential() -> None:

@@ -14,7 +14,7 @@ from typing import ClassVar
 import pytest
 
 from edgeward.sync.batch import Batch, BatchAck, WireReading, decode_batch, encode_ack
-from edgeward.sync.uplink import UplinkClient
+from edgeward.sync.client import UplinkClient
 
 
 class OldCloud(BaseHTTPRequestHandler):

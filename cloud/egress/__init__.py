@@ -1,0 +1,1 @@
+"""Outbound HTTP from the cloud (webhooks, proxy): the one SSRF guard every request passes."""

@@ -1,0 +1,1 @@
+"""The account's gateways: their credentials, the events they report and their remote settings."""

@@ -1,0 +1,1 @@
+"""Readings at the cloud: each gateway batch stored exactly once, and read back by applications."""

@@ -1,0 +1,1 @@
+"""Running the cloud: ``edgeward cloud ...`` commands, the uvicorn server and its settings."""

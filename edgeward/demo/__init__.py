@@ -1,0 +1,1 @@
+"""``edgeward demo``: the whole path on one machine, and the simulated site it runs."""

@@ -1,0 +1,221 @@
+"""Admission: only readings of registered, active sources get in, proven and decoded.
+
+Every reading a driver hands up passes, in order: the source is in the
+verified registry and enabled; it arrived over its type's transport and from
+where it is bound (bus and unit, port, BLE address, MQTT topic); its
+signature or seal holds (``hmac``, ``ed25519``, ``sealed`` types); its counter
+is newer than any seen from it (no replay); its payload decodes; every field
+lies in its declared range. The first failed check is the reason, counted by
+(source, reason) in :class:`RejectionCounts` and never raised further.
+
+Sources of ``sealed`` types that only the cloud may open pass with their
+envelope untouched (``{"sealed": "<base64>"}``) once the sender's tag holds:
+the registry gives the gateway the source's authentication key, derived from
+the source key (HKDF-SHA256, RFC 5869; see :mod:`edgeward.sync.reports`),
+never a key that opens the payload. The tag covers the counter, so these
+counters move the replay guard like any other authenticated counter.
+
+Before a gateway has ever held a verified registry it admits nothing: every
+reading is refused as ``no-registry`` (counted and reported like any other
+refusal), because admitting unproven data "until the registry arrives" is the
+hole this module closes. :meth:`Admission.use` swaps in a newer registry
+whole, between two readings, so a source disabled at the cloud is refused
+from the first reading after the pull that carried the change. A source whose
+type this gateway's decoders can't build is refused as ``unsupported-type``.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+from edgeward.drivers.base import Reading
+from edgeward.drivers.errors import DriverError
+from edgeward.gateway.admission import decoders
+from edgeward.sync import reports
+from edgeward.sync.reports import ReportRejected
+
+# Origin URL schemes per transport (drivers write origins; see Reading.origin).
+SCHEMES = {
+    "modbus": ("modbus-tcp", "modbus-rtu"),
+    "serial": ("serial",),
+    "ble": ("ble",),
+    "mqtt": ("mqtt", "mqtts"),
+}
+MAX_TRACKED_REJECTIONS = 10_000
+
+
+class ReplayGuard(Protocol):
+    def last(self, source: str) -> int: ...
+    def advance(self, source: str, counter: int) -> None: ...
+
+
+class MemoryReplayGuard:
+    """Highest counter seen per source; the gateway's store persists it across restarts."""
+
+    def __init__(self) -> None:
+        self._last: dict[str, int] = {}
+
+    def last(self, source: str) -> int:
+        return self._last.get(source, 0)
+
+    def advance(self, source: str, counter: int) -> None:
+        self._last[source] = max(counter, self._last.get(source, 0))
+
+
+@dataclass(frozen=True, slots=True)
+class Admitted:
+    source: str
+    values: dict[str, decoders.Value]
+
+
+@dataclass
+class RejectionCounts:
+    """Rejections by (source, reason), bounded: a flood of distinct rogue identities
+    folds into one overflow row rather than growing without limit."""
+
+    counts: Counter[tuple[str, str]] = field(default_factory=Counter)
+    # The (source, reason) of the latest refusal, as given (before any overflow folding).
+    last: tuple[str, str] | None = None
+
+    def add(self, source: str, reason: str) -> None:
+        key = self.last = (source, reason)
+        if key not in self.counts and len(self.counts) >= MAX_TRACKED_REJECTIONS:
+            key = ("*", "overflow")
+        self.counts[key] += 1
+
+    def drain(self) -> Counter[tuple[str, str]]:
+        drained, self.counts = self.counts, Counter()
+        return drained
+
+
+@dataclass(frozen=True, slots=True)
+class _Source:
+    entry: Mapping[str, Any]
+    decode: decoders.Decoder
+
+
+class Admission:
+    def __init__(
+        self, registry: Mapping[str, Any] | None, replay: ReplayGuard | None = None
+    ) -> None:
+        """``registry``: a document :func:`edgeward.sync.registry.verify_registry` returned,
+        or None before the gateway ever had one (then nothing is admitted)."""
+        self.replay = replay or MemoryReplayGuard()
+        self.rejections = RejectionCounts()
+        self._sources: dict[str, _Source] | None = None
+        if registry is not None:
+            self.use(registry)
+
+    @property
+    def has_registry(self) -> bool:
+        return self._sources is not None
+
+    def use(self, registry: Mapping[str, Any]) -> None:
+        """Admit by ``registry`` from now on: built aside, then swapped in one assignment."""
+        sources = {}
+        for entry in registry["sources"]:
+            source_type = entry["type"]
+            try:
+                decode = decoders.build(source_type["transport"], source_type["decoder"])
+            except (KeyError, TypeError, ValueError, DriverError):
+                # A type this gateway's decoders can't build (a newer cloud's spec):
+                # its source is refused with a reason rather than the registry whole.
+                decode = _unbuildable
+            sources[entry["name"]] = _Source(entry, decode)
+        self._sources = sources
+
+    def admit(self, reading: Reading) -> Admitted | None:
+        """The decoded reading, or None after counting why it was refused."""
+        try:
+            return self._admit(reading)
+        except ReportRejected as refusal:
+            self.rejections.add(reading.source, refusal.reason)
+            return None
+
+    def _admit(self, reading: Reading) -> Admitted:
+        if self._sources is None:
+            raise ReportRejected("no-registry", "no verified registry yet: nothing is admitted")
+        source = self._sources.get(reading.source)
+        if source is None:
+            raise ReportRejected("unknown-source", f"{reading.source} is not registered")
+        entry, source_type = source.entry, source.entry["type"]
+        if not entry["enabled"]:
+            raise ReportRejected("disabled-source", f"{reading.source} is disabled")
+        _check_origin(source_type["transport"], entry["binding"], reading.origin)
+        opened = self._open(reading, entry)
+        if opened.counter is not None and opened.counter <= self.replay.last(reading.source):
+            raise ReportRejected("replay", f"counter {opened.counter} was seen before")
+        if opened.sealed_for_cloud:
+            values: dict[str, decoders.Value] = {"sealed": base64.b64encode(reading.raw).decode()}
+        else:
+            values = source.decode(opened.payload, reading.origin)
+            decoders.check_ranges(values, source_type["fields"])
+        # Every counter here is authenticated (signature, seal or sender tag):
+        # a forged one is refused above and never locks the real device out.
+        if opened.counter is not None:
+            self.replay.advance(reading.source, opened.counter)
+        return Admitted(reading.source, values)
+
+    def _open(self, reading: Reading, entry: Mapping[str, Any]) -> _Opened:
+        mode = entry["type"]["auth_mode"]
+        if mode == "bound":
+            return _Opened(None, reading.raw)
+        if mode == "hmac":
+            opened = reports.open_hmac(reading.raw, reading.source, _key(entry))
+        elif mode == "ed25519":
+            opened = reports.open_ed25519(reading.raw, reading.source, entry["public_key"])
+        elif entry["type"]["sealed_for"] == "gateway":
+            opened = reports.open_sealed(reading.raw, reading.source, _key(entry))
+        else:
+            auth_key = _key(entry, "auth_key")
+            counter = reports.verify_sealed_for_cloud(reading.raw, reading.source, auth_key)
+            return _Opened(counter, reading.raw, sealed_for_cloud=True)
+        return _Opened(opened.counter, opened.payload)
+
+
+@dataclass(frozen=True, slots=True)
+class _Opened:
+    counter: int | None
+    payload: bytes
+    sealed_for_cloud: bool = False
+
+
+def _unbuildable(payload: bytes, origin: str) -> dict[str, decoders.Value]:
+    raise ReportRejected("unsupported-type", "this gateway can't decode the source's type")
+
+
+def _key(entry: Mapping[str, Any], name: str = "key") -> bytes:
+    """``key`` (the source key) or ``auth_key`` (sealed for the cloud: the sender's only)."""
+    if not entry.get(name):
+        raise ReportRejected("no-credentials", "the registry holds no key for this source")
+    return base64.b64decode(entry[name])
+
+
+def _check_origin(transport: str, binding: Mapping[str, Any], origin: str) -> None:
+    """The reading came over the type's transport, from where the source is bound."""
+    try:
+        parts = urlsplit(origin)
+    except ValueError as exc:  # e.g. an unbalanced "[" where an IPv6 host would go
+        raise ReportRejected("wrong-transport", "the origin is not a URL") from exc
+    if parts.scheme not in SCHEMES[transport]:
+        raise ReportRejected("wrong-transport", f"{origin} is not a {transport} origin")
+    where = origin.split("://", 1)[1]
+    if transport == "modbus":
+        bus, _, unit = origin.rpartition("/")
+        if binding.get("bus") != bus or str(binding.get("unit")) != unit:
+            raise ReportRejected("wrong-binding", f"{origin} is not {binding}")
+    elif transport == "serial":
+        if where.rstrip("/") != str(binding.get("port", "")).rstrip("/"):
+            raise ReportRejected("wrong-binding", f"{origin} is not port {binding.get('port')}")
+    elif transport == "ble":
+        # Not urlsplit's hostname: a MAC address's colons read as a port separator.
+        address = where.split("/", 1)[0]
+        if address.upper() != str(binding.get("address", "")).upper():
+            raise ReportRejected("wrong-binding", f"{origin} is not {binding.get('address')}")
+    elif parts.path.lstrip("/") != str(binding.get("topic", "")):
+        raise ReportRejected("wrong-binding", f"{origin} is not topic {binding.get('topic')}")

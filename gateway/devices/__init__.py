@@ -1,0 +1,1 @@
+"""Where drivers run: the coordinators that poll or listen and know each device's availability."""

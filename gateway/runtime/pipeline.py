@@ -1,0 +1,224 @@
+"""The gateway runtime: builds the pipeline from config and supervises it.
+
+Shutdown runs in the pipeline's order: pollers stop first, the writer then
+commits what they already queued, and only then do the writer and the uplink
+stop, so a clean stop loses nothing that a device handed over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from edgeward.drivers.ble.driver import BleDriver
+from edgeward.drivers.modbus.rtu import ModbusRtuDriver, RtuDevice, SerialLine
+from edgeward.drivers.modbus.tcp import ModbusDevice, ModbusTcpDriver
+from edgeward.drivers.mqtt.client import MqttDriver
+from edgeward.drivers.serial.polled import SerialPollingDriver
+from edgeward.drivers.serial.port import SerialSettings
+from edgeward.drivers.serial.stream import SerialDriver
+from edgeward.gateway.admission.gate import AdmissionGate
+from edgeward.gateway.admission.policy import Admission
+from edgeward.gateway.admission.registry_pull import RegistrySync
+from edgeward.gateway.admission.store import AdmissionStore
+from edgeward.gateway.config.ble import BleConfig
+from edgeward.gateway.config.loader import (
+    GatewayConfig,
+    ModbusRtuConfig,
+    ModbusTcpConfig,
+    MqttConfig,
+    SerialConfig,
+)
+from edgeward.gateway.devices.polling import PollCoordinator
+from edgeward.gateway.devices.streaming import StreamCoordinator
+from edgeward.gateway.errors import GatewayError
+from edgeward.gateway.health.publisher import HealthPublisher, read_status
+from edgeward.gateway.outbox.store import NewReading, Outbox
+from edgeward.gateway.outbox.uplink import Uplink
+from edgeward.gateway.outbox.writer import OutboxWriter
+from edgeward.gateway.runtime.supervisor import Supervisor
+from edgeward.sync.client import UplinkClient
+from edgeward.sync.clock import now_us
+
+log = logging.getLogger(__name__)
+
+QUEUE_SIZE = 10_000
+# Together with FLUSH_TIMEOUT and the supervisors' stop timeouts, a clean stop
+# stays well inside systemd's (and the tests') patience.
+DRAIN_TIMEOUT = 5.0
+# How long a clean stop keeps sending before it leaves the rest for the next start.
+FLUSH_TIMEOUT = 5.0
+# How long a gateway that never had a registry waits for its first before reading devices.
+FIRST_PULL_TIMEOUT = 5.0
+
+
+class GatewayRuntime:
+    def __init__(self, config: GatewayConfig) -> None:
+        self.config = config
+        self.queue: asyncio.Queue[NewReading] = asyncio.Queue(maxsize=QUEUE_SIZE)
+        self.started_us = now_us()
+        self.outbox = Outbox(
+            config.outbox_path,
+            synchronous=config.outbox.synchronous,
+            max_bytes=config.outbox.max_bytes,
+            full_policy=config.outbox.full_policy,
+            key_rotation_days=config.outbox.key_rotation_days,
+            seq_floor=_last_published_seq(config),
+        )
+        self.writer = OutboxWriter(self.outbox, self.queue)
+        self.client = UplinkClient(
+            config.cloud.url,
+            config.cloud.credential,
+            timeout=config.uplink.timeout,
+            compress=config.uplink.compress,
+        )
+        self.uplink = Uplink(
+            config.gateway_id,
+            self.client,
+            self.outbox,
+            self.writer.committed,
+            batch_max_readings=config.uplink.batch_max_readings,
+            batch_max_bytes=config.uplink.batch_max_bytes,
+            batch_max_age=config.uplink.batch_max_age,
+            idle_interval=config.uplink.idle_interval,
+            backoff_max=config.uplink.backoff_max,
+        )
+        # Admission's memory (replay counters, refusal rows) outlives any outbox file.
+        self.admission_store = AdmissionStore(config.data_dir / "admission.db")
+        admission = Admission(None, replay=self.admission_store)
+        self.gate = AdmissionGate(admission, self.admission_store, self.queue)
+        self.registry = RegistrySync(
+            config.gateway_id,
+            config.data_dir,
+            config.admission,
+            self.client,
+            admission,
+            config.cloud.public_key,
+        )
+        self.coordinators = [self._coordinator(endpoint) for endpoint in config.modbus_tcp]
+        self.coordinators += [self._rtu_coordinator(bus) for bus in config.modbus_rtu]
+        self.coordinators += [self._serial_poller(p) for p in config.serial if p.request]
+        self.streams = [self._serial_stream(p) for p in config.serial if not p.request]
+        self.streams += [self._mqtt_coordinator(broker) for broker in config.mqtt]
+        if config.ble is not None:
+            self.streams.append(self._ble_coordinator(config.ble))
+        self.health = HealthPublisher(self)
+        self.pollers = Supervisor()
+        self.pipeline = Supervisor()
+
+    def _coordinator(self, endpoint: ModbusTcpConfig) -> PollCoordinator:
+        driver = ModbusTcpDriver(
+            endpoint.host,
+            endpoint.port,
+            [ModbusDevice(d.source, d.unit, d.register_map) for d in endpoint.devices],
+            timeout=endpoint.timeout,
+        )
+        intervals = {d.source: d.poll_interval for d in endpoint.devices}
+        return PollCoordinator(driver, intervals, self.gate)
+
+    def _rtu_coordinator(self, bus: ModbusRtuConfig) -> PollCoordinator:
+        # One driver, hence one scheduler, per serial bus; buses poll in parallel.
+        driver = ModbusRtuDriver(
+            SerialLine(bus.port, bus.baudrate, bus.parity, bus.bytesize, bus.stopbits),
+            [
+                RtuDevice(d.source, d.unit, d.register_map, d.timeout or bus.timeout)
+                for d in bus.devices
+            ],
+        )
+        intervals = {d.source: d.poll_interval for d in bus.devices}
+        return PollCoordinator(driver, intervals, self.gate)
+
+    def _serial_stream(self, port: SerialConfig) -> StreamCoordinator:
+        driver = SerialDriver(
+            SerialSettings(port.port, port.baudrate, port.parity, port.bytesize, port.stopbits),
+            port.source,
+            port.framer(),
+            stale_after=port.stale_after,
+        )
+        return StreamCoordinator(driver, self.gate)
+
+    def _serial_poller(self, port: SerialConfig) -> PollCoordinator:
+        assert port.request is not None
+        driver = SerialPollingDriver(
+            SerialSettings(port.port, port.baudrate, port.parity, port.bytesize, port.stopbits),
+            port.source,
+            port.framer(),
+            port.request,
+            timeout=port.timeout,
+        )
+        return PollCoordinator(driver, {port.source: port.poll_interval}, self.gate)
+
+    def _mqtt_coordinator(self, broker: MqttConfig) -> StreamCoordinator:
+        driver = MqttDriver(broker.broker, [entry.subscription for entry in broker.subscriptions])
+        return StreamCoordinator(driver, self.gate)
+
+    def _ble_coordinator(self, ble: BleConfig) -> StreamCoordinator:
+        driver = BleDriver(list(ble.devices), adapter=ble.adapter, timing=ble.timing)
+        return StreamCoordinator(driver, self.gate)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await self.outbox.open()
+        await self.registry.start(FIRST_PULL_TIMEOUT)
+        if self.config.unused_decoder_keys:
+            log.warning(
+                "gateway.toml 'fields' of %s are not used: each source's registered "
+                "data-source type decodes its readings (the keys may be removed)",
+                ", ".join(self.config.unused_decoder_keys),
+            )
+        log.info(
+            "gateway %s started: %d readings waiting in %s",
+            self.config.gateway_id,
+            await self.outbox.depth(),
+            self.config.outbox_path,
+        )
+        try:
+            await self.health.start_metrics()
+            self.pipeline.start("outbox-writer", self.writer.run)
+            self.pipeline.start("uplink", self.uplink.run)
+            self.pipeline.start("health", self.health.run)
+            self.pipeline.start("registry", self.registry.run)
+            self.pipeline.start("security-events", self._report_security_events)
+            for coordinator in self.coordinators:
+                name = f"poll {coordinator.driver.__class__.__name__} {coordinator.driver.sources}"
+                self.pollers.start(name, coordinator.run)
+            for stream in self.streams:
+                name = f"stream {stream.driver.__class__.__name__} {stream.driver.sources}"
+                self.pollers.start(name, stream.run)
+            await stop.wait()
+        finally:
+            await self._shutdown()
+
+    async def _report_security_events(self) -> None:
+        interval = self.config.admission.report_interval
+        await self.gate.report(self.client, self.config.gateway_id, interval)
+
+    async def _shutdown(self) -> None:
+        await self.pollers.stop()
+        try:
+            async with asyncio.timeout(DRAIN_TIMEOUT):  # not wait_for: see Supervisor.stop
+                await self.queue.join()
+        except TimeoutError:
+            log.error("%d queued readings not committed at shutdown", self.queue.qsize())
+        await self.pipeline.stop()
+        loop = asyncio.get_running_loop()
+        await self.uplink.flush(loop.time() + FLUSH_TIMEOUT)
+        self.gate.flush()  # refusals not yet in a row: reported after the next start
+        await self.client.aclose()
+        await self.health.stop_metrics()
+        with contextlib.suppress(OSError, GatewayError):
+            await self.health.publish()  # the final counts, for `edgeward gateway status`
+        await self.outbox.close()
+        self.admission_store.close()
+        log.info("gateway %s stopped", self.config.gateway_id)
+
+
+def _last_published_seq(config: GatewayConfig) -> int:
+    """The highest sequence the last run published: a floor for a fresh outbox's first.
+
+    Covers a replaced outbox on a box whose clock came up wrong (no RTC, no NTP yet).
+    """
+    try:
+        return int(read_status(config.data_dir)["outbox"]["last_seq"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0
