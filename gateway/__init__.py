@@ -1,1 +1,5 @@
-"""The edge runtime: config, decoding, the durable outbox, uplink and supervision."""
+"""The edge runtime: config, admission, the durable outbox and its uplink, devices, health.
+
+A room per concern (see each subpackage's docstring); the gateway imports
+only drivers and sync, never the cloud.
+"""

@@ -1,11 +1,13 @@
-"""The ``[outbox]``, ``[uplink]``, ``[health]`` and ``[admission]`` sections of gateway.toml.
+"""The store-and-forward tables of gateway.toml: ``[outbox]``, ``[uplink]``, ``[health]``,
+``[admission]``, ``[log]`` and ``[remote]``.
 
 Kept apart from :mod:`edgeward.gateway.config.loader` (which owns the file, the
 cloud and the device sections) so that the store-and-forward settings and
 the device settings change without touching each other. The loader there
 calls :func:`parse_outbox`, :func:`parse_uplink`, :func:`parse_health`,
 :func:`parse_admission`, :func:`parse_log` and :func:`parse_remote` with its
-section reader, so every error still names file, key and expectation.
+:class:`~edgeward.gateway.config.section.Section`, so every error still names
+file, key and expectation.
 
 The cloud may set some keys remotely (:mod:`edgeward.sync.settings`); their
 bounds come from that module's :data:`REMOTE_RULES`, so the cloud validates
@@ -15,9 +17,9 @@ an overlay by the rules this parser applies.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
-from edgeward.gateway.errors import ConfigError
+from edgeward.gateway.config.section import Section
 from edgeward.sync.settings import REMOTE_RULES
 
 MIB = 1024 * 1024
@@ -76,20 +78,7 @@ class RemoteConfig:
     poll_interval: float = 60.0
 
 
-class SectionReader(Protocol):
-    """What :class:`edgeward.gateway.config.loader._Section` offers; typed here to avoid a cycle."""
-
-    data: dict[str, object]
-
-    def allow(self, *names: str) -> None: ...
-    def error(self, name: str, expected: str, found: object) -> ConfigError: ...
-    def integer(self, name: str, low: int, high: int, default: object = ...) -> int: ...
-    def number(self, name: str, low: float, high: float, default: object = ...) -> float: ...
-    def choice(self, name: str, options: tuple[str, ...], default: object = ...) -> str: ...
-    def boolean(self, name: str, default: bool) -> bool: ...
-
-
-def _setting(section: SectionReader, table: str, name: str, default: Any) -> Any:
+def _setting(section: Section, table: str, name: str, default: Any) -> Any:
     """Read remotely settable ``table.name`` by its shared rule."""
     rule = REMOTE_RULES[table][name]
     if rule.kind == "integer":
@@ -101,24 +90,24 @@ def _setting(section: SectionReader, table: str, name: str, default: Any) -> Any
     return section.boolean(name, default)
 
 
-def _settings(section: SectionReader, table: str, defaults: Any) -> dict[str, Any]:
+def _settings(section: Section, table: str, defaults: Any) -> dict[str, Any]:
     return {
         name: _setting(section, table, name, getattr(defaults, name))
         for name in REMOTE_RULES[table]
     }
 
 
-def parse_outbox(section: SectionReader) -> OutboxConfig:
+def parse_outbox(section: Section) -> OutboxConfig:
     section.allow(*REMOTE_RULES["outbox"])
     return OutboxConfig(**_settings(section, "outbox", OutboxConfig()))
 
 
-def parse_uplink(section: SectionReader) -> UplinkConfig:
+def parse_uplink(section: Section) -> UplinkConfig:
     section.allow(*REMOTE_RULES["uplink"])
     return UplinkConfig(**_settings(section, "uplink", UplinkConfig()))
 
 
-def parse_health(section: SectionReader) -> HealthConfig:
+def parse_health(section: Section) -> HealthConfig:
     section.allow("status_interval", "metrics_port", "metrics_host")
     defaults = HealthConfig()
     port = section.integer("metrics_port", 0, 65535) if "metrics_port" in section.data else None
@@ -132,7 +121,7 @@ def parse_health(section: SectionReader) -> HealthConfig:
     )
 
 
-def parse_admission(section: SectionReader) -> AdmissionConfig:
+def parse_admission(section: Section) -> AdmissionConfig:
     """The cloud's signing key is ``[cloud] public_key`` (one key signs every document)."""
     section.allow("registry_interval", "report_interval")
     defaults = AdmissionConfig()
@@ -144,18 +133,11 @@ def parse_admission(section: SectionReader) -> AdmissionConfig:
     )
 
 
-def _boolean(section: SectionReader, name: str, default: bool) -> bool:
-    value = section.data.get(name, default)
-    if not isinstance(value, bool):
-        raise section.error(name, "true or false", repr(value))
-    return value
-
-
-def parse_log(section: SectionReader) -> LogConfig:
+def parse_log(section: Section) -> LogConfig:
     section.allow(*REMOTE_RULES["log"])
     return LogConfig(**_settings(section, "log", LogConfig()))
 
 
-def parse_remote(section: SectionReader) -> RemoteConfig:
+def parse_remote(section: Section) -> RemoteConfig:
     section.allow(*REMOTE_RULES["remote"])
     return RemoteConfig(**_settings(section, "remote", RemoteConfig()))
