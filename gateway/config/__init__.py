@@ -4,4 +4,5 @@
 has its own parser (:mod:`.modbus`, :mod:`.serial`, :mod:`.mqtt`, :mod:`.ble`),
 the store-and-forward tables theirs (:mod:`.pipeline`); :mod:`.section` lets
 every error name its key. :mod:`.toml_writer` writes what they read.
+:mod:`.settings_state` reads which cloud settings version is in force.
 """

@@ -1,8 +1,9 @@
 """What the running gateway tells the outside: status.json and Prometheus metrics.
 
-Both are views of one snapshot (:func:`take_snapshot`): outbox depth and
-bytes, the oldest unsent reading's age, the send rate, the last success and
-the last error, dropped and rejected counts, and each device's availability.
+Both are views of one snapshot (:func:`take_snapshot`) of what the runtime
+reports through :mod:`.status`: outbox depth and bytes, the oldest unsent
+reading's age, the send rate, the last success and the last error, dropped
+and rejected counts, and each device's availability.
 
 * ``status.json`` in the data dir, replaced atomically every
   ``status_interval``; ``edgeward gateway status`` reads it, so the command
@@ -22,14 +23,13 @@ import logging
 import math
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from edgeward.gateway.config.pipeline import HealthConfig
 from edgeward.gateway.files import write_atomic
+from edgeward.gateway.health.status import PipelineStatus, StatusSource
 from edgeward.gateway.health.systemd_notify import notify, watchdog_interval
 from edgeward.sync.clock import now_us
-
-if TYPE_CHECKING:
-    from edgeward.gateway.runtime.pipeline import GatewayRuntime
 
 log = logging.getLogger(__name__)
 
@@ -40,22 +40,23 @@ REQUEST_TIMEOUT = 5.0
 MAX_REQUEST_BYTES = 8192
 
 
-async def take_snapshot(runtime: GatewayRuntime, send_rate: float) -> dict[str, Any]:
-    outbox = await runtime.outbox.stats()
-    uplink = runtime.uplink.stats
+def take_snapshot(
+    status: PipelineStatus, send_rate: float, metrics_url: str | None
+) -> dict[str, Any]:
+    outbox, uplink = status.outbox.stats, status.uplink
     now = now_us()
     oldest_age = None if outbox.oldest_time_us is None else (now - outbox.oldest_time_us) / 1e6
     return {
-        "gateway_id": runtime.config.gateway_id,
+        "gateway_id": status.gateway_id,
         "pid": os.getpid(),
         "updated_us": now,
-        "started_us": runtime.started_us,
-        "metrics_url": runtime.health.metrics_url,
+        "started_us": status.started_us,
+        "metrics_url": metrics_url,
         "outbox": {
             "depth": outbox.depth,
             "backlog_bytes": outbox.backlog_bytes,
             "max_bytes": outbox.max_bytes,
-            "full_policy": runtime.outbox.full_policy,
+            "full_policy": status.outbox.full_policy,
             "full": outbox.full,
             "first_seq": outbox.first_seq,
             "last_seq": outbox.last_seq,
@@ -63,22 +64,22 @@ async def take_snapshot(runtime: GatewayRuntime, send_rate: float) -> dict[str, 
             "dropped_total": outbox.dropped_total,
             "rejected_total": outbox.rejected_total,
             "moved_aside": list(outbox.quarantined),
-            "committed_total": runtime.writer.readings_committed,
-            "queued": runtime.queue.qsize(),
+            "committed_total": status.outbox.committed_total,
+            "queued": status.outbox.queued,
         },
         "uplink": {
             "send_rate": send_rate,
-            "readings_sent_total": uplink.readings_sent,
-            "batches_sent_total": uplink.batches_sent,
-            "failures_total": uplink.failures,
+            "readings_sent_total": uplink.readings_sent_total,
+            "batches_sent_total": uplink.batches_sent_total,
+            "failures_total": uplink.failures_total,
             "failing": uplink.failing,
             "last_success_us": uplink.last_success_us,
             "last_error": uplink.last_error,
             "last_error_us": uplink.last_error_us,
-            "body_bytes_total": runtime.client.body_bytes,
-            "wire_bytes_total": runtime.client.wire_bytes,
+            "body_bytes_total": uplink.body_bytes_total,
+            "wire_bytes_total": uplink.wire_bytes_total,
         },
-        "admission": admission_snapshot(runtime),
+        "admission": admission_snapshot(status),
         "devices": {
             source: {
                 "available": health.available,
@@ -87,33 +88,30 @@ async def take_snapshot(runtime: GatewayRuntime, send_rate: float) -> dict[str, 
                 "last_error": health.last_error,
                 "malformed": health.malformed,
             }
-            # Polled and streaming devices alike: a broker that is down must show.
-            for coordinator_health in [
-                *(coordinator.health for coordinator in runtime.coordinators),
-                *(stream.health for stream in runtime.streams),
-            ]
-            for source, health in coordinator_health.items()
+            for source, health in status.devices.items()
         },
     }
 
 
-def admission_snapshot(runtime: GatewayRuntime) -> dict[str, Any]:
+def admission_snapshot(status: PipelineStatus) -> dict[str, Any]:
     """The registry in force and what admission refused: since start, and in stored rows."""
-    gate = runtime.gate
+    admission = status.admission
     return {
-        "registry": runtime.registry.status(),
-        "admitted_total": gate.admitted,
-        "refused_since_start": dict(sorted(gate.refused.items())),
-        "refused_rows": gate.store.totals(),
-        "reporting_failing": gate.reporting_failing,
+        "registry": dict(admission.registry),
+        "admitted_total": admission.admitted_total,
+        "refused_since_start": dict(sorted(admission.refused_since_start.items())),
+        "refused_rows": dict(admission.refused_rows),
+        "reporting_failing": admission.reporting_failing,
     }
 
 
 class HealthPublisher:
-    def __init__(self, runtime: GatewayRuntime) -> None:
-        self.runtime = runtime
-        self.config = runtime.config.health
-        self.status_path = runtime.config.data_dir / STATUS_FILE
+    """Publishes what ``source`` reports; knows nothing else of the running gateway."""
+
+    def __init__(self, source: StatusSource, config: HealthConfig, data_dir: Path) -> None:
+        self.source = source
+        self.config = config
+        self.status_path = data_dir / STATUS_FILE
         self.metrics_url: str | None = None
         self._server: asyncio.Server | None = None
         self._samples: collections.deque[tuple[float, int]] = collections.deque()
@@ -127,15 +125,20 @@ class HealthPublisher:
             await asyncio.sleep(min(self.config.status_interval, watchdog_interval() or math.inf))
 
     async def publish(self) -> dict[str, Any]:
-        snapshot = await take_snapshot(self.runtime, self._send_rate())
+        snapshot = await self.snapshot()
         data = json.dumps(snapshot, indent=1).encode()
         await asyncio.to_thread(write_atomic, self.status_path, data, mode=0o644, durable=False)
         return snapshot
 
-    def _send_rate(self) -> float:
+    async def snapshot(self) -> dict[str, Any]:
+        status = await self.source.status()
+        send_rate = self._send_rate(status.uplink.readings_sent_total)
+        return take_snapshot(status, send_rate, self.metrics_url)
+
+    def _send_rate(self, readings_sent: int) -> float:
         """Readings acknowledged per second over the last ``RATE_WINDOW`` seconds."""
         now = asyncio.get_running_loop().time()
-        self._samples.append((now, self.runtime.uplink.stats.readings_sent))
+        self._samples.append((now, readings_sent))
         while len(self._samples) > 2 and now - self._samples[1][0] >= RATE_WINDOW:
             self._samples.popleft()
         (first_time, first_sent), (last_time, last_sent) = self._samples[0], self._samples[-1]
@@ -163,7 +166,7 @@ class HealthPublisher:
                 head = await reader.readuntil(b"\r\n\r\n")
             method, target, *_ = head[:MAX_REQUEST_BYTES].decode("latin-1").split(" ", 2)
             if method == "GET" and target.split("?")[0] == "/metrics":
-                snapshot = await take_snapshot(self.runtime, self._send_rate())
+                snapshot = await self.snapshot()
                 body = exposition(snapshot).encode()
                 status, kind = "200 OK", "text/plain; version=0.0.4; charset=utf-8"
             else:

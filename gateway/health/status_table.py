@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from edgeward.gateway.config.loader import GatewayConfig
+from edgeward.gateway.config.settings_state import read_state
 from edgeward.gateway.health.publisher import read_status
-from edgeward.gateway.runtime.remote_settings import read_state
 from edgeward.sync.clock import now_us
 
 EXIT_OK = 0

@@ -34,6 +34,12 @@ from edgeward.gateway.devices.polling import PollCoordinator
 from edgeward.gateway.devices.streaming import StreamCoordinator
 from edgeward.gateway.errors import GatewayError
 from edgeward.gateway.health.publisher import HealthPublisher, read_status
+from edgeward.gateway.health.status import (
+    AdmissionStatus,
+    OutboxStatus,
+    PipelineStatus,
+    UplinkStatus,
+)
 from edgeward.gateway.outbox.store import NewReading, Outbox
 from edgeward.gateway.outbox.uplink import Uplink
 from edgeward.gateway.outbox.writer import OutboxWriter
@@ -103,7 +109,7 @@ class GatewayRuntime:
         self.streams += [self._mqtt_coordinator(broker) for broker in config.mqtt]
         if config.ble is not None:
             self.streams.append(self._ble_coordinator(config.ble))
-        self.health = HealthPublisher(self)
+        self.health = HealthPublisher(self, config.health, config.data_dir)
         self.pollers = Supervisor()
         self.pipeline = Supervisor()
 
@@ -156,6 +162,48 @@ class GatewayRuntime:
     def _ble_coordinator(self, ble: BleConfig) -> StreamCoordinator:
         driver = BleDriver(list(ble.devices), adapter=ble.adapter, timing=ble.timing)
         return StreamCoordinator(driver, self.gate)
+
+    async def status(self) -> PipelineStatus:
+        """The counters health publishes (:class:`~edgeward.gateway.health.status.StatusSource`)."""
+        uplink = self.uplink.stats
+        gate = self.gate
+        return PipelineStatus(
+            gateway_id=self.config.gateway_id,
+            started_us=self.started_us,
+            outbox=OutboxStatus(
+                await self.outbox.stats(),
+                self.outbox.full_policy,
+                committed_total=self.writer.readings_committed,
+                queued=self.queue.qsize(),
+            ),
+            uplink=UplinkStatus(
+                readings_sent_total=uplink.readings_sent,
+                batches_sent_total=uplink.batches_sent,
+                failures_total=uplink.failures,
+                failing=uplink.failing,
+                last_success_us=uplink.last_success_us,
+                last_error=uplink.last_error,
+                last_error_us=uplink.last_error_us,
+                body_bytes_total=self.client.body_bytes,
+                wire_bytes_total=self.client.wire_bytes,
+            ),
+            admission=AdmissionStatus(
+                registry=self.registry.status(),
+                admitted_total=gate.admitted,
+                refused_since_start=dict(gate.refused),
+                refused_rows=gate.store.totals(),
+                reporting_failing=gate.reporting_failing,
+            ),
+            # Polled and streaming devices alike: a broker that is down must show.
+            devices={
+                source: health
+                for coordinator_health in [
+                    *(coordinator.health for coordinator in self.coordinators),
+                    *(stream.health for stream in self.streams),
+                ]
+                for source, health in coordinator_health.items()
+            },
+        )
 
     async def run(self, stop: asyncio.Event) -> None:
         await self.outbox.open()

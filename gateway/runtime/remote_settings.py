@@ -22,13 +22,13 @@ import json
 import logging
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 
 from edgeward.drivers.cancellation import raise_if_cancelling
 from edgeward.gateway.admission.registry_pull import pinned_key
 from edgeward.gateway.config.loader import GatewayConfig, load_config
+from edgeward.gateway.config.settings_state import STATE_FILE, read_state
 from edgeward.gateway.errors import ConfigError, OutboxError
 from edgeward.gateway.files import write_atomic
 from edgeward.gateway.outbox.data_keys import Keyring
@@ -49,7 +49,6 @@ from edgeward.sync.signed_documents import Signed, SignedStore, fetch
 log = logging.getLogger(__name__)
 
 SETTINGS_FILE = "settings.json"
-STATE_FILE = "settings-state.json"
 REFUSED_EVENT = "settings_refused"
 
 
@@ -63,15 +62,6 @@ class SettingsState:
     remote: bool = False
     last_pull_us: int | None = None
     last_pull_error: str = ""
-
-
-def read_state(data_dir: Path) -> dict[str, Any] | None:
-    """The settings state the gateway last wrote, for ``edgeward gateway status``."""
-    try:
-        loaded = json.loads((data_dir / STATE_FILE).read_text())
-    except (OSError, ValueError):
-        return None
-    return loaded if isinstance(loaded, dict) else None
 
 
 def _load_state(data_dir: Path) -> SettingsState:
