@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from edgeward.cloud.errors import BadRequest, InvalidRequest
 from edgeward.cloud.identity.principal import new_id
 from edgeward.cloud.keychain.keyring import Keyring, Sealed
+from edgeward.cloud.keychain.rotation import SealedTable
 from edgeward.cloud.storage.owned import owned_ids, owned_row
 from edgeward.cloud.storage.schema import connections, vendors
 from edgeward.sync.clock import format_us
@@ -40,6 +41,10 @@ class Pending:
 
 def context(connection_id: str) -> str:
     return f"connection:{connection_id}"
+
+
+# Tokens and PKCE verifiers, for the master-key rotation.
+SEALED = SealedTable(connections, lambda row: context(row.id))
 
 
 def state_hash(pepper: bytes, state: str) -> str:

@@ -26,6 +26,7 @@ from authlib.common.security import is_secure_transport
 from edgeward.cloud.errors import Conflict, InvalidRequest
 from edgeward.cloud.identity.principal import new_id
 from edgeward.cloud.keychain.keyring import Keyring, Sealed
+from edgeward.cloud.keychain.rotation import SealedTable
 from edgeward.cloud.keychain.store import check_name
 from edgeward.cloud.storage.owned import owned_ids, owned_row
 from edgeward.cloud.storage.schema import vendors
@@ -81,6 +82,10 @@ DEFAULTS: dict[str, Any] = {
 
 def context(vendor_id: str) -> str:
     return f"vendor:{vendor_id}"
+
+
+# Client secrets, for the master-key rotation.
+SEALED = SealedTable(vendors, lambda row: context(row.id))
 
 
 def protocol_and_settings(body: dict[str, Any]) -> tuple[str, dict[str, Any]]:

@@ -7,18 +7,20 @@ row conditionally (only if still wrapped by the key it was read with);
 finally the file keeps the new key, the key it replaced (a worker that had
 not yet noticed the new file may still have wrapped one version with it;
 the next rotation re-wraps that), and any key a row still names.
+
+Other rooms seal with the same keyring (connections: vendor secrets and
+tokens). The keychain does not know them: whoever rotates passes every
+:class:`SealedTable`, the keychain's own (:data:`KEYCHAIN_TABLES`) among them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
-from edgeward.cloud.connections.store import context as connection_context
-from edgeward.cloud.connections.vendors import context as vendor_context
 from edgeward.cloud.errors import ConfigurationError
 from edgeward.cloud.keychain.keyring import (
     KEYS_VARIABLE,
@@ -29,15 +31,24 @@ from edgeward.cloud.keychain.keyring import (
     write_key_file,
 )
 from edgeward.cloud.storage.database import Database
-from edgeward.cloud.storage.schema import connections, keychain_versions, vendors
+from edgeward.cloud.storage.schema import keychain_versions
 
 BATCH = 200
-# Every table holding values sealed by the keychain keyring, and each row's context.
-SEALED: tuple[tuple[sa.Table, Callable[[Any], str]], ...] = (
-    (keychain_versions, lambda row: context(row.secret_id, row.version)),
-    (vendors, lambda row: vendor_context(row.id)),
-    (connections, lambda row: connection_context(row.id)),
-)
+
+
+@dataclass(frozen=True, slots=True)
+class SealedTable:
+    """A table whose rows hold values sealed by the keychain keyring.
+
+    ``context`` gives a row's associated data, as it was sealed; the table
+    has ``id``, ``wrapped_key`` and ``master_key_id`` columns.
+    """
+
+    table: sa.Table
+    context: Callable[[Any], str]
+
+
+KEYCHAIN_TABLES = (SealedTable(keychain_versions, lambda row: context(row.secret_id, row.version)),)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +58,10 @@ class Rotation:
     kept_key_ids: tuple[str, ...]
 
 
-def rotate_master_key(database: Database, keyring: Keyring) -> Rotation:
+def rotate_master_key(
+    database: Database, keyring: Keyring, sealed: Sequence[SealedTable]
+) -> Rotation:
+    """Rotate to a new master key and re-wrap every data key in ``sealed``'s tables."""
     if keyring.path is None:
         raise ConfigurationError(
             f"${KEYS_VARIABLE}: the keychain master keys come from the environment; put a new "
@@ -56,10 +70,10 @@ def rotate_master_key(database: Database, keyring: Keyring) -> Rotation:
     fresh = new_key()
     previous = keyring.keys
     write_key_file(keyring.path, [fresh, *previous])
-    rewrapped = sum(_rewrap_table(database, keyring, fresh, *sealed) for sealed in SEALED)
+    rewrapped = sum(_rewrap_table(database, keyring, fresh, each) for each in sealed)
     still_used: set[str] = set()
     with database.engine.connect() as connection:
-        for table, _ in SEALED:
+        for table in (each.table for each in sealed):
             still_used.update(
                 connection.execute(
                     sa.select(table.c.master_key_id)
@@ -74,13 +88,8 @@ def rotate_master_key(database: Database, keyring: Keyring) -> Rotation:
     return Rotation(fresh[0], rewrapped, tuple(key_id for key_id, _ in kept))
 
 
-def _rewrap_table(
-    database: Database,
-    keyring: Keyring,
-    fresh: Key,
-    table: sa.Table,
-    where: Callable[[Any], str],
-) -> int:
+def _rewrap_table(database: Database, keyring: Keyring, fresh: Key, sealed: SealedTable) -> int:
+    table, where = sealed.table, sealed.context
     rewrapped = 0
     while True:
         with database.engine.begin() as connection:

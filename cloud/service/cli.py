@@ -137,7 +137,7 @@ def _add_gateway(args: argparse.Namespace) -> int:
 
 def _rotate_master_key(args: argparse.Namespace) -> int:
     from edgeward.cloud.keychain.keyring import Keyring
-    from edgeward.cloud.keychain.rotation import rotate_master_key
+    from edgeward.cloud.service.master_key import rotate_master_key
 
     with _migrated_database(args) as (settings, database):
         keyring = Keyring.load(settings.data_dir)
