@@ -30,6 +30,7 @@ peers:
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-logo
 
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
@@ -56,4 +57,4 @@ image: | $(BIN)/python
 	PYTHON=$(abspath $(BIN)/python) sh image/build.sh
 
 clean:
-	rm -rf $(VENV) build *.egg-info .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) build *.egg-info .mypy_cache .pytest_cache .ruff_cache .import_linter_cache
