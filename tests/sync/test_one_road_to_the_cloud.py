@@ -11,6 +11,7 @@ import ast
 from pathlib import Path
 
 import edgeward.gateway
+import edgeward.provisioning
 import edgeward.sync
 
 THE_CLIENT = Path(edgeward.sync.__file__).parent / "client.py"
@@ -41,6 +42,13 @@ def test_only_the_cloud_client_imports_httpx_in_the_gateway_and_sync() -> None:
     assert len(modules) > 40, "the scan sees the packages"
     offenders = [str(path) for path in modules if imports_httpx(path) and path != THE_CLIENT]
     assert offenders == [], "these talk to the cloud beside edgeward.sync.client"
+
+
+def test_the_installer_talks_to_the_cloud_from_one_module_too() -> None:
+    """Provisioning keeps its own client (its docstring says why), in one module."""
+    modules = modules_of(edgeward.provisioning)
+    offenders = [path.name for path in modules if imports_httpx(path)]
+    assert offenders == ["cloud_client.py"]
 
 
 def test_the_scan_sees_an_import_wherever_it_is(tmp_path: Path) -> None:
