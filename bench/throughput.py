@@ -61,7 +61,7 @@ from edgeward.gateway.outbox.uplink import Uplink
 from edgeward.harness.local_cloud import LocalCloud, RegisteredGateway, read_pages
 from edgeward.harness.processes import ChildProcessError
 from edgeward.sync.batch import MAX_READINGS_PER_BATCH
-from edgeward.sync.client import UplinkClient
+from edgeward.sync.client import CloudClient
 from edgeward.sync.clock import now_us
 
 # How often the drain is checked for completion once every reading was sent.
@@ -310,7 +310,7 @@ async def _drain(
     With ``produce``, the readings are appended (by it) while the uplink runs.
     """
     new_data = asyncio.Event()
-    client = UplinkClient(target.cloud_url, target.gateway.credential)
+    client = CloudClient(target.cloud_url, target.gateway.credential)
     uplink = Uplink(
         target.gateway.id,
         client,

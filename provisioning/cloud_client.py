@@ -1,8 +1,22 @@
-"""The installer's calls to the cloud: enrollment and key rotation (underlay, HTTP).
+"""The installer's calls to the cloud: enrollment, key rotation, data sources, health.
 
-Errors are translated here: a refused claim code says which refusal (the
-cloud's error code ``claim_code_<reason>``), an unreachable cloud says what
-was tried and what to check.
+Every call the installer's commands make to the cloud is here, and only
+here does provisioning import httpx. Errors are translated here: a refused
+claim code says which refusal (the cloud's error code ``claim_code_<reason>``),
+an unreachable cloud says what was tried and what to check.
+
+Why not the running gateway's :class:`~edgeward.sync.client.CloudClient`:
+that client is asynchronous, one connection pool per runtime, authenticated
+by the gateway credential. The installer works before that credential
+exists (enrollment proves itself with the identity key) or with a person's
+token (``devices add``), makes one blocking call at a time at a terminal,
+to the URL the installer typed (over the underlay, then the new tunnel),
+and must tell apart what the gateway's client deliberately folds into
+"unavailable, retry later": whether an enrollment may have reached the
+cloud (no connection made, so the interrupted run's intent can be
+forgotten) or may have been answered.
+Sharing the client would mean an event loop per call and installer-only
+facts in the sync error tree, for no request in common.
 """
 
 from __future__ import annotations
@@ -26,6 +40,8 @@ from edgeward.sync.enrollment import (
 )
 
 TIMEOUT_S = 15.0
+HEALTH_TIMEOUT_S = 3.0
+DATA_SOURCES_PATH = "/v1/data-sources"
 CLAIM_PREFIX = "claim_code_"
 CLAIM_HINTS = {
     "typo": "check the code as printed; the last symbol is a checksum",
@@ -109,3 +125,30 @@ def rotate(url: str, credential: str, gateway_id: str, old: GatewayKeys, new: Ga
         "new_signature": sign(new.identity_key, message),
     }
     _post(url, KEY_ROTATION_PATH, body, token=credential)
+
+
+def register_source(url: str, token: str, body: dict[str, Any]) -> dict[str, Any]:
+    """``POST /v1/data-sources`` with the installer's token: the source the cloud created."""
+    headers = {"Authorization": f"Bearer {token}"}
+    try:
+        response = httpx.post(
+            url.rstrip("/") + DATA_SOURCES_PATH, json=body, headers=headers, timeout=TIMEOUT_S
+        )
+    except httpx.HTTPError as exc:
+        raise unreachable(url, exc) from exc
+    if not response.is_success:
+        error = response.json().get("error", {}) if response.content else {}
+        raise CloudRefused(
+            f"the cloud refused ({response.status_code} {error.get('code')}): "
+            f"{error.get('message')}" + (f" [{error['field']}]" if error.get("field") else "")
+        )
+    return dict(response.json())
+
+
+def health(url: str) -> str | None:
+    """None once ``url``/healthz answers 200; else what came back, for the installer."""
+    try:
+        response = httpx.get(url.rstrip("/") + "/healthz", timeout=HEALTH_TIMEOUT_S)
+    except httpx.HTTPError as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None if response.status_code == 200 else f"HTTP {response.status_code}"

@@ -18,12 +18,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from edgeward.drivers.errors import DriverError
 from edgeward.provisioning import device_config, scan
-from edgeward.provisioning.cloud_client import unreachable
-from edgeward.provisioning.errors import CloudRefused, ProvisioningError, UsageError
+from edgeward.provisioning.cloud_client import register_source
+from edgeward.provisioning.errors import ProvisioningError, UsageError
 from edgeward.provisioning.state import DEFAULT_ROOT, Layout, load_enrolled
 
 TOKEN_ENV = "EDGEWARD_TOKEN"  # noqa: S105 - the variable's name, not a secret
@@ -141,21 +139,10 @@ def add_source(args: argparse.Namespace) -> dict[str, Any]:
         "gateway_id": state.gateway_id,
         "binding": _binding(args.binding),
     }
-    headers = {"Authorization": f"Bearer {_token(args.token_file)}"}
-    url = state.cloud_url.rstrip("/") + "/v1/data-sources"
-    try:
-        response = httpx.post(url, json=body, headers=headers, timeout=15)
-    except httpx.HTTPError as exc:
-        raise unreachable(state.cloud_url, exc) from exc
-    if not response.is_success:
-        error = response.json().get("error", {}) if response.content else {}
-        raise CloudRefused(
-            f"the cloud refused ({response.status_code} {error.get('code')}): "
-            f"{error.get('message')}" + (f" [{error['field']}]" if error.get("field") else "")
-        )
+    created = register_source(state.cloud_url, _token(args.token_file), body)
     if section:
         device_config.keep(layout.config, section)
-    return dict(response.json())
+    return created
 
 
 def _add(args: argparse.Namespace) -> int:

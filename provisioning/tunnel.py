@@ -15,8 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
-
+from edgeward.provisioning import cloud_client
 from edgeward.provisioning.errors import TunnelError
 
 COMMAND_TIMEOUT_S = 20.0
@@ -95,13 +94,10 @@ def check_cloud(url: str, timeout: float, progress: Callable[[], None]) -> None:
     deadline = time.monotonic() + timeout
     last = "no answer"
     while time.monotonic() < deadline:
-        try:
-            response = httpx.get(url.rstrip("/") + "/healthz", timeout=3)
-            if response.status_code == 200:
-                return
-            last = f"HTTP {response.status_code}"
-        except httpx.HTTPError as exc:
-            last = f"{type(exc).__name__}: {exc}"
+        answer = cloud_client.health(url)
+        if answer is None:
+            return
+        last = answer
         progress()
         time.sleep(1)
     raise TunnelError(

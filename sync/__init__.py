@@ -1,8 +1,10 @@
-"""The wire contract between gateway and cloud, and the gateway's uplink client.
+"""The wire contract between gateway and cloud, and the gateway's one client to the cloud.
 
 This package is the only thing the gateway and the cloud share: the batch
-format (:mod:`edgeward.sync.batch`) and the client that sends batches
-(:mod:`edgeward.sync.client`). It imports neither side.
+format (:mod:`edgeward.sync.batch`), the signed documents, the events and
+the other formats both sides read, and the client through which the gateway
+makes every call to the cloud (:mod:`edgeward.sync.client`). It imports
+neither side.
 """
 
 from edgeward.sync.batch import (
@@ -19,10 +21,10 @@ from edgeward.sync.batch import (
 )
 from edgeward.sync.errors import (
     BatchFormatError,
+    CloudCallError,
+    CloudRejected,
+    CloudUnavailable,
     SyncError,
-    UplinkError,
-    UplinkRejected,
-    UplinkUnavailable,
 )
 
 __all__ = [
@@ -32,10 +34,10 @@ __all__ = [
     "Batch",
     "BatchAck",
     "BatchFormatError",
+    "CloudCallError",
+    "CloudRejected",
+    "CloudUnavailable",
     "SyncError",
-    "UplinkError",
-    "UplinkRejected",
-    "UplinkUnavailable",
     "WireReading",
     "decode_ack",
     "decode_batch",

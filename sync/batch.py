@@ -29,6 +29,7 @@ from typing import Any, TypeGuard
 from edgeward.sync.clock import format_time
 from edgeward.sync.errors import BatchFormatError
 
+INGEST_PATH = "/v1/ingest/batches"
 BATCH_FORMAT = "edgeward.batch"
 ACK_FORMAT = "edgeward.ack"
 BATCH_VERSION = 1

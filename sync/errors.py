@@ -4,10 +4,17 @@
 
     SyncError
     ├── BatchFormatError      a batch or ack does not follow the wire contract
-    └── UplinkError           sending a batch failed
-        ├── UplinkUnavailable retryable: network down, cloud 5xx/429, timeout
-        └── UplinkRejected    the cloud refused the batch (4xx); retrying the
-                              same bytes will not help until something changes
+    └── CloudCallError        a call of the gateway's cloud client failed
+        ├── CloudUnavailable  retryable: network down, cloud 5xx/429, timeout,
+        │                     an answer the client can't read
+        └── CloudRejected     the cloud refused the call (4xx, or a redirect the
+                              client does not follow); the same request will not
+                              succeed until something changes
+
+:class:`CloudCallError` is raised only by :mod:`edgeward.sync.client`, which
+translates every httpx failure into it (``raise ... from``), so the gateway
+catches these and never an httpx type. A signed document that fails to
+verify raises its verifier's :class:`SyncError` instead.
 """
 
 from __future__ import annotations
@@ -30,11 +37,11 @@ class BatchFormatError(SyncError):
         self.message = message
 
 
-class UplinkError(SyncError):
-    """Sending a batch to the cloud failed."""
+class CloudCallError(SyncError):
+    """A call to the cloud (a batch, events, a signed document, a report) failed."""
 
 
-class UplinkUnavailable(UplinkError):
+class CloudUnavailable(CloudCallError):
     """The cloud could not be reached or asked us to come back later."""
 
     def __init__(self, message: str, retry_after: float | None = None) -> None:
@@ -42,11 +49,12 @@ class UplinkUnavailable(UplinkError):
         self.retry_after = retry_after
 
 
-class UplinkRejected(UplinkError):
-    """The cloud answered with a 4xx: the request itself was refused."""
+class CloudRejected(CloudCallError):
+    """The cloud refused the call; ``call`` names it (``batch``, ``registry``, ...)."""
 
-    def __init__(self, status_code: int, code: str, message: str) -> None:
-        super().__init__(f"cloud refused the batch ({status_code} {code}): {message}")
+    def __init__(self, status_code: int, code: str, message: str, *, call: str) -> None:
+        super().__init__(f"cloud refused the {call} ({status_code} {code}): {message}")
         self.status_code = status_code
         self.code = code
         self.message = message
+        self.call = call

@@ -43,6 +43,8 @@ from edgeward.sync.errors import SyncError
 REGISTRY_FORMAT = "edgeward.registry"
 REGISTRY_VERSION = 1
 SIGNATURE_HEADER = "Edgeward-Signature"
+REGISTRY_PATH = "/v1/registry"
+PUBLIC_KEY_PATH = "/v1/registry/public-key"
 
 TRANSPORTS = ("modbus", "serial", "ble", "mqtt")
 AUTH_MODES = ("bound", "hmac", "ed25519", "sealed")

@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from edgeward.drivers.base import Reading
@@ -23,9 +22,9 @@ from edgeward.gateway.outbox.store import NewReading, Outbox
 from edgeward.gateway.outbox.uplink import Uplink
 from edgeward.sync import reports
 from edgeward.sync.batch import Batch, BatchAck, WireReading
-from edgeward.sync.client import UplinkClient
+from edgeward.sync.client import CloudClient
 from edgeward.sync.clock import now_us
-from edgeward.sync.signed_documents import RegistryStore, pull
+from edgeward.sync.signed_documents import RegistryStore
 from tests.peers.cloud import Account, CloudServer, RegisteredGateway
 
 SPEC = {
@@ -96,11 +95,11 @@ async def pulled_admission(site: Site, store_path: Path) -> Admission:
     with site.cloud.client() as client:
         public_key = client.get("/v1/registry/public-key").json()["public_key"]
     store = RegistryStore(store_path, public_key)
-    headers = {"Authorization": f"Bearer {site.gateway.credential}"}
-    async with httpx.AsyncClient(base_url=site.cloud.url, headers=headers) as client:
-        pulled = await pull(client, store, None)
+    async with CloudClient(site.cloud.url, site.gateway.credential) as client:
+        pulled = await client.get_registry(store, None)
     assert pulled is not None
-    return Admission(pulled[0])
+    store.save(pulled)  # as the gateway's registry pull does
+    return Admission(pulled.document)
 
 
 def disk_bytes(*paths: Path) -> bytes:
@@ -134,7 +133,7 @@ def test_a_sealed_report_is_read_by_the_cloud_and_never_in_plaintext_on_the_gate
         assert admitted is not None, admission.rejections.counts
         outbox = Outbox(tmp_path / "outbox.db")
         await outbox.open()
-        client = UplinkClient(site.cloud.url, site.gateway.credential)
+        client = CloudClient(site.cloud.url, site.gateway.credential)
         try:
             await outbox.append([NewReading(site.source, now_us(), admitted.values)])
             (pending,) = await outbox.pending(10)  # what the gateway itself can read back
@@ -209,8 +208,8 @@ def post(site: Site, *values: dict[str, Any]) -> BatchAck:
     )
 
     async def send() -> BatchAck:
-        async with UplinkClient(site.cloud.url, site.gateway.credential) as client:
-            return await client.send(Batch(site.gateway.id, readings))
+        async with CloudClient(site.cloud.url, site.gateway.credential) as client:
+            return await client.post_batch(Batch(site.gateway.id, readings))
 
     return asyncio.run(send())
 
@@ -254,8 +253,8 @@ def test_a_resent_batch_is_a_duplicate_not_a_replay(api_cloud: CloudServer) -> N
     reading = WireReading(now_us(), site.source, datetime.now(UTC), sealed(site.seal(1)))
 
     async def send_twice() -> list[BatchAck]:
-        async with UplinkClient(site.cloud.url, site.gateway.credential) as client:
-            return [await client.send(Batch(site.gateway.id, (reading,))) for _ in range(2)]
+        async with CloudClient(site.cloud.url, site.gateway.credential) as client:
+            return [await client.post_batch(Batch(site.gateway.id, (reading,))) for _ in range(2)]
 
     first, again = asyncio.run(send_twice())
     assert (first.stored, again.duplicates, again.rejected) == (1, 1, 0)
@@ -288,7 +287,7 @@ def test_a_sealed_backlog_drained_out_of_order_is_stored_whole(
         admission = await pulled_admission(site, tmp_path / "registry.json")
         outbox = Outbox(tmp_path / "outbox.db")
         await outbox.open()
-        client = UplinkClient(site.cloud.url, site.gateway.credential)
+        client = CloudClient(site.cloud.url, site.gateway.credential)
         admitted = [admission.admit(site.reading(site.seal(n))) for n in range(1, count + 1)]
         await outbox.append([NewReading(site.source, now_us(), a.values) for a in admitted if a])
         uplink = Uplink(

@@ -16,8 +16,7 @@ from edgeward.cloud.fleet.gateways import record_seen
 from edgeward.cloud.identity.principal import Principal
 from edgeward.cloud.readings.store import store_batch
 from edgeward.cloud.security_events.store import store_gateway_reports
-from edgeward.sync.batch import Batch, BatchAck, decode_batch, encode_ack
-from edgeward.sync.client import INGEST_PATH
+from edgeward.sync.batch import INGEST_PATH, Batch, BatchAck, decode_batch, encode_ack
 from edgeward.sync.clock import now_us
 from edgeward.sync.errors import BatchFormatError
 from edgeward.sync.events import EVENTS_PATH, decode_events

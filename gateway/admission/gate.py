@@ -23,9 +23,9 @@ from edgeward.drivers.base import Reading
 from edgeward.gateway.admission.policy import Admission
 from edgeward.gateway.admission.store import AdmissionStore
 from edgeward.gateway.outbox.store import NewReading
-from edgeward.sync.client import UplinkClient
+from edgeward.sync.client import CloudClient
 from edgeward.sync.clock import from_us, now_us, to_us
-from edgeward.sync.errors import UplinkRejected, UplinkUnavailable
+from edgeward.sync.errors import CloudRejected, CloudUnavailable
 from edgeward.sync.security_events import SecurityEvent
 
 log = logging.getLogger(__name__)
@@ -80,14 +80,14 @@ class AdmissionGate:
         """Fold the in-memory counts into the store's window rows."""
         self.store.record(self.admission.rejections.drain(), now_us())
 
-    async def report(self, client: UplinkClient, gateway_id: str, interval: float) -> None:
+    async def report(self, client: CloudClient, gateway_id: str, interval: float) -> None:
         """Until cancelled: flush, then send unreported rows, every ``interval`` seconds."""
         while True:
             self.flush()
             await self.send(client, gateway_id)
             await asyncio.sleep(interval)
 
-    async def send(self, client: UplinkClient, gateway_id: str) -> None:
+    async def send(self, client: CloudClient, gateway_id: str) -> None:
         rows = self.store.unreported()
         if not rows:
             return
@@ -103,8 +103,8 @@ class AdmissionGate:
             for row in rows
         ]
         try:
-            await client.send_security_events(gateway_id, events)
-        except (UplinkUnavailable, UplinkRejected) as exc:
+            await client.post_security_events(gateway_id, events)
+        except (CloudUnavailable, CloudRejected) as exc:
             if not self.reporting_failing:
                 log.warning("security events not reported yet (kept, retried): %s", exc)
             self.reporting_failing = True

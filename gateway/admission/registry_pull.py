@@ -29,9 +29,9 @@ from typing import Any
 from edgeward.gateway.admission.policy import Admission
 from edgeward.gateway.config.pipeline import AdmissionConfig
 from edgeward.gateway.files import write_atomic
-from edgeward.sync.client import UplinkClient
+from edgeward.sync.client import CloudClient
 from edgeward.sync.clock import now_us
-from edgeward.sync.errors import UplinkRejected, UplinkUnavailable
+from edgeward.sync.errors import CloudRejected, CloudUnavailable
 from edgeward.sync.registry import SpecError
 from edgeward.sync.signed_documents import RegistryStore
 
@@ -55,7 +55,7 @@ class RegistrySync:
         gateway_id: str,
         data_dir: Path,
         config: AdmissionConfig,
-        client: UplinkClient,
+        client: CloudClient,
         admission: Admission,
         public_key: str | None = None,
     ) -> None:
@@ -108,14 +108,16 @@ class RegistrySync:
         """One pull; True if the registry in force is current. Never raises for the cloud."""
         try:
             store = self._local_store() or await self._first_contact()
-            pulled = await self.client.pull_registry(store, self.etag)
-        except (UplinkUnavailable, UplinkRejected, SpecError) as exc:
+            pulled = await self.client.get_registry(store, self.etag)
+        except (CloudUnavailable, CloudRejected, SpecError) as exc:
             if self.last_error is None:
                 log.warning("registry not pulled (the last copy stays in force): %s", exc)
             self.last_error = str(exc)
             return False
-        if pulled is not None and not self._use(*pulled):
-            return False
+        if pulled is not None:
+            store.save(pulled)
+            if not self._use(pulled.document, pulled.etag):
+                return False
         if self.last_error is not None:
             log.info("registry pulled again")
         self.last_error = None
@@ -152,7 +154,7 @@ class RegistrySync:
         return pinned_key(self.pin_path.parent)
 
     async def _first_contact(self) -> RegistryStore:
-        key = await self.client.registry_public_key()
+        key = await self.client.get_public_key()
         write_atomic(self.pin_path, key.encode() + b"\n", mode=0o644)
         log.info("pinned the cloud's registry key %s in %s", key, self.pin_path)
         self._store = RegistryStore(self.registry_path, key)

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from edgeward.drivers.backoff import Backoff
 from edgeward.gateway.outbox.store import Outbox, StoredReading
 from edgeward.sync.batch import Batch, WireReading
-from edgeward.sync.client import UplinkClient
+from edgeward.sync.client import CloudClient
 from edgeward.sync.clock import from_us, now_us
-from edgeward.sync.errors import UplinkRejected, UplinkUnavailable
+from edgeward.sync.errors import CloudRejected, CloudUnavailable
 from edgeward.sync.events import GatewayEvent
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ class Uplink:
     def __init__(
         self,
         gateway_id: str,
-        client: UplinkClient,
+        client: CloudClient,
         outbox: Outbox,
         new_data: asyncio.Event,
         *,
@@ -113,8 +113,8 @@ class Uplink:
             for row in rows
         ]
         try:
-            await self.client.send_events(self.gateway_id, events)
-        except (UplinkUnavailable, UplinkRejected) as exc:
+            await self.client.post_gateway_events(self.gateway_id, events)
+        except (CloudUnavailable, CloudRejected) as exc:
             log.warning("gateway events not reported yet: %s", exc)
             return
         await self.outbox.mark_reported({event.id: event.count for event in events})
@@ -132,8 +132,8 @@ class Uplink:
                 return
             try:
                 async with asyncio.timeout_at(deadline):
-                    await self.client.send(self._batch(pending))
-            except (UplinkUnavailable, UplinkRejected, TimeoutError) as exc:
+                    await self.client.post_batch(self._batch(pending))
+            except (CloudUnavailable, CloudRejected, TimeoutError) as exc:
                 log.warning(
                     "%d+ readings stay in the outbox for the next start: %s", len(pending), exc
                 )
@@ -216,11 +216,11 @@ class Uplink:
 
     async def send(self, pending: list[StoredReading]) -> None:
         try:
-            await self.client.send(self._batch(pending))
-        except UplinkUnavailable as exc:
+            await self.client.post_batch(self._batch(pending))
+        except CloudUnavailable as exc:
             await self._wait_after_failure(str(exc), exc.retry_after)
             return
-        except UplinkRejected as exc:
+        except CloudRejected as exc:
             if exc.status_code not in BATCH_REFUSALS:
                 await self._wait_after_failure(str(exc), None)
             elif len(pending) > 1:

@@ -44,7 +44,7 @@ from edgeward.gateway.outbox.store import NewReading, Outbox
 from edgeward.gateway.outbox.uplink import Uplink
 from edgeward.gateway.outbox.writer import OutboxWriter
 from edgeward.gateway.runtime.supervisor import Supervisor
-from edgeward.sync.client import UplinkClient
+from edgeward.sync.client import CloudClient
 from edgeward.sync.clock import now_us
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,9 @@ FIRST_PULL_TIMEOUT = 5.0
 
 
 class GatewayRuntime:
-    def __init__(self, config: GatewayConfig) -> None:
+    def __init__(self, config: GatewayConfig, client: CloudClient) -> None:
+        """``client``: every call to the cloud goes through it; the caller closes it
+        after :meth:`run` returned (see :mod:`edgeward.gateway.runtime.service`)."""
         self.config = config
         self.queue: asyncio.Queue[NewReading] = asyncio.Queue(maxsize=QUEUE_SIZE)
         self.started_us = now_us()
@@ -73,12 +75,7 @@ class GatewayRuntime:
             seq_floor=_last_published_seq(config),
         )
         self.writer = OutboxWriter(self.outbox, self.queue)
-        self.client = UplinkClient(
-            config.cloud.url,
-            config.cloud.credential,
-            timeout=config.uplink.timeout,
-            compress=config.uplink.compress,
-        )
+        self.client = client
         self.uplink = Uplink(
             config.gateway_id,
             self.client,
@@ -252,7 +249,6 @@ class GatewayRuntime:
         loop = asyncio.get_running_loop()
         await self.uplink.flush(loop.time() + FLUSH_TIMEOUT)
         self.gate.flush()  # refusals not yet in a row: reported after the next start
-        await self.client.aclose()
         await self.health.stop_metrics()
         with contextlib.suppress(OSError, GatewayError):
             await self.health.publish()  # the final counts, for `edgeward gateway status`

@@ -23,8 +23,6 @@ import logging
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import httpx
-
 from edgeward.drivers.cancellation import raise_if_cancelling
 from edgeward.gateway.admission.registry_pull import pinned_key
 from edgeward.gateway.config.loader import GatewayConfig, load_config
@@ -33,18 +31,11 @@ from edgeward.gateway.errors import ConfigError, OutboxError
 from edgeward.gateway.files import write_atomic
 from edgeward.gateway.outbox.data_keys import Keyring
 from edgeward.gateway.outbox.store import Outbox
+from edgeward.sync.client import CloudClient
 from edgeward.sync.clock import now_us
-from edgeward.sync.errors import SyncError, UplinkRejected, UplinkUnavailable
-from edgeward.sync.settings import (
-    REPORT_PATH,
-    SETTINGS_PATH,
-    SettingsDocument,
-    SettingsError,
-    SettingsReport,
-    encode_report,
-    verify_settings,
-)
-from edgeward.sync.signed_documents import Signed, SignedStore, fetch
+from edgeward.sync.errors import CloudRejected, CloudUnavailable, SyncError
+from edgeward.sync.settings import SettingsDocument, SettingsError, SettingsReport, verify_settings
+from edgeward.sync.signed_documents import Signed, SignedStore
 
 log = logging.getLogger(__name__)
 
@@ -139,8 +130,11 @@ class RemoteSettings:
         data = json.dumps(asdict(self.state), indent=1).encode()
         write_atomic(self.base.data_dir / STATE_FILE, data, mode=0o600, durable=durable)
 
-    async def run(self, client: httpx.AsyncClient, outbox: Outbox, changed: asyncio.Event) -> None:
-        """Poll until a new version passes every check; then set ``changed`` and return."""
+    async def run(self, client: CloudClient, outbox: Outbox, changed: asyncio.Event) -> None:
+        """Poll until a new version passes every check; then set ``changed`` and return.
+
+        ``client`` is the running runtime's, which the service closes after this returns.
+        """
         while True:
             if not self._resolve_store():  # no key yet: the registry pull pins it
                 await asyncio.sleep(self.config.remote.poll_interval)
@@ -153,12 +147,12 @@ class RemoteSettings:
             raise_if_cancelling()  # gathered after one cancel: a swallowed one would hang
             await asyncio.sleep(self.config.remote.poll_interval)
 
-    async def poll(self, client: httpx.AsyncClient) -> bool:
+    async def poll(self, client: CloudClient) -> bool:
         """True when a newer version validated and was saved (``self.config`` holds it)."""
         assert self.store is not None
         try:
-            signed = await fetch(client, SETTINGS_PATH, self.store, self.etag)
-        except (UplinkUnavailable, UplinkRejected) as exc:
+            signed = await client.get_settings(self.store, self.etag)
+        except (CloudUnavailable, CloudRejected) as exc:
             self._pull_failed(str(exc))
             return False
         except (SyncError, ValueError) as exc:  # a bad signature or a malformed document
@@ -228,7 +222,7 @@ class RemoteSettings:
                 return
             self._unrecorded.pop(0)
 
-    async def _report(self, client: httpx.AsyncClient) -> None:
+    async def _report(self, client: CloudClient) -> None:
         report = SettingsReport(
             self.base.gateway_id,
             self.state.applied_version,
@@ -238,24 +232,11 @@ class RemoteSettings:
         if report == self._reported:
             return
         try:
-            response = await client.post(
-                REPORT_PATH,
-                content=encode_report(report),
-                headers={"Content-Type": "application/json"},
-            )
-        except httpx.HTTPError as exc:
-            log.debug("settings report not sent yet: %r", exc)
+            await client.post_settings_report(report)
+        except CloudUnavailable as exc:  # the pull says so already; the next poll retries
+            log.debug("settings report not sent yet: %s", exc)
             return
-        if response.status_code < 300:
-            self._reported = report
-        else:
-            log.warning("cloud answered %d to the settings report", response.status_code)
-
-
-def cloud_client(config: GatewayConfig) -> httpx.AsyncClient:
-    """The puller's own connection to the cloud (the uplink's restarts with each runtime)."""
-    return httpx.AsyncClient(
-        base_url=config.cloud.url.rstrip("/"),
-        headers={"Authorization": f"Bearer {config.cloud.credential}"},
-        timeout=config.uplink.timeout,
-    )
+        except CloudRejected as exc:
+            log.warning("%s", exc)
+            return
+        self._reported = report

@@ -9,6 +9,13 @@ pid and its systemd unit stay; only the pipeline is rebuilt.
 
 This loop lives outside :mod:`edgeward.gateway.runtime.pipeline` on purpose: the
 runtime knows one configuration for its whole life, which keeps it simple.
+
+Each runtime talks to the cloud through one
+:class:`~edgeward.sync.client.CloudClient`, built here from that runtime's
+configuration (the cloud's settings may change its timeout and compression)
+and shared by the uplink, the admission gate, the registry pull and the
+settings puller. This loop owns it: it is closed once, after the runtime has
+made its final send and the puller has stopped.
 """
 
 from __future__ import annotations
@@ -17,11 +24,10 @@ import asyncio
 import logging
 from pathlib import Path
 
-import httpx
-
 from edgeward.gateway.config.loader import GatewayConfig, load_config
 from edgeward.gateway.runtime.pipeline import GatewayRuntime
-from edgeward.gateway.runtime.remote_settings import RemoteSettings, cloud_client
+from edgeward.gateway.runtime.remote_settings import RemoteSettings
+from edgeward.sync.client import CloudClient
 
 log = logging.getLogger(__name__)
 
@@ -32,27 +38,34 @@ async def serve(path: Path, stop: asyncio.Event, base: GatewayConfig | None = No
     base = base or load_config(path)
     remote = RemoteSettings(path, base)
     config = remote.load_last_good()
-    client = cloud_client(base)
-    try:
-        while not stop.is_set():
-            remote.starting(config)
-            await _run_until_changed(GatewayRuntime(config), remote, client, stop)
-            if not stop.is_set():
-                log.info(
-                    "gateway %s: settings version %d replaces version %d",
-                    config.gateway_id,
-                    remote.config.settings_version,
-                    config.settings_version,
-                )
-            config = remote.config
-    finally:
-        await client.aclose()
+    while not stop.is_set():
+        remote.starting(config)
+        async with cloud_client(config) as client:
+            await _run_until_changed(GatewayRuntime(config, client), remote, client, stop)
+        if not stop.is_set():
+            log.info(
+                "gateway %s: settings version %d replaces version %d",
+                config.gateway_id,
+                remote.config.settings_version,
+                config.settings_version,
+            )
+        config = remote.config
+
+
+def cloud_client(config: GatewayConfig) -> CloudClient:
+    """The client one runtime with ``config`` talks to the cloud through."""
+    return CloudClient(
+        config.cloud.url,
+        config.cloud.credential,
+        timeout=config.uplink.timeout,
+        compress=config.uplink.compress,
+    )
 
 
 async def _run_until_changed(
     runtime: GatewayRuntime,
     remote: RemoteSettings,
-    client: httpx.AsyncClient,
+    client: CloudClient,
     stop: asyncio.Event,
 ) -> None:
     """Run ``runtime`` until ``stop``, or until the puller accepted a new version."""
@@ -83,4 +96,4 @@ async def _either(first: asyncio.Event, second: asyncio.Event, then: asyncio.Eve
     then.set()
 
 
-__all__ = ["serve"]
+__all__ = ["cloud_client", "serve"]

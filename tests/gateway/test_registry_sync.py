@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from edgeward.gateway.admission.policy import Admission
 from edgeward.gateway.admission.registry_pull import PUBLIC_KEY_FILE, REGISTRY_FILE, RegistrySync
 from edgeward.gateway.config.pipeline import AdmissionConfig
-from edgeward.sync.client import UplinkClient
+from edgeward.sync.client import CloudClient
 from tests.peers.cloud import CloudServer
 from tests.peers.mosquitto import free_port
 
@@ -29,7 +29,7 @@ def syncing(
     public_key: str | None = None,
 ) -> tuple[RegistrySync, Admission]:
     admission = Admission(None)
-    client = UplinkClient(url, credential)
+    client = CloudClient(url, credential)
     sync = RegistrySync(gateway_id, data_dir, AdmissionConfig(), client, admission, public_key)
     return sync, admission
 

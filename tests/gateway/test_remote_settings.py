@@ -12,7 +12,8 @@ import pytest
 
 from edgeward.gateway.config.loader import load_config
 from edgeward.gateway.errors import ConfigError
-from edgeward.gateway.runtime.remote_settings import RemoteSettings, cloud_client, read_state
+from edgeward.gateway.runtime.remote_settings import RemoteSettings, read_state
+from edgeward.gateway.runtime.service import cloud_client
 from edgeward.sync.settings import REMOTE_RULES, Rule, SettingsError, validate_overlay
 from tests.gateway.test_config import valid_document, write_config
 from tests.peers.cloud import CloudServer
@@ -102,9 +103,7 @@ def test_settings_signed_by_another_key_are_refused(tmp_path: Path, api_cloud: C
     remote = RemoteSettings(path, base)
 
     async def main() -> bool:
-        client = cloud_client(base)
-        assert client is not None
-        async with client:
+        async with cloud_client(base) as client:
             return await remote.poll(client)
 
     assert asyncio.run(main()) is False
@@ -124,9 +123,7 @@ def test_verified_settings_are_kept_and_applied_at_start(
     remote = RemoteSettings(path, base)
 
     async def main() -> tuple[bool, bool]:
-        client = cloud_client(base)
-        assert client is not None
-        async with client:
+        async with cloud_client(base) as client:
             return await remote.poll(client), await remote.poll(client)
 
     assert asyncio.run(main()) == (True, False), "new, then unchanged"

@@ -15,7 +15,7 @@ import pytest
 from edgeward.gateway.outbox.store import NewReading, Outbox
 from edgeward.gateway.outbox.uplink import Uplink
 from edgeward.sync.batch import Batch, BatchAck
-from edgeward.sync.client import UplinkClient
+from edgeward.sync.client import CloudClient
 from tests.peers.cloud import Account, CloudServer
 
 VALUES = {"voltage": 230.12, "current": 12.345, "power": 2841.2, "energy": 1_000_123}
@@ -31,7 +31,7 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CloudServer]:
         server.stop()
 
 
-class RecordingClient(UplinkClient):
+class RecordingClient(CloudClient):
     """The real client; it also notes each batch's size and first and last seq."""
 
     def __init__(self, *args: object, **kwargs: object) -> None:
@@ -39,9 +39,9 @@ class RecordingClient(UplinkClient):
         self.batches: list[tuple[int, int, int]] = []
         self.account: Account | None = None  # whose readings these are, for reading them back
 
-    async def send(self, batch: Batch) -> BatchAck:
+    async def post_batch(self, batch: Batch) -> BatchAck:
         before = self.body_bytes
-        ack = await super().send(batch)
+        ack = await super().post_batch(batch)
         first, last = batch.readings[0].seq, batch.readings[-1].seq
         self.batches.append((self.body_bytes - before, first, last))
         return ack

@@ -1,5 +1,5 @@
-"""Pulling the registry from the real cloud: verified, kept on disk 0600, 304 when
-unchanged, and a forged or tampered registry never used."""
+"""Pulling the registry from the real cloud through the gateway's client: verified, kept
+on disk 0600, 304 when unchanged, and a forged or tampered registry never used."""
 
 from __future__ import annotations
 
@@ -7,12 +7,13 @@ import asyncio
 import json
 import stat
 from pathlib import Path
+from typing import Any
 
-import httpx
 import pytest
 
+from edgeward.sync.client import CloudClient
 from edgeward.sync.registry import SpecError
-from edgeward.sync.signed_documents import RegistryStore, pull
+from edgeward.sync.signed_documents import RegistryStore, Signed
 from tests.peers.cloud import CloudServer
 
 
@@ -25,16 +26,18 @@ def test_pull_verify_keep_and_304(tmp_path: Path, api_cloud: CloudServer) -> Non
     gateway = api_cloud.add_gateway(sources=[f"meter-{tmp_path.name[-6:]}"])
     store = RegistryStore(tmp_path / "registry.json", public_key(api_cloud))
 
-    async def main() -> tuple[object, object]:
-        headers = {"Authorization": f"Bearer {gateway.credential}"}
-        async with httpx.AsyncClient(base_url=api_cloud.url, headers=headers) as client:
-            first = await pull(client, store, None)
+    async def main() -> tuple[Signed[dict[str, Any]] | None, Signed[dict[str, Any]] | None]:
+        async with CloudClient(api_cloud.url, gateway.credential) as client:
+            first = await client.get_registry(store, None)
             assert first is not None
-            again = await pull(client, store, first[1])
+            assert not store.path.exists(), "the client verifies; the caller saves"
+            store.save(first)
+            again = await client.get_registry(store, first.etag)
         return first, again
 
     first, again = asyncio.run(main())
-    registry, _etag = first  # type: ignore[misc]
+    assert first is not None
+    registry = first.document
     assert registry["gateway_id"] == gateway.id and len(registry["sources"]) == 1
     assert again is None, "unchanged: 304"
     assert stat.S_IMODE((tmp_path / "registry.json").stat().st_mode) == 0o600
@@ -47,9 +50,10 @@ def test_a_tampered_saved_registry_is_ignored(tmp_path: Path, api_cloud: CloudSe
     store = RegistryStore(tmp_path / "registry.json", public_key(api_cloud))
 
     async def main() -> None:
-        headers = {"Authorization": f"Bearer {gateway.credential}"}
-        async with httpx.AsyncClient(base_url=api_cloud.url, headers=headers) as client:
-            await pull(client, store, None)
+        async with CloudClient(api_cloud.url, gateway.credential) as client:
+            pulled = await client.get_registry(store, None)
+            assert pulled is not None
+            store.save(pulled)
 
     asyncio.run(main())
     saved = json.loads(store.path.read_text())
@@ -66,9 +70,8 @@ def test_a_registry_signed_by_another_key_is_refused(
     store = RegistryStore(tmp_path / "registry.json", other_key)
 
     async def main() -> None:
-        headers = {"Authorization": f"Bearer {gateway.credential}"}
-        async with httpx.AsyncClient(base_url=api_cloud.url, headers=headers) as client:
-            await pull(client, store, None)
+        async with CloudClient(api_cloud.url, gateway.credential) as client:
+            await client.get_registry(store, None)
 
     with pytest.raises(SpecError):
         asyncio.run(main())
