@@ -12,8 +12,10 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
+# The demo's roles (the cloud and the live table; the benchmarks need no more).
+# The base install alone, `pip install .`, is the gateway role.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+	$(BIN)/pip install --quiet -e '.[demo]'
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python

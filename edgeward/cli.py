@@ -1,33 +1,105 @@
-"""The ``edgeward`` command: one entry point, a subcommand per part."""
+"""The ``edgeward`` command: one entry point, a subcommand per part.
+
+Each subcommand belongs to a role, and a role's libraries come with its pip
+extra: the base install is the gateway and the installer's tools, the cloud
+needs ``edgeward[cloud]``, the demo ``edgeward[demo]``. So that a gateway
+never loads the cloud's libraries (nor needs them installed), only the chosen
+subcommand's part is imported; the others appear in ``--help`` by name. A
+subcommand whose extra is missing says which one to install, exit 2.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import edgeward
-from edgeward.cloud.errors import ConfigurationError
-from edgeward.cloud.service import cli as cloud_cli
-from edgeward.gateway import cli as gateway_cli
-from edgeward.gateway.errors import ConfigError, KeyringError
-from edgeward.provisioning import cli as provisioning_cli
-from edgeward.provisioning import devices as devices_cli
 
 EXIT_CONFIG_ERROR = 2
 
 
-def build_parser() -> argparse.ArgumentParser:
+@dataclass(frozen=True)
+class Extra:
+    what: str  # what it installs, for the message when it is missing
+    libraries: tuple[str, ...]
+
+
+# The top-level modules each extra brings (imported by its role's code), so a
+# missing one can be traced to the extra to install.
+CLOUD_LIBRARIES = (
+    "fastapi",
+    "starlette",
+    "pydantic",
+    "uvicorn",
+    "sqlalchemy",
+    "alembic",
+    "psycopg",
+    "ldap3",
+    "authlib",
+)
+EXTRAS = {
+    "cloud": Extra("the cloud role", CLOUD_LIBRARIES),
+    "simulators": Extra("the BLE simulator", ("bumble",)),
+    "demo": Extra("the demo", (*CLOUD_LIBRARIES, "rich")),  # edgeward[demo] includes [cloud]
+}
+# Errors a user fixes by changing what they gave (a config, a URL): a message,
+# exit 2. Named by module, as only the chosen part's are ever imported.
+USER_ERRORS = (
+    ("edgeward.gateway.errors", "ConfigError"),
+    ("edgeward.gateway.errors", "KeyringError"),
+    ("edgeward.cloud.errors", "ConfigurationError"),
+)
+
+
+@dataclass(frozen=True)
+class Subcommand:
+    help: str
+    # The part's module whose add_parser() adds this subcommand; None: defined here.
+    module: str | None
+    # The pip extra its role needs; None: the base install has all it needs.
+    extra: str | None
+
+
+SUBCOMMANDS = {
+    "cloud": Subcommand("the cloud API service", "edgeward.cloud.service.cli", "cloud"),
+    "gateway": Subcommand("the edge runtime", "edgeward.gateway.cli", None),
+    "provision": Subcommand(
+        "enroll this gateway with a claim code and bring its tunnel up",
+        "edgeward.provisioning.cli",
+        None,
+    ),
+    "devices": Subcommand("find devices and register them", "edgeward.provisioning.devices", None),
+    "demo": Subcommand("cloud, simulated meters and a gateway, live", None, "demo"),
+    "simulate": Subcommand("run a device simulator", None, None),
+}
+
+
+def chosen_subcommand(argv: Sequence[str]) -> str | None:
+    """The first argument that is not an option: the global options take no values."""
+    return next((arg for arg in argv if not arg.startswith("-")), None)
+
+
+def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
+    """The full parser of ``chosen``, and every other subcommand by name and help only."""
     parser = argparse.ArgumentParser(prog="edgeward", description=edgeward.__doc__)
     parser.add_argument("--version", action="version", version=f"edgeward {edgeward.__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log at debug level")
     subcommands = parser.add_subparsers(dest="command", required=True)
-    cloud_cli.add_parser(subcommands)
-    gateway_cli.add_parser(subcommands)
-    provisioning_cli.add_parser(subcommands)
-    devices_cli.add_parser(subcommands)
-    demo = subcommands.add_parser("demo", help="cloud, simulated meters and a gateway, live")
+    for name, subcommand in SUBCOMMANDS.items():
+        if name != chosen:
+            subcommands.add_parser(name, help=subcommand.help)
+        elif subcommand.module is not None:
+            importlib.import_module(subcommand.module).add_parser(subcommands)
+        else:
+            LOCAL_PARSERS[name](subcommands.add_parser(name, help=subcommand.help))
+    return parser
+
+
+def _add_demo(demo: argparse.ArgumentParser) -> None:
     demo.add_argument("--seconds", type=float, help="stop after this long (default: Ctrl-C)")
     demo.add_argument(
         "--no-tunnel",
@@ -35,7 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="everything on this host, no WireGuard (the default without root)",
     )
     demo.set_defaults(handler=_demo)
-    simulate = subcommands.add_parser("simulate", help="run a device simulator")
+
+
+def _add_simulate(simulate: argparse.ArgumentParser) -> None:
     simulate_kinds = simulate.add_subparsers(dest="simulator", required=True)
     meters = simulate_kinds.add_parser("modbus-meters", help="power meters on Modbus TCP or RTU")
     meters.add_argument("--host", default="127.0.0.1")
@@ -64,7 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
     mqtt.add_argument("--ca-file", help="use TLS, verifying the broker against this CA")
     mqtt.add_argument("--garbage-every", type=int, default=0, help="every Nth message not JSON")
     mqtt.set_defaults(handler=_simulate_mqtt_sensor)
-    return parser
+
+
+LOCAL_PARSERS = {"demo": _add_demo, "simulate": _add_simulate}
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -114,13 +190,44 @@ def configure_logging(verbose: bool) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
+def missing_extra(chosen: str | None, exc: ModuleNotFoundError) -> str | None:
+    """What to install when ``exc`` is a library of an extra; None for anything else
+    (an install without its base dependencies, or a bug: the traceback is wanted)."""
+    library = (exc.name or "").partition(".")[0]
+    own = SUBCOMMANDS[chosen].extra if chosen in SUBCOMMANDS else None
+    for name in ([own] if own else []) + list(EXTRAS):
+        if library in EXTRAS[name].libraries:
+            return (
+                f"{EXTRAS[name].what} is not installed (no module named {library!r}): "
+                f"pip install 'edgeward[{name}]'"
+            )
+    return None
+
+
+def _user_errors() -> tuple[type[Exception], ...]:
+    """The user-error classes among the modules imported: an error class never imported
+    was never raised."""
+    found = (getattr(sys.modules.get(module), name, None) for module, name in USER_ERRORS)
+    return tuple(error for error in found if isinstance(error, type))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    configure_logging(args.verbose)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    chosen = chosen_subcommand(argv)
     try:
+        args = build_parser(chosen).parse_args(argv)
+        configure_logging(args.verbose)
         return int(args.handler(args))
-    except (ConfigError, ConfigurationError, KeyringError) as exc:
-        print(f"edgeward: {exc}", file=sys.stderr)
+    except ModuleNotFoundError as exc:
+        message = missing_extra(chosen, exc)
+        if message is None:
+            raise
+        print(f"edgeward: {message}", file=sys.stderr)
         return EXIT_CONFIG_ERROR
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        if not isinstance(exc, _user_errors()):
+            raise
+        print(f"edgeward: {exc}", file=sys.stderr)
+        return EXIT_CONFIG_ERROR

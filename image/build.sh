@@ -76,7 +76,8 @@ else
 fi
 
 # The wheelhouse: this repository's tracked and new files (never a stale build/),
-# built into wheels with all their dependencies.
+# built into wheels with the dependencies of the base install: the gateway role,
+# no extras (the cloud's libraries never reach a gateway).
 mkdir -p "$work/src" "$work/wheelhouse"
 git -C "$repo" ls-files -co --exclude-standard -z |
     tar -C "$repo" --null --no-recursion --ignore-failed-read -T - -cf - | tar -xf - -C "$work/src"

@@ -4,6 +4,7 @@
 set -eu
 version=$1
 
+# The gateway role only: edgeward without extras, as the wheelhouse holds.
 # The same code path as every later update: a venv at /opt/edgeward/$version,
 # `current` switched to it, `edgeward --version` checked (not provisioned yet,
 # so no service restart).
