@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import fcntl
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -7,6 +9,30 @@ import pytest
 
 from tests.peers.cloud import CloudServer
 from tests.peers.postgres import fresh_database
+
+
+@pytest.fixture(scope="module", autouse=True)
+def exclusive_module(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A module marked ``exclusive(name)`` holds the machine-wide lock ``name``
+    while it runs, so no other pytest-xdist worker, nor another test run on
+    this machine, uses the same thing meanwhile: one WireGuard hub named
+    ``ewhub0`` and one tunnel named ``edgeward0`` (their control sockets in
+    /var/run/wireguard are the machine's), one cached image root.
+
+    pytest-xdist's ``xdist_group`` would do it within one run, but with
+    pytest 9.2 ``--dist loadgroup`` silently stops grouping (pytest-xdist
+    issue 1386), and it never covered two runs."""
+    marker = request.node.get_closest_marker("exclusive")
+    if marker is None:
+        yield
+        return
+    lock_path = Path(tempfile.gettempdir()) / f"edgeward-tests-{marker.args[0]}.lock"
+    with lock_path.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -28,12 +54,19 @@ def cloud(tmp_path: Path, database_url: str) -> Iterator[CloudServer]:
         server.stop()
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)]
+)
 def api_cloud(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[CloudServer]:
     """One real cloud per storage backend for a whole module; tests keep apart
-    by registering their own gateways and sources."""
+    by registering their own gateways and sources.
+
+    The API tests on PostgreSQL are marked slow: they double the cloud tests'
+    time, so quick feedback (``make check``) runs them on SQLite and ``make
+    test`` on both. The storage tests and the end-to-end ones (``database_url``)
+    run on PostgreSQL in both."""
     root = tmp_path_factory.mktemp(f"cloud-{request.param}")
     if request.param == "sqlite":
         server = CloudServer(root, f"sqlite:///{root / 'cloud.db'}").start()

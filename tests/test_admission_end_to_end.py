@@ -19,6 +19,7 @@ from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 from paho.mqtt import client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
@@ -234,6 +235,7 @@ def hmac_probe(cloud: CloudServer, gateway: RegisteredGateway) -> bytes:
     return base64.b64decode(created["key"])
 
 
+@pytest.mark.slow
 def test_a_bad_hmac_and_a_replay_are_refused_across_a_restart(
     tmp_path: Path, cloud: CloudServer
 ) -> None:
@@ -277,6 +279,7 @@ def test_a_bad_hmac_and_a_replay_are_refused_across_a_restart(
     assert stored() == [21.5, 22.0]
 
 
+@pytest.mark.slow
 def test_ten_thousand_rogue_reports_cost_a_bounded_number_of_rows(
     tmp_path: Path, cloud: CloudServer
 ) -> None:

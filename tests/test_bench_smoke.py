@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+# Slow: each runs a benchmark end to end.
+pytestmark = pytest.mark.slow
+
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 
 

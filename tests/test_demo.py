@@ -17,9 +17,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from edgeward.harness.network_namespaces import HUB_ADDRESS, TUNNEL_POOL
 from tests.peers import require_program
 from tests.peers.wireguard import require_wireguard
+
+# One wireguard-go hub named ewhub0, one tunnel named edgeward0: their control
+# sockets in /var/run/wireguard are the machine's, so one such module at a time.
+pytestmark = [pytest.mark.slow, pytest.mark.exclusive("wireguard")]
 
 
 def processes_mentioning(text: str) -> list[str]:

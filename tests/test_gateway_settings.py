@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from edgeward.cloud.storage.schema import gateway_settings
@@ -36,6 +37,9 @@ from tests.peers.gateway import (
 from tests.peers.http_gate import HttpGate
 from tests.peers.modbus import ModbusServerThread
 from tests.test_gateway_health import run_status, status_of, table
+
+# Slow: several gateway restarts each.
+pytestmark = pytest.mark.slow
 
 MIB = 1024 * 1024
 DEVICES = [{"source": "meter-1", "unit": 1, "poll_interval": 0.02, "registers": METER_REGISTERS}]

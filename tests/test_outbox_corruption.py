@@ -9,12 +9,15 @@ import os
 import time
 from pathlib import Path
 
+import pytest
+
 from edgeward.drivers.simulators.power_meters import METER_REGISTERS, PowerMeters
 from tests.peers.cloud import CloudServer
 from tests.peers.gateway import gateway_process, write_gateway_config
 from tests.peers.modbus import ModbusServerThread
 
 
+@pytest.mark.slow
 def test_gateway_replaces_a_corrupt_outbox_and_keeps_delivering(tmp_path: Path) -> None:
     cloud = CloudServer(tmp_path, f"sqlite:///{tmp_path / 'cloud.db'}").start()
     try:

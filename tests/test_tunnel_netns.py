@@ -38,6 +38,10 @@ from tests.peers.wireguard import (
 )
 from tests.provisioning.conftest import edgeward
 
+# One wireguard-go hub named ewhub0, one tunnel named edgeward0: their control
+# sockets in /var/run/wireguard are the machine's, so one such module at a time.
+pytestmark = [pytest.mark.slow, pytest.mark.exclusive("wireguard")]
+
 CLOUD_PORT = 8080
 INTERFACE = "edgeward0"
 

@@ -7,6 +7,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from edgeward.drivers.simulators.power_meters import METER_REGISTERS, PowerMeters
 from tests.peers.cloud import CloudServer
 from tests.peers.gateway import (
@@ -17,6 +19,9 @@ from tests.peers.gateway import (
 )
 from tests.peers.modbus import ModbusServerThread
 from tests.test_gateway_kill import committed_seq
+
+# Slow: waits out a stopped cloud.
+pytestmark = pytest.mark.slow
 
 
 def test_readings_wait_out_a_cloud_outage(tmp_path: Path, database_url: str) -> None:

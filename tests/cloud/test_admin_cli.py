@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 
@@ -25,6 +26,7 @@ def field(output: str, name: str) -> str:
     return found.group(1)
 
 
+@pytest.mark.slow
 def test_create_account_then_gateway_print_secrets_once_and_store_hashes(tmp_path: Path) -> None:
     account = admin(tmp_path, "create-account", "--name", "Site 12", "--owner-email", "o@x.io")
     assert account.returncode == 0, account.stderr
@@ -90,6 +92,7 @@ def test_bad_database_url_is_status_2(tmp_path: Path) -> None:
     assert "--db" in result.stderr
 
 
+@pytest.mark.slow
 def test_issue_owner_token_recovers_an_account(tmp_path: Path) -> None:
     account = admin(tmp_path, "create-account", "--name", "S", "--owner-email", "o@x.io")
     account_id = field(account.stdout, "account_id")

@@ -177,6 +177,7 @@ def test_parallel_calls_during_expiry_refresh_once(
 
 
 @pytest.mark.parametrize("provider", [Quirks(first_expires_in=0)], indirect=True)
+@pytest.mark.slow
 def test_two_workers_refresh_once(
     api_cloud: CloudServer, provider: OAuth2Provider, tmp_path: Path
 ) -> None:
@@ -215,6 +216,7 @@ def test_two_workers_refresh_once(
 
 
 @pytest.mark.parametrize("provider", [Quirks(token_hangs=True)], indirect=True)
+@pytest.mark.slow
 def test_a_vendor_that_hangs_at_the_token_endpoint_is_a_504(
     provider: OAuth2Provider, tmp_path: Path
 ) -> None:

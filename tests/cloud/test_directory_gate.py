@@ -66,6 +66,7 @@ def test_no_slot_in_time_is_directory_busy() -> None:
         holder.join(10)
 
 
+@pytest.mark.slow
 def test_failed_sign_ins_are_rate_limited_per_address(slapd: Slapd, tmp_path: Path) -> None:
     cloud = CloudServer(tmp_path, f"sqlite:///{tmp_path / 'c.db'}", auth_failure_limit=LIMIT)
     cloud.start()

@@ -21,6 +21,10 @@ from tests.peers import require_program
 from tests.peers.cloud import CloudServer
 from tests.peers.wireguard import HubInterface, hub_interface, require_wireguard, single_namespace
 
+# One wireguard-go hub named ewhub0, one tunnel named edgeward0: their control
+# sockets in /var/run/wireguard are the machine's, so one such module at a time.
+pytestmark = [pytest.mark.slow, pytest.mark.exclusive("wireguard")]
+
 
 @dataclass
 class Hub:

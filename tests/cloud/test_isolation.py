@@ -6,10 +6,15 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from tests.cloud.conftest import batch_body
 from tests.cloud.routes_catalog import EXAMPLES, all_routes, send
 from tests.cloud.test_ingest import post
 from tests.peers.cloud import CloudServer
+
+# Slow: every route as another account, like the route matrix.
+pytestmark = pytest.mark.slow
 
 
 def test_objects_of_another_account_are_404_for_every_route(

@@ -159,6 +159,7 @@ def test_the_database_holds_no_plaintext(api_cloud: CloudServer) -> None:
     assert not [value for value in values if holds(raw, value)]
 
 
+@pytest.mark.slow
 def test_rotating_the_master_key_rewraps_without_touching_values(
     api_cloud: CloudServer, echo: EchoAPI
 ) -> None:
@@ -201,6 +202,7 @@ def test_a_key_file_others_can_read_is_refused_with_status_2(tmp_path: Path) -> 
     assert str(key_file) in refused.stderr and "expected 0600" in refused.stderr
 
 
+@pytest.mark.slow
 def test_keys_from_the_environment_are_rotated_by_the_operator(tmp_path: Path) -> None:
     key = base64.b64encode(os.urandom(32)).decode()
     environment = {**os.environ, "EDGEWARD_CLOUD_KEYCHAIN_KEYS": f"k1 {key}"}

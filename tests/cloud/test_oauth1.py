@@ -45,6 +45,13 @@ def send(request: httpx.Request) -> httpx.Response:
         return http.send(request)
 
 
+def one_character_off(secret: str) -> str:
+    """The secret with its last character changed. Always changed: appending a
+    fixed "x" in place of the last one gave the right secret back whenever it
+    already ended in "x", one secret in 62, and the refusal test failed."""
+    return secret[:-1] + ("x" if secret[-1] != "x" else "y")
+
+
 def refused(response: httpx.Response, words: str) -> None:
     assert response.status_code == 401, response.text
     error = response.json()["error"]
@@ -80,10 +87,37 @@ def test_tampered_requests_are_refused(api_cloud: CloudServer, credentials: dict
         "GET", str(request.url).replace("meter-1", "meter-2"), headers=request.headers
     )
     refused(send(tampered), "signature does not verify")
-    wrong_secret = dict(credentials, token_secret=credentials["token_secret"][:-1] + "x")
+    wrong_secret = dict(credentials, token_secret=one_character_off(credentials["token_secret"]))
     refused(send(signed(api_cloud, wrong_secret)), "signature does not verify")
     unknown = dict(credentials, consumer_key="ck-000000000000000000000000")
     refused(send(signed(api_cloud, unknown)), "missing, malformed, unknown")
+
+
+def test_a_secret_ending_in_x_is_refused_when_its_last_character_is_changed(
+    api_cloud: CloudServer,
+) -> None:
+    """Regression: the tampering test swapped the token secret's last character
+    for "x" and so, for a secret already ending in "x", signed with the right
+    secret and was let in. Issues credentials until a secret ends in "x" (one
+    in 62 does; bounded far above that) and changes it."""
+    first = issue_oauth1(api_cloud, api_cloud.account, "readings:GET")
+    body = {"application_id": first["application_id"], "name": "signed", "grants": first["grants"]}
+    issued, ending = first, list[str]()
+    with api_cloud.client(api_cloud.account.owner_token) as owner:
+        for _ in range(500):
+            ending = [
+                name for name in ("token_secret", "consumer_secret") if issued[name][-1] == "x"
+            ]
+            if ending:
+                break
+            issued = owner.post("/v1/oauth1-credentials", json=body).raise_for_status().json()
+        else:
+            pytest.fail("no secret ended in x in 1,000")
+    name = ending[0]
+    assert send(signed(api_cloud, issued)).status_code == 200
+    wrong = dict(issued, **{name: one_character_off(issued[name])})
+    assert wrong[name] != issued[name]
+    refused(send(signed(api_cloud, wrong)), "signature does not verify")
 
 
 def test_a_replayed_request_is_refused(api_cloud: CloudServer, credentials: dict[str, Any]) -> None:
@@ -115,6 +149,7 @@ def test_stale_and_future_timestamps_are_refused(
     assert send(signed(api_cloud, credentials)).status_code == 200
 
 
+@pytest.mark.slow
 def test_hmac_sha1_is_refused_unless_configured(
     api_cloud: CloudServer, credentials: dict[str, Any], tmp_path: Path
 ) -> None:
@@ -149,6 +184,7 @@ def test_form_bodies_are_refused(api_cloud: CloudServer, credentials: dict[str, 
     refused(send(request), "form-encoded")
 
 
+@pytest.mark.slow
 def test_every_worker_refuses_a_nonce_another_accepted(
     api_cloud: CloudServer, credentials: dict[str, Any], tmp_path: Path
 ) -> None:

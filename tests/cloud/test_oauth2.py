@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import sqlalchemy as sa
 
 from edgeward.cloud.storage.schema import oauth_codes
@@ -417,6 +418,7 @@ def test_no_oauth_secret_reaches_the_cloud_log(api_cloud: CloudServer) -> None:
         assert secret is not None and secret not in log
 
 
+@pytest.mark.slow
 def test_wrong_client_secrets_are_rate_limited(tmp_path: Path) -> None:
     cloud = CloudServer(tmp_path, f"sqlite:///{tmp_path / 'limited.db'}", auth_failure_limit=3)
     cloud.start()

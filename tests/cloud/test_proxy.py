@@ -278,6 +278,7 @@ def test_loopback_is_refused_unless_allowed(guarded_cloud: CloudServer, echo: Ec
     assert value not in str(error)
 
 
+@pytest.mark.slow
 def test_a_vendor_that_hangs_is_a_504(tmp_path: Path, echo: EchoAPI) -> None:
     env = {"EDGEWARD_CLOUD_PROXY_TIMEOUT_S": "1"}
     with_timeout = CloudServer(tmp_path, f"sqlite:///{tmp_path / 'c.db'}", extra_env=env).start()

@@ -14,6 +14,9 @@ from tests.cloud.credential_kinds import KINDS, CredentialKind
 from tests.cloud.routes_catalog import EXAMPLES, all_routes, gateway_request, send
 from tests.peers.cloud import CloudServer
 
+# Slow: every route, refused every way: minutes.
+pytestmark = pytest.mark.slow
+
 UNAUTHENTICATED = {
     "error": {
         "code": "unauthenticated",

@@ -14,6 +14,9 @@ from hypothesis import HealthCheck, given, settings
 
 from tests.peers.cloud import CloudServer
 
+# Slow: generated requests over the whole API: half a minute.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def owned_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CloudServer]:

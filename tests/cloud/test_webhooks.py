@@ -67,6 +67,7 @@ def test_a_security_event_reaches_the_receiver_signed(
     ]
 
 
+@pytest.mark.slow
 def test_failed_deliveries_are_retried_and_logged(
     api_cloud: CloudServer, gateway: RegisteredGateway
 ) -> None:

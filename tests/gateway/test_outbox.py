@@ -5,9 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
 
@@ -15,26 +13,13 @@ from edgeward.gateway.errors import OutboxError
 from edgeward.gateway.outbox.data_keys import Keyring
 from edgeward.gateway.outbox.store import NewReading, Outbox, StoredReading
 from edgeward.sync.clock import now_us
-
-T = TypeVar("T")
+from tests.gateway.outbox import with_outbox
 
 
 def reading(n: int, source: str = "meter-1") -> NewReading:
     return NewReading(
         source=source, time_us=1_764_128_460_000_000 + n, values={"n": n, "v": n / 4, "ok": True}
     )
-
-
-def with_outbox(path: Path, test: Callable[[Outbox], Awaitable[T]], **options: str) -> T:
-    async def main() -> T:
-        outbox = Outbox(path, **options)
-        await outbox.open()
-        try:
-            return await test(outbox)
-        finally:
-            await outbox.close()
-
-    return asyncio.run(main())
 
 
 def rows(path: Path, query: str, *params: object) -> list[tuple[object, ...]]:

@@ -3,17 +3,15 @@ stop_reading refuses new readings until the uplink makes room."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
 from edgeward.gateway.errors import OutboxFull
 from edgeward.gateway.outbox.store import NewReading, Outbox
+from tests.gateway.outbox import with_outbox
 
-T = TypeVar("T")
 QUOTA = 20_000
 
 
@@ -23,18 +21,6 @@ def reading(n: int) -> NewReading:
         time_us=1_764_128_460_000_000 + n,
         values={"n": n, "voltage": 230.0 + n / 100, "energy": 1_000_000 + n},
     )
-
-
-def with_outbox(path: Path, test: Callable[[Outbox], Awaitable[T]], **options: Any) -> T:
-    async def main() -> T:
-        outbox = Outbox(path, **options)
-        await outbox.open()
-        try:
-            return await test(outbox)
-        finally:
-            await outbox.close()
-
-    return asyncio.run(main())
 
 
 def test_drop_oldest_keeps_the_backlog_under_quota_and_counts_the_drops(tmp_path: Path) -> None:

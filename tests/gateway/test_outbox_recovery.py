@@ -5,32 +5,19 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
 from edgeward.gateway.errors import OutboxCorrupt
 from edgeward.gateway.outbox.store import NewReading, Outbox
-
-T = TypeVar("T")
+from tests.gateway.outbox import with_outbox
 
 
 def reading(n: int) -> NewReading:
     return NewReading(source="meter-1", time_us=1_764_128_460_000_000 + n, values={"n": n})
-
-
-def with_outbox(path: Path, test: Callable[[Outbox], Awaitable[T]], **options: Any) -> T:
-    async def main() -> T:
-        outbox = Outbox(path, **options)
-        await outbox.open()
-        try:
-            return await test(outbox)
-        finally:
-            await outbox.close()
-
-    return asyncio.run(main())
 
 
 def fill(path: Path, readings: int, **options: Any) -> int:

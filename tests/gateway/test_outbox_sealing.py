@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import logging
@@ -10,18 +9,15 @@ import sqlite3
 import stat
 import subprocess
 import sys
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
 
 import pytest
 
 from edgeward.gateway.errors import KeyringError
 from edgeward.gateway.outbox.data_keys import Keyring
 from edgeward.gateway.outbox.store import NewReading, Outbox
+from tests.gateway.outbox import with_outbox
 from tests.gateway.test_config import valid_document, write_config
-
-T = TypeVar("T")
 
 CANARY_SOURCE = "meter-canary-7f3a"
 CANARY_TEXT = "PLAINTEXT-CANARY-91d2"
@@ -34,18 +30,6 @@ def canary(n: int) -> NewReading:
         time_us=1_764_128_460_000_000 + n,
         values={"tag": CANARY_TEXT, "energy": CANARY_NUMBER, "n": n},
     )
-
-
-def with_outbox(path: Path, test: Callable[[Outbox], Awaitable[T]], **options: Any) -> T:
-    async def main() -> T:
-        outbox = Outbox(path, **options)
-        await outbox.open()
-        try:
-            return await test(outbox)
-        finally:
-            await outbox.close()
-
-    return asyncio.run(main())
 
 
 def test_neither_the_outbox_file_nor_its_wal_holds_a_plaintext_reading(tmp_path: Path) -> None:

@@ -37,6 +37,7 @@ SETTLING_READINGS = 2
 
 
 @pytest.mark.parametrize("dead_units", [1, 3])
+@pytest.mark.slow
 def test_healthy_unit_keeps_its_period_beside_dead_units(tmp_path: Path, dead_units: int) -> None:
     dead = [f"dead-{n}" for n in range(dead_units)]
 

@@ -7,6 +7,8 @@ import asyncio
 import contextlib
 from pathlib import Path
 
+import pytest
+
 from edgeward.gateway.outbox.store import NewReading, Outbox
 from edgeward.gateway.outbox.writer import OutboxWriter
 
@@ -15,6 +17,7 @@ def reading(n: int) -> NewReading:
     return NewReading(source="meter-1", time_us=1_764_128_460_000_000 + n, values={"n": n})
 
 
+@pytest.mark.slow
 def test_a_full_outbox_holds_the_writer_and_then_the_queue(tmp_path: Path) -> None:
     async def main() -> tuple[int, int, int, list[int]]:
         outbox = Outbox(tmp_path / "outbox.db", max_bytes=8_000, full_policy="stop_reading")

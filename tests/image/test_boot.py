@@ -21,7 +21,12 @@ from tests.image.fake_versions import make_wheel
 from tests.image.rootfs import BUILD_TIMEOUT, ids
 from tests.peers import require_program, wait_until
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(BUILD_TIMEOUT + 300)]
+# One cached rootfs, mounted into (chroot) or booted (nspawn): one module at a time.
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.timeout(BUILD_TIMEOUT + 300),
+    pytest.mark.exclusive("image"),
+]
 
 CAP_NET_ADMIN = 1 << 12
 CONFIG_PATH = "/etc/edgeward/gateway.toml"

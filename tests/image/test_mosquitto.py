@@ -19,7 +19,12 @@ import pytest
 from tests.image.rootfs import BUILD_TIMEOUT, Chroot, ids
 from tests.peers import require_program, wait_until
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(BUILD_TIMEOUT + 300)]
+# One cached rootfs, mounted into (chroot) or booted (nspawn): one module at a time.
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.timeout(BUILD_TIMEOUT + 300),
+    pytest.mark.exclusive("image"),
+]
 
 DROP_IN = "/etc/mosquitto/conf.d/edgeward.conf"
 IMAGE_PASSWORDS = "/etc/mosquitto/edgeward.passwd"

@@ -13,7 +13,12 @@ from tests.image.rootfs import BUILD_TIMEOUT, REPO, Chroot, ids
 from tests.peers.cloud import RegisteredGateway
 from tests.peers.gateway import write_gateway_config
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(BUILD_TIMEOUT + 300)]
+# One cached rootfs, mounted into (chroot) or booted (nspawn): one module at a time.
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.timeout(BUILD_TIMEOUT + 300),
+    pytest.mark.exclusive("image"),
+]
 
 OUR_UNITS = ["edgeward-gateway.service", "edgeward-firstboot.service", "edgeward-tunnel.service"]
 # The Debian units the image enables and ours depend on.

@@ -15,7 +15,7 @@ from tests.image.fake_versions import make_systemctl, make_wheel
 
 UPDATER = Path(__file__).parents[2] / "image" / "edgeward_update.py"
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 
 class Box:

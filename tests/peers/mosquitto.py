@@ -17,8 +17,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from edgeward.harness.processes import ChildProcess
 from tests.peers import require_program
-from tests.peers.socat import wait_until
 
 USERNAME = "gateway"
 PASSWORD = "s3cret-pass"
@@ -94,7 +94,7 @@ class Mosquitto:
         self.port = free_port()
         self.certificates = make_certificates(directory) if tls else None
         self.config = directory / "mosquitto.conf"
-        self._process: subprocess.Popen[bytes] | None = None
+        self._process: ChildProcess | None = None
         self._write_config()
 
     def _write_config(self) -> None:
@@ -124,18 +124,16 @@ class Mosquitto:
         self.config.write_text("\n".join(lines) + "\n")
 
     def start(self) -> Mosquitto:
-        log = (self.directory / "mosquitto.log").open("ab")
-        self._process = subprocess.Popen(
-            [self.mosquitto, "-c", str(self.config)], stdout=log, stderr=log
-        )
-        log.close()
-        wait_until(self._listening, 10.0, f"mosquitto on port {self.port}")
+        self._process = ChildProcess(
+            "mosquitto",
+            ["-c", str(self.config)],
+            self.directory / "mosquitto.log",
+            program=self.mosquitto,
+        ).start()
+        self._process.wait_for(self._listening, f"mosquitto on port {self.port}", timeout=10.0)
         return self
 
     def _listening(self) -> bool:
-        if self._process is not None and self._process.poll() is not None:
-            log = (self.directory / "mosquitto.log").read_text()
-            raise AssertionError(f"mosquitto exited: {log[-2000:]}")
         try:
             socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
         except OSError:
@@ -144,8 +142,7 @@ class Mosquitto:
 
     def stop(self) -> None:
         if self._process is not None:
-            self._process.terminate()
-            self._process.wait(10)
+            self._process.stop(timeout=10)
             self._process = None
 
     def __enter__(self) -> Mosquitto:

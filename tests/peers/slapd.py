@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 import secrets
 import signal
 import socket
@@ -27,7 +28,8 @@ import subprocess
 from pathlib import Path
 from types import TracebackType
 
-from tests.peers import require_program, wait_until
+from edgeward.harness.processes import ChildProcess
+from tests.peers import require_program
 from tests.peers.mosquitto import Certificates, free_port, make_certificates
 
 SUFFIX = "dc=example,dc=com"
@@ -112,7 +114,7 @@ class Slapd:
         self.tls_port = free_port()
         self.certificates: Certificates = make_certificates(directory)
         self.config = directory / "slapd.conf"
-        self._process: subprocess.Popen[bytes] | None = None
+        self._process: ChildProcess | None = None
         self._write_config()
         self._load()
 
@@ -156,20 +158,15 @@ class Slapd:
         )
 
     def start(self) -> Slapd:
-        log = (self.directory / "slapd.log").open("ab")
         urls = f"{self.url}/ {self.ldaps_url}/"
         # -d keeps slapd in the foreground (a child the test can stop); 0: quiet.
-        self._process = subprocess.Popen(
-            [self.slapd, "-d", "0", "-f", str(self.config), "-h", urls], stdout=log, stderr=log
-        )
-        log.close()
-        wait_until(self._listening, f"slapd on port {self.port}", timeout=15.0)
+        args = ["-d", "0", "-f", str(self.config), "-h", urls]
+        log = self.directory / "slapd.log"
+        self._process = ChildProcess("slapd", args, log, program=self.slapd).start()
+        self._process.wait_for(self._listening, f"slapd on port {self.port}", timeout=15.0)
         return self
 
     def _listening(self) -> bool:
-        if self._process is not None and self._process.poll() is not None:
-            log = (self.directory / "slapd.log").read_text()
-            raise AssertionError(f"slapd exited: {log[-2000:]}")
         try:
             for port in (self.port, self.tls_port):
                 socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
@@ -179,18 +176,17 @@ class Slapd:
 
     def stop(self) -> None:
         if self._process is not None:
-            self._process.terminate()
-            self._process.wait(10)
+            self._process.stop(timeout=10)
             self._process = None
 
     def pause(self) -> None:
         """SIGSTOP: the port still accepts connections (the kernel's backlog), nothing answers."""
         assert self._process is not None
-        self._process.send_signal(signal.SIGSTOP)
+        os.kill(self._process.pid, signal.SIGSTOP)
 
     def resume(self) -> None:
         assert self._process is not None
-        self._process.send_signal(signal.SIGCONT)
+        os.kill(self._process.pid, signal.SIGCONT)
 
     def modify(self, ldif: str) -> None:
         """Change the running directory as its administrator (``ldapmodify``)."""

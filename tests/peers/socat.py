@@ -7,24 +7,13 @@ like a USB adapter that vanished and came back.
 
 from __future__ import annotations
 
-import subprocess
-import time
-from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
+from edgeward.harness.processes import ChildProcess
 from tests.peers import require_program
 
 START_TIMEOUT = 10.0
-
-
-def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    """Poll ``condition`` until it holds; fail naming ``what`` after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.01)
 
 
 class PtyPair:
@@ -32,22 +21,16 @@ class PtyPair:
         self.socat = require_program("socat", "socat")
         self.device_end = directory / names[0]
         self.peer_end = directory / names[1]
-        self._process: subprocess.Popen[bytes] | None = None
+        self.log_path = directory / f"socat-{names[0]}-{names[1]}.log"
+        self._process: ChildProcess | None = None
 
     def start(self) -> PtyPair:
-        self._process = subprocess.Popen(
-            [
-                self.socat,
-                f"pty,raw,echo=0,link={self.device_end}",
-                f"pty,raw,echo=0,link={self.peer_end}",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_until(
+        ends = [f"pty,raw,echo=0,link={self.device_end}", f"pty,raw,echo=0,link={self.peer_end}"]
+        self._process = ChildProcess("socat", ends, self.log_path, program=self.socat).start()
+        self._process.wait_for(
             lambda: self.device_end.exists() and self.peer_end.exists(),
-            START_TIMEOUT,
             f"socat links {self.device_end} and {self.peer_end}",
+            START_TIMEOUT,
         )
         return self
 
@@ -55,7 +38,6 @@ class PtyPair:
         """Kill socat: both ptys disappear and so do their links."""
         if self._process is not None:
             self._process.kill()
-            self._process.wait(10)
             self._process = None
         for link in (self.device_end, self.peer_end):
             link.unlink(missing_ok=True)

@@ -8,6 +8,8 @@ import socket
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from edgeward.gateway.config.loader import load_config
 from tests.peers.cloud import CloudServer
 from tests.peers.modbus import ModbusServerThread
@@ -41,6 +43,7 @@ def test_ble_scan_reports_devices_or_why_not() -> None:
     assert ble.endswith(" devices") or "no BLE adapter usable here" in ble, ble
 
 
+@pytest.mark.slow
 def test_add_registers_a_source_of_this_gateway(served_cloud: CloudServer, tmp_path: Path) -> None:
     root = tmp_path / "etc"
     provisioned(served_cloud, root)
@@ -76,6 +79,7 @@ def _section(path: Path, source: str, unit: int, value_type: str = "float32") ->
     return path
 
 
+@pytest.mark.slow
 def test_add_writes_the_device_section_checked_by_the_gateway(
     served_cloud: CloudServer, tmp_path: Path
 ) -> None:

@@ -8,6 +8,7 @@ import stat
 import subprocess
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from edgeward.cloud.storage.schema import claim_codes, gateways
@@ -55,6 +56,7 @@ def test_wireguard_keys_agree_with_wg_pubkey() -> None:
     assert derived == keys.wireguard_public
 
 
+@pytest.mark.slow
 def test_every_refused_claim_code_says_which_and_writes_nothing(
     served_cloud: CloudServer, tmp_path: Path
 ) -> None:

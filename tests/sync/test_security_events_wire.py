@@ -59,6 +59,7 @@ def test_bad_events_name_their_field(changes: dict[str, Any], path: str) -> None
         lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner),
     )
 )
+@pytest.mark.slow
 def test_any_json_is_refused_cleanly_or_decoded(document: object) -> None:
     """Garbage costs a BatchFormatError (a 422 at the cloud), never anything else."""
     with contextlib.suppress(BatchFormatError):

@@ -7,11 +7,10 @@ BlueZ stand-in without touching the machine's own bus or Bluetooth stack.
 
 from __future__ import annotations
 
-import selectors
-import subprocess
 from pathlib import Path
 from types import TracebackType
 
+from edgeward.harness.processes import ChildProcess
 from tests.peers import require_program
 
 # Everyone may own any name and send anything: the bus only lives for one
@@ -38,45 +37,40 @@ class PrivateBus:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self.address = ""
-        self._process: subprocess.Popen[bytes] | None = None
+        self._process: ChildProcess | None = None
 
     def start(self) -> PrivateBus:
         program = require_program("dbus-daemon", "dbus-daemon")
         config = self.directory / "bus.conf"
         config.write_text(CONFIG.format(socket=self.directory / "system_bus_socket"))
-        self._process = subprocess.Popen(
-            [program, "--nofork", "--print-address", f"--config-file={config}"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-        )
-        self.address = self._read_address()
+        args = ["--nofork", "--print-address", f"--config-file={config}"]
+        log = self.directory / "dbus-daemon.log"
+        self._process = ChildProcess("dbus-daemon", args, log, program=program).start()
+        try:
+            # The daemon prints its address once it listens: that line is the
+            # readiness signal, so no polling for the socket file.
+            self._process.wait_for(
+                lambda: self._printed_address(log) is not None,
+                "dbus-daemon to print its address",
+                START_TIMEOUT,
+            )
+        except BaseException:
+            self.stop()
+            raise
+        self.address = self._printed_address(log) or ""
         return self
 
-    def _read_address(self) -> str:
-        """The daemon prints its address once it listens: that line is the
-        readiness signal, so no polling for the socket file."""
-        assert self._process is not None and self._process.stdout is not None
-        with selectors.DefaultSelector() as selector:
-            selector.register(self._process.stdout, selectors.EVENT_READ)
-            if not selector.select(START_TIMEOUT):
-                self.stop()
-                raise RuntimeError("dbus-daemon did not print its address in time")
-        line = self._process.stdout.readline().decode().strip()
-        if not line:
-            self.stop()
-            raise RuntimeError("dbus-daemon exited before it listened")
-        return line
+    @staticmethod
+    def _printed_address(log: Path) -> str | None:
+        lines = log.read_text(errors="replace").splitlines(keepends=True) if log.exists() else []
+        return next(
+            (line.strip() for line in lines if line.startswith("unix:") and line.endswith("\n")),
+            None,
+        )
 
     def stop(self) -> None:
         if self._process is not None:
-            self._process.terminate()
-            try:
-                self._process.wait(5)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait(5)
-            if self._process.stdout is not None:
-                self._process.stdout.close()
+            self._process.stop(timeout=5)
             self._process = None
 
     def __enter__(self) -> PrivateBus:
