@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO_ARGS ?=
 
-.PHONY: demo test lint typecheck unit bench peers clean image
+.PHONY: demo test lint typecheck unit bench peers clean image docs
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,7 +39,13 @@ typecheck: $(VENV)/.installed-dev
 unit: $(VENV)/.installed-dev
 	$(BIN)/pytest
 
-test: peers lint typecheck unit
+# The docs site into site/ (git-ignored); --strict turns a broken link or a
+# page missing from the nav into a failure. NO_MKDOCS_2_WARNING quiets the
+# theme's banner about its successor.
+docs: $(VENV)/.installed-dev
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
+
+test: peers lint typecheck docs unit
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/throughput.py
@@ -56,4 +62,4 @@ image: | $(BIN)/python
 	PYTHON=$(abspath $(BIN)/python) sh image/build.sh
 
 clean:
-	rm -rf $(VENV) build *.egg-info .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) build site *.egg-info .mypy_cache .pytest_cache .ruff_cache
