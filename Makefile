@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO_ARGS ?=
 
-.PHONY: demo test check lint typecheck unit bench peers clean image
+.PHONY: demo test check lint typecheck unit bench peers clean image docs
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,7 +52,13 @@ unit: $(VENV)/.installed-dev
 check: lint typecheck
 	$(BIN)/pytest $(PYTEST_PARALLEL) -m "not slow"
 
-test: peers lint typecheck unit
+# The docs site into site/ (git-ignored); --strict turns a broken link or a
+# page missing from the nav into a failure. NO_MKDOCS_2_WARNING quiets the
+# theme's banner about its successor.
+docs: $(VENV)/.installed-dev
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
+
+test: peers lint typecheck docs unit
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/throughput.py
@@ -69,4 +75,4 @@ image: | $(BIN)/python
 	PYTHON=$(abspath $(BIN)/python) sh image/build.sh
 
 clean:
-	rm -rf $(VENV) build *.egg-info .mypy_cache .pytest_cache .ruff_cache .import_linter_cache
+	rm -rf $(VENV) build site *.egg-info .mypy_cache .pytest_cache .ruff_cache .import_linter_cache

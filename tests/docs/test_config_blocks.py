@@ -1,21 +1,20 @@
-"""The gateway.toml examples in README.md load: the documentation can't drift from the parser."""
+"""The gateway.toml examples in the README and docs/ load: the documentation can't
+drift from the parser."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from edgeward.gateway.config.loader import load_config
 from edgeward.gateway.config.toml_writer import write_secret
+from tests.docs.pages import blocks
 
-README = Path(__file__).resolve().parents[2] / "README.md"
 
-
-def test_readme_examples_together_are_one_valid_gateway_toml(tmp_path: Path) -> None:
-    blocks = re.findall(r"```toml\n(.*?)```", README.read_text(), flags=re.DOTALL)
-    assert len(blocks) >= 4, "the gateway, Modbus RTU, serial and MQTT examples"
+def test_toml_examples_together_are_one_valid_gateway_toml(tmp_path: Path) -> None:
+    examples = blocks("toml")
+    assert len(examples) >= 7, "the gateway, Modbus RTU, serial, MQTT, BLE, admission, --section"
     path = tmp_path / "gateway.toml"
-    path.write_text("\n".join(blocks))
+    path.write_text("\n".join(block.text for block in examples))
     write_secret(tmp_path / "credential", "ewg_example")
     write_secret(tmp_path / "mqtt-password", "example")
     (tmp_path / "mqtt-ca.pem").write_text("example\n")
@@ -30,5 +29,5 @@ def test_readme_examples_together_are_one_valid_gateway_toml(tmp_path: Path) -> 
         "env-1-humidity",
         "env-1-temperature",
     ]
-    assert config.unused_decoder_keys == [], "the README shows no deprecated decoder keys"
+    assert config.unused_decoder_keys == [], "the docs show no deprecated decoder keys"
     assert (config.admission.registry_interval, config.admission.report_interval) == (60.0, 5.0)
