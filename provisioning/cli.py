@@ -1,8 +1,8 @@
 """``edgeward provision``: the installer's command.
 
-Exit codes (also in README): 0 provisioned; 2 usage (missing --cloud/--claim,
-unreadable state); 3 claim code refused (typo, unknown, expired, revoked,
-used); 4 cloud unreachable or refusing; 5 tunnel down or the cloud not
+Exit codes (also in docs/installers/provisioning.md): 0 provisioned; 2 usage
+(missing --cloud/--claim, unreadable state); 3 claim code refused (typo,
+unknown, expired, revoked, used); 4 cloud unreachable or refusing; 5 tunnel down or the cloud not
 reachable through it; 6 the gateway's files could not be written.
 """
 

@@ -37,17 +37,17 @@ from edgeward.sync.batch import INGEST_PATH, Batch, BatchAck, decode_ack, encode
 from edgeward.sync.errors import BatchFormatError, CloudRejected, CloudUnavailable
 from edgeward.sync.events import EVENTS_PATH, GatewayEvent, encode_events
 from edgeward.sync.registry import PUBLIC_KEY_PATH, REGISTRY_PATH, SIGNATURE_HEADER
-from edgeward.sync.security_events import (
-    SECURITY_EVENTS_PATH,
-    SecurityEvent,
-    encode_security_events,
-)
-from edgeward.sync.settings import (
+from edgeward.sync.remote_settings import (
     REPORT_PATH,
     SETTINGS_PATH,
     SettingsDocument,
     SettingsReport,
     encode_report,
+)
+from edgeward.sync.security_events import (
+    SECURITY_EVENTS_PATH,
+    SecurityEvent,
+    encode_security_events,
 )
 from edgeward.sync.signed_documents import Signed, SignedStore
 

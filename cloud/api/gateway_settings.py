@@ -1,5 +1,5 @@
 """Remote gateway settings: operators PUT an overlay, gateways pull it signed and
-report what they run (see edgeward.sync.settings and README "Remote settings")."""
+report what they run (see edgeward.sync.remote_settings and docs/operators/remote-settings.md)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from edgeward.cloud.identity.principal import Principal
 from edgeward.sync.clock import now_us
 from edgeward.sync.errors import BatchFormatError
 from edgeward.sync.registry import SIGNATURE_HEADER
-from edgeward.sync.settings import REPORT_PATH, SETTINGS_PATH, SettingsError, decode_report
+from edgeward.sync.remote_settings import REPORT_PATH, SETTINGS_PATH, SettingsError, decode_report
 
 router = APIRouter(tags=["gateways"])
 Operator = Annotated[Principal, requires("gateways")]

@@ -1,7 +1,7 @@
 """Remote gateway settings at the cloud: the desired overlay per gateway, versioned,
 signed for the gateway to pull, and what the gateway reports it runs.
 
-The overlay and its rules are the sync contract (:mod:`edgeward.sync.settings`);
+The overlay and its rules are the sync contract (:mod:`edgeward.sync.remote_settings`);
 this module stores versions and signs documents. A PUT that changes nothing
 keeps the version, so a retried request never makes the gateway restart its
 runtime twice.
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from edgeward.cloud.crypto.keys import Signer
 from edgeward.cloud.storage.schema import gateway_settings
 from edgeward.sync.clock import format_us
-from edgeward.sync.settings import SettingsReport, encode_settings, validate_overlay
+from edgeward.sync.remote_settings import SettingsReport, encode_settings, validate_overlay
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +69,7 @@ def put_settings(
     now: int,
 ) -> tuple[int, bool]:
     """Store ``overlay`` (validated whole) as the gateway's settings; return
-    (version, changed). Raises :class:`~edgeward.sync.settings.SettingsError`."""
+    (version, changed). Raises :class:`~edgeward.sync.remote_settings.SettingsError`."""
     checked = validate_overlay(overlay)
     row = _row(connection, gateway_id, lock=True)
     if row is None:

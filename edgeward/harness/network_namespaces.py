@@ -179,7 +179,7 @@ class HubInterface:
         return dict(line.split("\t", 1) for line in output.splitlines() if line)
 
     def cloud_env(self, cloud_port: int) -> dict[str, str]:
-        """The cloud's settings for this hub (see the README's hub section)."""
+        """The cloud's settings for this hub (see docs/operators/enrollment.md)."""
         return {
             "EDGEWARD_CLOUD_HUB_INTERFACE": self.name,
             "EDGEWARD_CLOUD_HUB_ENDPOINT": f"{CLOUD_UNDERLAY}:{HUB_PORT}",

@@ -7,7 +7,7 @@ a misspelt ``pol_interval`` silently ignored is a field visit wasted.
 
 Relative paths are resolved against the config file's directory.
 
-Remote settings from the cloud (:mod:`edgeward.sync.settings`) are an
+Remote settings from the cloud (:mod:`edgeward.sync.remote_settings`) are an
 overlay merged over the file's tables before this same parser runs, so a
 bad remote value is refused with the same precise error, naming the file
 and the settings version it came with.

@@ -9,7 +9,7 @@ calls :func:`parse_outbox`, :func:`parse_uplink`, :func:`parse_health`,
 :class:`~edgeward.gateway.config.section.Section`, so every error still names
 file, key and expectation.
 
-The cloud may set some keys remotely (:mod:`edgeward.sync.settings`); their
+The cloud may set some keys remotely (:mod:`edgeward.sync.remote_settings`); their
 bounds come from that module's :data:`REMOTE_RULES`, so the cloud validates
 an overlay by the rules this parser applies.
 """
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from edgeward.gateway.config.section import Section
-from edgeward.sync.settings import REMOTE_RULES
+from edgeward.sync.remote_settings import REMOTE_RULES
 
 MIB = 1024 * 1024
 

@@ -34,7 +34,12 @@ from edgeward.gateway.outbox.store import Outbox
 from edgeward.sync.client import CloudClient
 from edgeward.sync.clock import now_us
 from edgeward.sync.errors import CloudRejected, CloudUnavailable, SyncError
-from edgeward.sync.settings import SettingsDocument, SettingsError, SettingsReport, verify_settings
+from edgeward.sync.remote_settings import (
+    SettingsDocument,
+    SettingsError,
+    SettingsReport,
+    verify_settings,
+)
 from edgeward.sync.signed_documents import Signed, SignedStore
 
 log = logging.getLogger(__name__)

@@ -36,8 +36,8 @@ from edgeward.sync.enrollment import (
     sign,
 )
 from edgeward.sync.events import GatewayEvent, encode_events
+from edgeward.sync.remote_settings import SettingsReport, encode_report
 from edgeward.sync.security_events import SecurityEvent, encode_security_events
-from edgeward.sync.settings import SettingsReport, encode_report
 from tests.cloud.conftest import START, batch_body
 from tests.cloud.oauth import CALLBACK, authorize_params, issue_oauth1, pkce, register_client
 from tests.peers.cloud import Account, CloudServer

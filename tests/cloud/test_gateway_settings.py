@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from edgeward.sync.registry import SIGNATURE_HEADER, SpecError
-from edgeward.sync.settings import SettingsReport, encode_report, verify_settings
+from edgeward.sync.remote_settings import SettingsReport, encode_report, verify_settings
 from tests.peers.cloud import CloudServer, RegisteredGateway
 
 

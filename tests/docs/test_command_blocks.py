@@ -31,7 +31,7 @@ from edgeward.cli import build_parser
 from edgeward.cloud.api.app import api_routes, create_app
 from edgeward.cloud.service.settings import CloudSettings
 from edgeward.sync.claim_codes import normalize
-from edgeward.sync.settings import SettingsError, validate_overlay
+from edgeward.sync.remote_settings import SettingsError, validate_overlay
 from tests.docs.pages import ROOT, Block, blocks
 
 # Programs the docs may name without a parser here: system tools whose lines
@@ -143,11 +143,11 @@ def test_every_fence_names_a_language_this_suite_checks() -> None:
 
 
 def test_every_command_is_accepted_by_its_program(routes: list[APIRoute]) -> None:
-    edgeward, updater, targets = build_parser(), updater_parser(), make_targets()
+    updater, targets = updater_parser(), make_targets()
     checks: dict[str, Callable[[list[str], str], None]] = {
-        "edgeward": lambda argv, where: parse_or_fail(edgeward, argv[1:], where),
+        "edgeward": lambda argv, where: parse_edgeward(argv[1:], where),
         "edgeward-update": lambda argv, where: parse_or_fail(updater, argv[1:], where),
-        "make": lambda argv, where: check_make(argv, targets, edgeward, where),
+        "make": lambda argv, where: check_make(argv, targets, where),
         "curl": lambda argv, where: check_curl(argv, routes, where),
     }
     checked: Counter[str] = Counter()
@@ -169,15 +169,20 @@ def test_every_command_is_accepted_by_its_program(routes: list[APIRoute]) -> Non
     assert checked["edgeward-update"] >= 3
 
 
-def check_make(
-    argv: list[str], targets: set[str], edgeward: argparse.ArgumentParser, where: str
-) -> None:
+def parse_edgeward(argv: list[str], where: str) -> None:
+    """The CLI builds the full parser of the chosen subcommand only (the others
+    are named, not imported), so each command line gets its subcommand's."""
+    chosen = next((word for word in argv if not word.startswith("-")), None)
+    parse_or_fail(build_parser(chosen), argv, where)
+
+
+def check_make(argv: list[str], targets: set[str], where: str) -> None:
     for word in argv[1:]:
         name, assigned, value = word.partition("=")
         if not assigned:
             assert name in targets, f"{where}: the Makefile has no target {name!r}"
         elif name == "DEMO_ARGS":
-            parse_or_fail(edgeward, ["demo", *shlex.split(value)], where)
+            parse_edgeward(["demo", *shlex.split(value)], where)
         else:
             raise AssertionError(f"{where}: the Makefile reads no {name}")
 
@@ -198,11 +203,10 @@ def test_json_examples_parse_and_marked_ones_are_valid_requests(routes: list[API
 
 def test_a_wrong_flag_or_body_would_fail_these_checks(routes: list[APIRoute]) -> None:
     """The checks refuse what the programs refuse, so a stale example fails."""
-    edgeward = build_parser()
     with pytest.raises(pytest.fail.Exception, match="--claim-code"):
-        parse_or_fail(edgeward, ["provision", "--claim-code", "X"], "example")
+        parse_edgeward(["provision", "--claim-code", "X"], "example")
     with pytest.raises(ValueError, match="typo"):
-        parse_or_fail(edgeward, ["provision", "--claim", "7KQ2M-XD41P-R"], "example")
+        parse_edgeward(["provision", "--claim", "7KQ2M-XD41P-R"], "example")
     with pytest.raises(AssertionError, match="serves no GET /v1/reading"):
         check_curl(["curl", "https://cloud.example/v1/reading"], routes, "example")
     with pytest.raises(ValueError, match="grants"):

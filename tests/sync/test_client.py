@@ -21,8 +21,8 @@ from edgeward.sync.batch import Batch, BatchAck, WireReading, decode_batch, enco
 from edgeward.sync.client import CloudClient
 from edgeward.sync.errors import CloudRejected, CloudUnavailable
 from edgeward.sync.events import GatewayEvent
+from edgeward.sync.remote_settings import SettingsReport
 from edgeward.sync.security_events import SecurityEvent
-from edgeward.sync.settings import SettingsReport
 from edgeward.sync.signed_documents import RegistryStore
 from tests.peers.mosquitto import free_port
 
