@@ -19,18 +19,9 @@ from tests import roles
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 PARTS = ("gateway", "drivers", "sync", "provisioning", "cloud")
-# The distributions that bring the cloud's and the simulators' libraries.
-CLOUD_DISTRIBUTIONS = {
-    "fastapi",
-    "starlette",
-    "pydantic",
-    "uvicorn",
-    "sqlalchemy",
-    "alembic",
-    "psycopg",
-    "ldap3",
-    "authlib",
-}
+# The distributions that bring the cloud's libraries (here module and
+# distribution names agree).
+CLOUD_DISTRIBUTIONS = roles.CLOUD_LIBRARIES - {"bumble"}
 # Where code lives, and the extras its imports may need (the most specific path wins).
 ROLE_OF_PATH = {
     "gateway": (),
