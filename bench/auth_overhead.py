@@ -30,13 +30,13 @@ import uvicorn
 from fastapi import Request
 
 from edgeward.cloud.api.app import create_app
+from edgeward.cloud.config.settings import CloudSettings
 from edgeward.cloud.crypto.keys import SealedBox
 from edgeward.cloud.datasources.sources import create_source
 from edgeward.cloud.fleet.gateways import add_gateway
 from edgeward.cloud.identity.accounts import create_account
 from edgeward.cloud.identity.principal import Principal
 from edgeward.cloud.identity.tokens import authenticate
-from edgeward.cloud.service.settings import CloudSettings
 from edgeward.cloud.storage.database import Database
 from edgeward.sync.batch import Batch, WireReading
 from edgeward.sync.clock import from_us, now_us

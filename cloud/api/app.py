@@ -43,6 +43,7 @@ from edgeward.cloud.api import (
     webhooks,
 )
 from edgeward.cloud.api.authz import Authenticator, public
+from edgeward.cloud.config.settings import CloudSettings
 from edgeward.cloud.crypto.keys import SealedBox, Signer
 from edgeward.cloud.directory.gate import DirectoryGate
 from edgeward.cloud.egress.guard import EgressPolicy
@@ -54,7 +55,6 @@ from edgeward.cloud.keychain.keyring import Keyring
 from edgeward.cloud.oauth1.rfc5849 import SignedRequests
 from edgeward.cloud.oauth2.rfc6749 import AuthorizationServer
 from edgeward.cloud.proxy.forward import NoCookies
-from edgeward.cloud.service.settings import CloudSettings
 from edgeward.cloud.storage.database import Database
 from edgeward.cloud.webhooks.deliverer import WebhookDeliverer
 

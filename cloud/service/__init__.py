@@ -1,1 +1,1 @@
-"""Running the cloud: ``edgeward cloud ...`` commands, the uvicorn server and its settings."""
+"""Running the cloud: ``edgeward cloud ...`` commands, the uvicorn server, master-key rotation."""

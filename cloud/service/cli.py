@@ -9,8 +9,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from edgeward.cloud.config.settings import CloudSettings
 from edgeward.cloud.errors import ConfigurationError
-from edgeward.cloud.service.settings import CloudSettings
 from edgeward.cloud.storage.database import Database
 from edgeward.sync.clock import format_us, now_us
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import uvicorn
 
 from edgeward.cloud.api.app import create_app
-from edgeward.cloud.service.settings import CloudSettings
+from edgeward.cloud.config.settings import CloudSettings
 
 log = logging.getLogger(__name__)
 

@@ -51,7 +51,7 @@ def build_document() -> tuple[dict[str, Any], dict[tuple[str, str], str | None]]
         warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"ldap3\.")
         warnings.filterwarnings("ignore", message="Duplicate Operation ID")
         from edgeward.cloud.api.app import create_app
-        from edgeward.cloud.service.settings import CloudSettings
+        from edgeward.cloud.config.settings import CloudSettings
 
         data_dir = Path(directory)
         settings = CloudSettings(

@@ -24,8 +24,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from edgeward.cloud.api.app import api_routes, create_app
 from edgeward.cloud.api.authz import Requirement
+from edgeward.cloud.config.settings import CloudSettings
 from edgeward.cloud.identity import grants as grant_maps
-from edgeward.cloud.service.settings import CloudSettings
 from edgeward.cloud.storage.schema import gateways
 from edgeward.provisioning.keys import GatewayKeys
 from edgeward.sync.claim_codes import ClaimCodeTypo, normalize

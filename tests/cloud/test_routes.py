@@ -9,7 +9,7 @@ from starlette.routing import Route
 
 from edgeward.cloud.api.app import api_routes, create_app
 from edgeward.cloud.api.authz import Requirement
-from edgeward.cloud.service.settings import CloudSettings
+from edgeward.cloud.config.settings import CloudSettings
 
 # Served by FastAPI itself: the API document and its viewers, public by design.
 FRAMEWORK_ROUTES = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}

@@ -29,7 +29,7 @@ from pydantic import TypeAdapter
 
 from edgeward.cli import build_parser
 from edgeward.cloud.api.app import api_routes, create_app
-from edgeward.cloud.service.settings import CloudSettings
+from edgeward.cloud.config.settings import CloudSettings
 from edgeward.sync.claim_codes import normalize
 from edgeward.sync.remote_settings import SettingsError, validate_overlay
 from tests.docs.pages import ROOT, Block, blocks

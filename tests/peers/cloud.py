@@ -14,6 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from edgeward.cloud.config.settings import CloudSettings
 from edgeward.cloud.crypto.keys import SealedBox
 from edgeward.cloud.datasources.sources import create_source
 from edgeward.cloud.datasources.types import create_type
@@ -22,7 +23,6 @@ from edgeward.cloud.identity.accounts import create_account
 from edgeward.cloud.identity.grants import parse
 from edgeward.cloud.identity.principal import new_id
 from edgeward.cloud.identity.tokens import issue
-from edgeward.cloud.service.settings import CloudSettings
 from edgeward.cloud.storage.database import Database
 from edgeward.cloud.storage.schema import data_sources, gateways
 from edgeward.harness.local_cloud import Account, LocalCloud, RegisteredGateway, read_pages
