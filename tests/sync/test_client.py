@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import ClassVar
 
@@ -24,6 +23,7 @@ from edgeward.sync.events import GatewayEvent
 from edgeward.sync.remote_settings import SettingsReport
 from edgeward.sync.security_events import SecurityEvent
 from edgeward.sync.signed_documents import RegistryStore
+from tests.peers.http_server import serving
 from tests.peers.mosquitto import free_port
 
 
@@ -58,15 +58,8 @@ class OldCloud(BaseHTTPRequestHandler):
 @pytest.fixture
 def old_cloud() -> Iterator[str]:
     OldCloud.seen = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), OldCloud)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        thread.join(5)
-        server.server_close()
+    with serving(OldCloud) as url:
+        yield url
 
 
 def batch(seq: int) -> Batch:
@@ -130,15 +123,8 @@ class ScriptedCloud(BaseHTTPRequestHandler):
 @pytest.fixture
 def scripted() -> Iterator[str]:
     ScriptedCloud.answers, ScriptedCloud.seen = {}, []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), ScriptedCloud)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        thread.join(5)
-        server.server_close()
+    with serving(ScriptedCloud) as url:
+        yield url
 
 
 def error(code: str, message: str) -> bytes:
