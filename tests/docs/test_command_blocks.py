@@ -27,7 +27,7 @@ import pytest
 from fastapi.routing import APIRoute
 from pydantic import TypeAdapter
 
-from edgeward.cli import build_parser
+from edgeward.cli import build_parser, chosen_subcommand
 from edgeward.cloud.api.app import api_routes, create_app
 from edgeward.cloud.config.settings import CloudSettings
 from edgeward.sync.claim_codes import normalize
@@ -172,8 +172,7 @@ def test_every_command_is_accepted_by_its_program(routes: list[APIRoute]) -> Non
 def parse_edgeward(argv: list[str], where: str) -> None:
     """The CLI builds the full parser of the chosen subcommand only (the others
     are named, not imported), so each command line gets its subcommand's."""
-    chosen = next((word for word in argv if not word.startswith("-")), None)
-    parse_or_fail(build_parser(chosen), argv, where)
+    parse_or_fail(build_parser(chosen_subcommand(argv)), argv, where)
 
 
 def check_make(argv: list[str], targets: set[str], where: str) -> None:
