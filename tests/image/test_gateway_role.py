@@ -7,7 +7,12 @@ import pytest
 from tests import roles
 from tests.image.rootfs import BUILD_TIMEOUT, Chroot
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(BUILD_TIMEOUT + 300)]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.timeout(BUILD_TIMEOUT + 300),
+    # Mounts the one cached rootfs, as the other image modules do.
+    pytest.mark.exclusive("image"),
+]
 
 # The image's Python has no packaging library: PEP 503's normalised names by hand.
 LIST_DISTRIBUTIONS = (
