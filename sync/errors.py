@@ -4,6 +4,7 @@
 
     SyncError
     ├── BatchFormatError      a batch or ack does not follow the wire contract
+    ├── SpecError             a data-source type or a registry breaks the contract
     └── CloudCallError        a call of the gateway's cloud client failed
         ├── CloudUnavailable  retryable: network down, cloud 5xx/429, timeout,
         │                     an answer the client can't read
@@ -30,6 +31,16 @@ class BatchFormatError(SyncError):
     ``path`` points at the offending field (``readings[3].seq``) so that the
     cloud can return it to the gateway and an engineer can find it.
     """
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(f"{path}: {message}" if path else message)
+        self.path = path
+        self.message = message
+
+
+class SpecError(SyncError):
+    """A data-source type spec or registry breaks the contract; ``path`` names the key
+    (``decoder.registers[2].address``) and ``message`` says what was expected."""
 
     def __init__(self, path: str, message: str) -> None:
         super().__init__(f"{path}: {message}" if path else message)

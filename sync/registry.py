@@ -38,7 +38,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from edgeward.sync.batch import IDENTIFIER_RULE, is_identifier
-from edgeward.sync.errors import SyncError
+from edgeward.sync.errors import SpecError
 
 REGISTRY_FORMAT = "edgeward.registry"
 REGISTRY_VERSION = 1
@@ -71,15 +71,6 @@ DECODER_KEYS = {
     "ble": "characteristics",
     "mqtt": "fields",
 }
-
-
-class SpecError(SyncError):
-    """A data-source type spec or registry breaks the contract; ``path`` names the field."""
-
-    def __init__(self, path: str, message: str) -> None:
-        super().__init__(f"{path}: {message}")
-        self.path = path
-        self.message = message
 
 
 def validate_type_spec(spec: Mapping[str, Any]) -> dict[str, Any]:

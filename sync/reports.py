@@ -58,12 +58,37 @@ NONCE_BYTES = 12
 CLOUD_SEAL_SALT = b"edgeward-report/v1 sealed-for-cloud"
 
 
-class ReportRejected(SyncError):
-    """A report that must not be admitted; ``reason`` is its security-event reason."""
+# A refused value is shown (log, status, security events) at most this long: a
+# device's garbage must not fill a log line, and a report is never shown whole.
+MAX_RENDERED_VALUE = 40
 
-    def __init__(self, reason: str, message: str) -> None:
+
+def render_value(value: object) -> str:
+    """A short, bounded rendering of a refused value (bytes as hex)."""
+    text = value.hex() if isinstance(value, bytes | bytearray) else repr(value)
+    if len(text) > MAX_RENDERED_VALUE:
+        return text[: MAX_RENDERED_VALUE - 1] + "…"
+    return text
+
+
+class ReportRejected(SyncError):
+    """A report that must not be admitted; ``reason`` is its security-event reason.
+
+    ``field`` names the field that failed to decode or check and ``value``
+    holds a bounded rendering of its value (:func:`render_value`), so the
+    installer sees why without the report being logged whole. Neither is
+    given for refusals that concern the report as a whole, and neither may
+    ever carry a key or a credential.
+    """
+
+    def __init__(
+        self, reason: str, message: str, *, field: str | None = None, value: object = None
+    ) -> None:
         super().__init__(f"{reason}: {message}")
         self.reason = reason
+        self.detail = message
+        self.field = field
+        self.value = None if value is None else render_value(value)
 
 
 @dataclass(frozen=True, slots=True)

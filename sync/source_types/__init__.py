@@ -1,0 +1,55 @@
+"""Data-source types: the one description of a device's data, and the interpreters of it.
+
+- :mod:`~edgeward.sync.source_types.spec`: the language (msgspec structs), its JSON Schema;
+- :mod:`~edgeward.sync.source_types.conversions`: unknown codes, lookups, bits, scale, offset;
+- :mod:`~edgeward.sync.source_types.binary`: binary values and layouts (BLE, binary frames);
+- :mod:`~edgeward.sync.source_types.gatt`: the Bluetooth SIG's standard characteristic formats;
+- :mod:`~edgeward.sync.source_types.modbus`: register maps planned into requests, and decoded;
+- :mod:`~edgeward.sync.source_types.text`: delimited, regex and JSON frames, record kinds;
+- :mod:`~edgeward.sync.source_types.checksums`: the frame checksums a type may name.
+
+The gateway decodes every report it admits by its source's type, and the
+cloud decodes the reports sealed for it alone and every example of a type
+it is given, with the same code: that is why it lives in the shared contract.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import msgspec
+
+from edgeward.sync.errors import SpecError
+from edgeward.sync.source_types.spec import TypeSpec
+
+__all__ = ["SpecError", "TypeSpec", "parse_type_spec", "spec_document", "type_spec_schema"]
+
+
+def parse_type_spec(document: Mapping[str, Any]) -> TypeSpec:
+    """The typed spec of ``document``; raises :class:`SpecError` naming the key."""
+    try:
+        spec: TypeSpec = msgspec.convert(document, TypeSpec, strict=True)
+        return spec
+    except msgspec.ValidationError as exc:
+        message, _, where = str(exc).rpartition(" - at `")
+        if not message:
+            raise SpecError("", str(exc)) from exc
+        raise SpecError(_path(where.rstrip("`")), message) from exc
+
+
+def spec_document(spec: TypeSpec) -> dict[str, Any]:
+    """The JSON document of ``spec``, every default filled in (what the registry signs)."""
+    document = msgspec.to_builtins(spec)
+    assert isinstance(document, dict)
+    return document
+
+
+def type_spec_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of a type spec, its definitions under ``$defs``."""
+    return msgspec.json.schema(TypeSpec)
+
+
+def _path(where: str) -> str:
+    """``$.decoder.registers[0]`` as the API names keys: ``decoder.registers[0]``."""
+    return where.removeprefix("$").removeprefix(".")
