@@ -22,7 +22,7 @@ from serial.tools import list_ports
 
 from edgeward.drivers.ble.errors import BLE_ERRORS
 from edgeward.drivers.errors import DeviceProtocolError, DeviceUnavailable
-from edgeward.drivers.modbus.register_map import Block, Table
+from edgeward.drivers.modbus.blocks import Block, Table
 from edgeward.drivers.modbus.requests import connect, read_block
 
 PROBE = Block(Table.HOLDING, 0, 1)

@@ -145,7 +145,25 @@ def create_app(settings: CloudSettings, *, migrate: bool = True) -> FastAPI:
         return {"status": "ok"}
 
     _install_error_handlers(app)
+    _with_type_language(app)
     return app
+
+
+def _with_type_language(app: FastAPI) -> None:
+    """Add the data-source type language's components to the OpenAPI document:
+    ``NewType.spec`` refers to them, and only the msgspec structs define them."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = build()
+            document.setdefault("components", {}).setdefault("schemas", {}).update(
+                datasources.SPEC_COMPONENTS
+            )
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def api_routes(app: FastAPI) -> list[APIRoute]:

@@ -5,13 +5,18 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, WithJsonSchema
 
 from edgeward.cloud.api.authz import requires
 from edgeward.cloud.api.common import record, transaction
 from edgeward.cloud.datasources import sources, types
 from edgeward.cloud.identity.principal import Principal
 from edgeward.sync.clock import now_us
+from edgeward.sync.source_types import type_spec_components, type_spec_schema
+
+# The type language's schema, from the structs that parse it (sync.source_types.spec):
+# the OpenAPI document shows spec as a union per transport, and can't drift from it.
+SPEC_SCHEMA, SPEC_COMPONENTS = type_spec_components()
 
 router = APIRouter(tags=["data sources"])
 TypeCaller = Annotated[Principal, requires("data-source-types")]
@@ -20,7 +25,10 @@ SourceCaller = Annotated[Principal, requires("data-sources")]
 
 class NewType(BaseModel):
     name: str = Field(min_length=1, max_length=200)
-    spec: dict[str, Any] = Field(description="transport, auth_mode, sealed_for, decoder, fields")
+    spec: Annotated[dict[str, Any], WithJsonSchema(SPEC_SCHEMA)] = Field(
+        description="the type: transport, auth_mode, decoder, fields, examples "
+        "(GET /v1/data-source-types/schema has its JSON Schema)"
+    )
 
 
 class NewSource(BaseModel):
@@ -64,6 +72,14 @@ def create_type(request: Request, body: NewType, principal: TypeCaller) -> Any:
         )
         record(connection, request, principal, "data-source-type.created", created["id"])
         return created
+
+
+@router.get(
+    "/v1/data-source-types/schema",
+    summary="The JSON Schema (2020-12) of a data-source type's spec",
+)
+def type_schema(principal: TypeCaller) -> Any:
+    return type_spec_schema()
 
 
 @router.get("/v1/data-source-types/{type_id}", summary="One data-source type")

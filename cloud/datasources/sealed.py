@@ -5,7 +5,7 @@ A gateway forwards the report of a ``sealed_for: cloud`` source untouched, as
 derived authentication key it was given (:mod:`edgeward.sync.reports`). Here
 the cloud opens the envelope with the source key (kept sealed under the
 master key), refuses a counter it accepted before, decodes the payload with
-the type's decoder spec (:mod:`edgeward.sync.type_decoders`) and checks ranges.
+the type (:mod:`edgeward.sync.source_types`) and checks ranges.
 Whatever fails is refused with its reason, like any other cloud rejection,
 independently of what the gateway decided.
 """
@@ -25,9 +25,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from edgeward.cloud.crypto.keys import SealedBox
 from edgeward.cloud.datasources.types import get_type
 from edgeward.cloud.storage.schema import data_sources, readings, sealed_report_counters
-from edgeward.sync import type_decoders
 from edgeward.sync.batch import WireReading
+from edgeward.sync.errors import SpecError
 from edgeward.sync.reports import ReportRejected, open_sealed_for_cloud
+from edgeward.sync.source_types import spec_of
+from edgeward.sync.source_types.decoders import Decoder, Values, build_decoder, check_ranges
+from edgeward.sync.source_types.spec import FieldMeta
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +38,8 @@ class _SealedSource:
     id: str
     key: bytes
     type: dict[str, Any]
-    decode: type_decoders.Decoder
+    fields: dict[str, FieldMeta]
+    decode: Decoder
 
 
 @dataclass(slots=True)
@@ -83,14 +87,14 @@ def open_sealed(
 @dataclass(frozen=True, slots=True)
 class _Decoded:
     counter: int
-    values: dict[str, type_decoders.Value]
+    values: Values
 
 
 def _open_one(reading: WireReading, source: _SealedSource) -> _Decoded:
     envelope = _envelope(reading.values)
     opened = open_sealed_for_cloud(envelope, reading.source, source.key)
     values = source.decode(opened.payload, _origin(source.type))
-    type_decoders.check_ranges(values, source.type["fields"])
+    check_ranges(values, source.fields)
     return _Decoded(opened.counter, values)
 
 
@@ -163,26 +167,26 @@ def _sealed_sources(
         source_type = types[row.type_id]
         if source_type["auth_mode"] != "sealed" or source_type["sealed_for"] != "cloud":
             continue
+        fields, decode = _decoder(source_type)
         found[row.name] = _SealedSource(
-            row.id,
-            box.open(row.sealed_key, row.id),
-            source_type,
-            _decoder(source_type),
+            row.id, box.open(row.sealed_key, row.id), source_type, fields, decode
         )
     return found
 
 
-def _decoder(source_type: dict[str, Any]) -> type_decoders.Decoder:
+def _decoder(source_type: dict[str, Any]) -> tuple[dict[str, FieldMeta], Decoder]:
     try:
-        return type_decoders.build(source_type["transport"], source_type["decoder"])
-    except (ReportRejected, KeyError, TypeError, ValueError) as exc:
-        # A spec this cloud's decoders can't build: its readings are refused, not the batch.
+        spec = spec_of(source_type)
+        return spec.fields, build_decoder(spec)
+    except SpecError as exc:
+        # A spec this cloud can't read (stored by a newer one): its readings are
+        # refused, not the batch.
         message = str(exc)
 
-        def refuse(payload: bytes, origin: str) -> dict[str, type_decoders.Value]:
+        def refuse(payload: bytes, origin: str) -> Values:
             raise ReportRejected("undecodable", message)
 
-        return refuse
+        return {}, refuse
 
 
 def forget_counters(connection: sa.Connection, source_id: str) -> None:

@@ -11,50 +11,15 @@ from edgeward.cloud.identity.principal import new_id
 from edgeward.cloud.storage.owned import owned_row
 from edgeward.cloud.storage.schema import data_source_types, data_sources
 from edgeward.sync.clock import format_us
-from edgeward.sync.registry import SpecError, validate_type_spec
+from edgeward.sync.errors import SpecError
+from edgeward.sync.source_types import builtin
+from edgeward.sync.source_types.builtin import BUILTIN_PREFIX
+from edgeward.sync.source_types.checks import validate_type_spec
 
-BUILTIN_PREFIX = "builtin:"
-
-_POWER_METER_REGISTERS = [
-    {"name": "voltage", "address": 0, "type": "float32"},
-    {"name": "current", "address": 2, "type": "float32"},
-    {"name": "power", "address": 4, "type": "float32"},
-    {"name": "energy", "address": 6, "type": "uint32"},
-    {"name": "frequency", "address": 8, "type": "uint16", "scale": 0.01},
-]
-
+# Built-in types are validated once, at import: a broken one stops the cloud at start.
 BUILTIN: dict[str, dict[str, Any]] = {
-    "builtin:modbus-power-meter": {
-        "name": "Modbus power meter (Edgeward register map)",
-        "spec": validate_type_spec(
-            {
-                "transport": "modbus",
-                "auth_mode": "bound",
-                "decoder": {"registers": _POWER_METER_REGISTERS},
-                "fields": {
-                    "voltage": {"unit": "V", "min": 0, "max": 1000},
-                    "current": {"unit": "A", "min": 0, "max": 10_000},
-                    "power": {"unit": "W", "min": -10_000_000, "max": 10_000_000},
-                    "energy": {"unit": "Wh", "min": 0},
-                    "frequency": {"unit": "Hz", "min": 40, "max": 70},
-                },
-            }
-        ),
-    },
-    "builtin:mqtt-json-hmac": {
-        "name": "MQTT JSON report signed with HMAC-SHA256",
-        "spec": validate_type_spec(
-            {
-                "transport": "mqtt",
-                "auth_mode": "hmac",
-                "decoder": {"fields": {"temperature": "t", "humidity": "h"}},
-                "fields": {
-                    "temperature": {"unit": "°C", "min": -60, "max": 120},
-                    "humidity": {"unit": "%", "min": 0, "max": 100},
-                },
-            }
-        ),
-    },
+    type_id: {"name": name, "spec": validate_type_spec(document)}
+    for type_id, (name, document) in builtin.BUILTIN.items()
 }
 
 
@@ -76,7 +41,8 @@ def create_type(
     try:
         checked = validate_type_spec(spec)
     except SpecError as exc:
-        raise InvalidRequest(exc.message, field=f"spec.{exc.path}") from exc
+        where = f"spec.{exc.path}" if exc.path else "spec"
+        raise InvalidRequest(f"{where}: {exc.message}", field=where) from exc
     type_id = new_id("dst")
     connection.execute(
         data_source_types.insert().values(

@@ -21,29 +21,13 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from edgeward.drivers.errors import DeviceProtocolError, DriverConfigError
+from edgeward.drivers.modbus.blocks import MAX_REGISTERS_PER_READ, Block, Table
 
-MAX_REGISTERS_PER_READ = 125
-MAX_BITS_PER_READ = 2000
 # Longest string field: one read's worth of registers.
 MAX_STRING_REGISTERS = MAX_REGISTERS_PER_READ
 # Registers between two fields that are still worth reading in one request
 # rather than paying for a second round trip.
 MAX_GAP = 8
-
-
-class Table(enum.StrEnum):
-    HOLDING = "holding"
-    INPUT = "input"
-    COIL = "coil"
-    DISCRETE_INPUT = "discrete_input"
-
-    @property
-    def is_bits(self) -> bool:
-        return self in (Table.COIL, Table.DISCRETE_INPUT)
-
-    @property
-    def max_per_read(self) -> int:
-        return MAX_BITS_PER_READ if self.is_bits else MAX_REGISTERS_PER_READ
 
 
 class ValueType(enum.StrEnum):
@@ -171,20 +155,6 @@ def _decimals(*numbers: float) -> int:
         if isinstance(exponent, int):
             places = max(places, -exponent)
     return min(places, 12)
-
-
-@dataclass(frozen=True, slots=True)
-class Block:
-    """One read request: ``count`` registers (or bits) of ``table`` from ``address``."""
-
-    table: Table
-    address: int
-    count: int
-
-    @property
-    def size(self) -> int:
-        """Bytes this block adds to a frame."""
-        return (self.count + 7) // 8 if self.table.is_bits else self.count * 2
 
 
 class RegisterMap:

@@ -14,7 +14,7 @@ from typing import Any
 from pymodbus.exceptions import ModbusException
 
 from edgeward.drivers.errors import DeviceProtocolError, DeviceUnavailable
-from edgeward.drivers.modbus.register_map import Block, Table
+from edgeward.drivers.modbus.blocks import Block, Table
 
 # Modbus Application Protocol Specification v1.1b3, §7 "MODBUS Exception Responses".
 EXCEPTION_CODES: dict[int, str] = {

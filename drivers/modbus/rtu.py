@@ -21,8 +21,8 @@ from pymodbus.client import AsyncModbusSerialClient
 from edgeward.drivers.base import PollingDriver, Reading
 from edgeward.drivers.breaker import BreakerPolicy, CircuitBreaker
 from edgeward.drivers.errors import DeviceProtocolError, DeviceUnavailable, DriverConfigError
+from edgeward.drivers.modbus.blocks import Block
 from edgeward.drivers.modbus.bus import BusScheduler
-from edgeward.drivers.modbus.register_map import RegisterMap
 from edgeward.drivers.modbus.requests import LinkBroken, connect, read_block
 
 PARITIES = ("N", "E", "O")
@@ -41,12 +41,14 @@ class SerialLine:
 
 @dataclass(frozen=True, slots=True)
 class RtuDevice:
-    """A unit on the bus, read as data source ``source``; ``timeout`` per request."""
+    """A unit on the bus, read as data source ``source``: ``blocks`` per poll, ``pause``
+    seconds apart (the bus stays held in between), ``timeout`` per request."""
 
     source: str
     unit: int
-    register_map: RegisterMap
+    blocks: tuple[Block, ...]
     timeout: float = 1.0
+    pause: float = 0.0
 
 
 class ModbusRtuDriver(PollingDriver):
@@ -135,7 +137,9 @@ class ModbusRtuDriver(PollingDriver):
         assert client is not None
         frame = bytearray()
         origin = self.origin(device)
-        for block in device.register_map.blocks:
+        for index, block in enumerate(device.blocks):
+            if index and device.pause:
+                await asyncio.sleep(device.pause)
             try:
                 frame += await read_block(client, block, device.unit, device.timeout, origin)
             except LinkBroken:

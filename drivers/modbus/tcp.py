@@ -20,17 +20,19 @@ from pymodbus.client import AsyncModbusTcpClient
 from edgeward.drivers.base import PollingDriver, Reading
 from edgeward.drivers.breaker import BreakerPolicy, CircuitBreaker
 from edgeward.drivers.errors import DeviceProtocolError, DeviceUnavailable, DriverConfigError
-from edgeward.drivers.modbus.register_map import RegisterMap
+from edgeward.drivers.modbus.blocks import Block
 from edgeward.drivers.modbus.requests import LinkBroken, connect, read_block
 
 
 @dataclass(frozen=True, slots=True)
 class ModbusDevice:
-    """A unit behind an endpoint, read as data source ``source``."""
+    """A unit behind an endpoint, read as data source ``source``: ``blocks`` per poll,
+    ``pause`` seconds apart (a device that needs time between two requests)."""
 
     source: str
     unit: int
-    register_map: RegisterMap
+    blocks: tuple[Block, ...]
+    pause: float = 0.0
 
 
 class ModbusTcpDriver(PollingDriver):
@@ -92,12 +94,11 @@ class ModbusTcpDriver(PollingDriver):
             client = self._client
             assert client is not None
             # pymodbus's own timeout (self.timeout, retries off) bounds each request.
-            frame = b"".join(
-                [
-                    await read_block(client, block, device.unit, None, origin)
-                    for block in device.register_map.blocks
-                ]
-            )
+            frame = bytearray()
+            for index, block in enumerate(device.blocks):
+                if index and device.pause:
+                    await asyncio.sleep(device.pause)
+                frame += await read_block(client, block, device.unit, None, origin)
         except LinkBroken:
             # The connection is in an unknown state; the next poll starts afresh.
             await self._drop_client()
@@ -110,7 +111,7 @@ class ModbusTcpDriver(PollingDriver):
             breaker.failed()
             raise
         breaker.succeeded()
-        return Reading(source=source, raw=frame, time=datetime.now(UTC), origin=origin)
+        return Reading(source=source, raw=bytes(frame), time=datetime.now(UTC), origin=origin)
 
     async def close(self) -> None:
         async with self._connect_lock:

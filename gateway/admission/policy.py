@@ -34,10 +34,11 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from edgeward.drivers.base import Reading
-from edgeward.drivers.errors import DriverError
-from edgeward.gateway.admission import decoders
 from edgeward.sync import reports
+from edgeward.sync.errors import SpecError
 from edgeward.sync.reports import ReportRejected
+from edgeward.sync.source_types import TypeSpec, spec_of
+from edgeward.sync.source_types.decoders import Decoder, Value, build_decoder, check_ranges
 
 # Origin URL schemes per transport (drivers write origins; see Reading.origin).
 SCHEMES = {
@@ -70,7 +71,7 @@ class MemoryReplayGuard:
 @dataclass(frozen=True, slots=True)
 class Admitted:
     source: str
-    values: dict[str, decoders.Value]
+    values: dict[str, Value]
 
 
 @dataclass
@@ -96,7 +97,9 @@ class RejectionCounts:
 @dataclass(frozen=True, slots=True)
 class _Source:
     entry: Mapping[str, Any]
-    decode: decoders.Decoder
+    # None: a type this gateway can't read (a newer cloud's spec).
+    spec: TypeSpec | None
+    decode: Decoder
 
 
 class Admission:
@@ -119,15 +122,25 @@ class Admission:
         """Admit by ``registry`` from now on: built aside, then swapped in one assignment."""
         sources = {}
         for entry in registry["sources"]:
-            source_type = entry["type"]
+            spec: TypeSpec | None
             try:
-                decode = decoders.build(source_type["transport"], source_type["decoder"])
-            except (KeyError, TypeError, ValueError, DriverError):
-                # A type this gateway's decoders can't build (a newer cloud's spec):
-                # its source is refused with a reason rather than the registry whole.
-                decode = _unbuildable
-            sources[entry["name"]] = _Source(entry, decode)
+                spec = spec_of(entry["type"])
+                decode = build_decoder(spec)
+            except (SpecError, KeyError, TypeError):
+                # A type this gateway can't read (a newer cloud's spec): its
+                # source is refused with a reason rather than the registry whole.
+                spec, decode = None, _unbuildable
+            sources[entry["name"]] = _Source(entry, spec, decode)
         self._sources = sources
+
+    @property
+    def types(self) -> dict[str, TypeSpec]:
+        """The type of every registered source whose type this gateway reads."""
+        return {
+            name: source.spec
+            for name, source in (self._sources or {}).items()
+            if source.spec is not None
+        }
 
     def admit(self, reading: Reading) -> Admitted | None:
         """The decoded reading, or None after counting why it was refused."""
@@ -151,10 +164,10 @@ class Admission:
         if opened.counter is not None and opened.counter <= self.replay.last(reading.source):
             raise ReportRejected("replay", f"counter {opened.counter} was seen before")
         if opened.sealed_for_cloud:
-            values: dict[str, decoders.Value] = {"sealed": base64.b64encode(reading.raw).decode()}
+            values: dict[str, Value] = {"sealed": base64.b64encode(reading.raw).decode()}
         else:
             values = source.decode(opened.payload, reading.origin)
-            decoders.check_ranges(values, source_type["fields"])
+            check_ranges(values, source.spec.fields if source.spec else {})
         # Every counter here is authenticated (signature, seal or sender tag):
         # a forged one is refused above and never locks the real device out.
         if opened.counter is not None:
@@ -185,7 +198,7 @@ class _Opened:
     sealed_for_cloud: bool = False
 
 
-def _unbuildable(payload: bytes, origin: str) -> dict[str, decoders.Value]:
+def _unbuildable(payload: bytes, origin: str) -> dict[str, Value]:
     raise ReportRejected("unsupported-type", "this gateway can't decode the source's type")
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -58,14 +59,17 @@ class RegistrySync:
         client: CloudClient,
         admission: Admission,
         public_key: str | None = None,
+        on_change: Callable[[], None] | None = None,
     ) -> None:
         """``public_key``: the cloud's signing key from ``[cloud] public_key``; None pins
-        the key the cloud names at first contact."""
+        the key the cloud names at first contact. ``on_change`` is called after a
+        registry with another version was put in force."""
         self.gateway_id = gateway_id
         self.config = config
         self.public_key = public_key
         self.client = client
         self.admission = admission
+        self.on_change = on_change
         self.registry_path = data_dir / REGISTRY_FILE
         self.pin_path = data_dir / PUBLIC_KEY_FILE
         self.etag: str | None = None
@@ -131,6 +135,8 @@ class RegistrySync:
             log.error("%s: not used", self.last_error)
             return False
         self.admission.use(registry)
+        if etag != self.etag and self.on_change is not None:
+            self.on_change()
         if etag != self.etag:
             enabled = sum(1 for entry in registry["sources"] if entry.get("enabled"))
             log.info(

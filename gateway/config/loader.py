@@ -110,15 +110,6 @@ class GatewayConfig:
         )
 
     @property
-    def unused_decoder_keys(self) -> list[str]:
-        """Sources whose gateway.toml still describes how to decode them: not used, the
-        registry's data-source type decodes (see config_fields)."""
-        found = [port.source for port in self.serial if port.fields]
-        found += [e.subscription.source for b in self.mqtt for e in b.subscriptions if e.fields]
-        found += list(self.ble.decoders) if self.ble else []
-        return found
-
-    @property
     def outbox_path(self) -> Path:
         return self.data_dir / "outbox.db"
 
@@ -236,7 +227,7 @@ def _sources(
     for index, broker in enumerate(mqtt):
         for number, entry in enumerate(broker.subscriptions):
             key = f"mqtt[{index}].subscriptions[{number}].source"
-            found.append((key, entry.subscription.source))
+            found.append((key, entry.source))
     return found
 
 

@@ -1,26 +1,22 @@
-"""The ``[[modbus_tcp]]`` and ``[[modbus_rtu]]`` sections of gateway.toml.
+"""The ``[[modbus_tcp]]`` and ``[[modbus_rtu]]`` sections of gateway.toml: where each unit is.
 
-Both describe devices the same way (source, unit, poll_interval, registers);
-they differ in how the wire is reached: a host and port, or a serial port
-with its character format.
+A device section binds a source to a unit behind an endpoint (host and
+port) or on a bus (a serial port with its character format) and says how
+often to read it. What to read, and how, is the source's data-source type
+(register map and request limits), which the gateway takes from its
+signed registry: gateway.toml never repeats it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from edgeward.drivers.errors import DriverConfigError
-from edgeward.drivers.modbus.register_map import (
-    Order,
-    RegisterField,
-    RegisterMap,
-    Table,
-    ValueType,
-)
 from edgeward.drivers.modbus.rtu import PARITIES
 from edgeward.gateway.config.section import Section
 
 BAUDRATES = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
+# Keys of earlier versions, now in the data-source type.
+MOVED_TO_TYPE = ("registers",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +24,6 @@ class ModbusDeviceConfig:
     source: str
     unit: int
     poll_interval: float
-    register_map: RegisterMap
     # RTU only: this unit's request timeout (seconds); None means the bus's.
     timeout: float | None = None
 
@@ -40,6 +35,11 @@ class ModbusTcpConfig:
     timeout: float
     devices: tuple[ModbusDeviceConfig, ...]
 
+    @property
+    def bus(self) -> str:
+        """The endpoint as a registry binding names it (``bus`` of a Modbus source)."""
+        return f"modbus-tcp://{self.host}:{self.port}"
+
 
 @dataclass(frozen=True, slots=True)
 class ModbusRtuConfig:
@@ -50,6 +50,10 @@ class ModbusRtuConfig:
     stopbits: int
     timeout: float
     devices: tuple[ModbusDeviceConfig, ...]
+
+    @property
+    def bus(self) -> str:
+        return f"modbus-rtu://{self.port}"
 
 
 def parse_modbus_tcp(endpoint: Section) -> ModbusTcpConfig:
@@ -86,44 +90,14 @@ def parse_modbus_rtu(bus: Section) -> ModbusRtuConfig:
 
 
 def parse_device(device: Section, *, rtu: bool) -> ModbusDeviceConfig:
-    keys = ["source", "unit", "poll_interval", "registers"]
+    device.refuse_moved(*MOVED_TO_TYPE)
+    keys = ["source", "unit", "poll_interval"]
     device.allow(*keys, "timeout") if rtu else device.allow(*keys)
-    fields = [_register(register) for register in device.sections("registers")]
-    try:
-        register_map = RegisterMap(fields)
-    except DriverConfigError as exc:
-        raise device.error("registers", "a register map without clashes", str(exc)) from exc
     return ModbusDeviceConfig(
         source=device.identifier("source"),
         # RTU unit 0 is the broadcast address (Modbus over serial line v1.02 §2.2),
         # which no unit answers, so it can't be polled.
         unit=device.integer("unit", 1 if rtu else 0, 247 if rtu else 255),
         poll_interval=device.number("poll_interval", 0.01, 86_400, 1.0),
-        register_map=register_map,
         timeout=device.number("timeout", 0.01, 60) if rtu and "timeout" in device.data else None,
-    )
-
-
-def _register(register: Section) -> RegisterField:
-    register.allow(
-        "name",
-        "address",
-        "type",
-        "table",
-        "word_order",
-        "byte_order",
-        "scale",
-        "offset",
-        "count",
-    )
-    return RegisterField(
-        name=register.identifier("name"),
-        address=register.integer("address", 0, 65535),
-        type=ValueType(register.choice("type", tuple(ValueType))),
-        table=Table(register.choice("table", tuple(Table), Table.HOLDING)),
-        word_order=Order(register.choice("word_order", tuple(Order), Order.BIG)),
-        byte_order=Order(register.choice("byte_order", tuple(Order), Order.BIG)),
-        scale=register.number("scale", -1e12, 1e12, 1.0),
-        offset=register.number("offset", -1e12, 1e12, 0.0),
-        count=register.integer("count", 1, 125) if "count" in register.data else None,
     )

@@ -1,7 +1,9 @@
 """The ``[[mqtt]]`` sections of gateway.toml: one broker, a subscription per data source.
 
-The password lives in its own file (mode 0600, like the cloud credential),
-never in gateway.toml, which installers copy around.
+A subscription binds a source to a topic; its payload decoder is the
+source's data-source type. The password lives in its own file (mode 0600,
+like the cloud credential), never in gateway.toml, which installers copy
+around.
 """
 
 from __future__ import annotations
@@ -9,21 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from edgeward.drivers.mqtt.client import Broker, Subscription, Tls
-from edgeward.gateway.config.fields import parse_fields
 from edgeward.gateway.config.section import Section
-from edgeward.sync.frames import TextField
-
-
-@dataclass(frozen=True, slots=True)
-class MqttSubscriptionConfig:
-    subscription: Subscription
-    fields: tuple[TextField, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class MqttConfig:
     broker: Broker
-    subscriptions: tuple[MqttSubscriptionConfig, ...]
+    subscriptions: tuple[Subscription, ...]
 
 
 def parse_mqtt(section: Section) -> MqttConfig:
@@ -72,8 +66,9 @@ def _password(section: Section) -> str:
     return section.secret_file("password_file", "the password")
 
 
-def _subscription(entry: Section) -> MqttSubscriptionConfig:
-    entry.allow("source", "topic", "qos", "fields")
+def _subscription(entry: Section) -> Subscription:
+    entry.refuse_moved("fields")
+    entry.allow("source", "topic", "qos")
     topic = entry.string("topic")
     if (
         "\x00" in topic
@@ -84,9 +79,6 @@ def _subscription(entry: Section) -> MqttSubscriptionConfig:
         or ("#" in topic and not topic.endswith("#"))
     ):
         raise entry.error("topic", "an MQTT topic filter (+ and # only as whole levels)", topic)
-    return MqttSubscriptionConfig(
-        subscription=Subscription(
-            source=entry.identifier("source"), topic=topic, qos=entry.integer("qos", 0, 2, 0)
-        ),
-        fields=parse_fields(entry, json_paths=True),
+    return Subscription(
+        source=entry.identifier("source"), topic=topic, qos=entry.integer("qos", 0, 2, 0)
     )

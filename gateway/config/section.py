@@ -93,6 +93,23 @@ class Section:
             raise self.error(name, expected, repr(value))
         return str(value)
 
+    def refuse_moved(self, *names: str) -> None:
+        """Refuse keys that older gateway.toml files held and the data-source type holds now.
+
+        An inline register map or decoder that is silently ignored would let
+        the file and the type disagree unseen; refused, the installer learns
+        where the description went and how to move it.
+        """
+        for name in names:
+            if name in self.data:
+                raise self.error(
+                    name,
+                    f"no {name!r} here: the source's data-source type describes how to read "
+                    f"and decode it (`edgeward devices convert --config {self.file}` moves "
+                    "it into a type)",
+                    f"{name!r}",
+                )
+
     def optional_string(self, name: str) -> str | None:
         if name not in self.data:
             return None

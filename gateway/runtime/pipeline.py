@@ -1,5 +1,10 @@
 """The gateway runtime: builds the pipeline from config and supervises it.
 
+Devices are read by coordinators built from gateway.toml's bindings and the
+registry's types (:mod:`edgeward.gateway.devices.bindings`); when a pulled
+registry changes what a section's drivers were built from, that section's
+coordinator is stopped and started anew, the others keep reading.
+
 Shutdown runs in the pipeline's order: pollers stop first, the writer then
 commits what they already queued, and only then do the writer and the uplink
 stop, so a clean stop loses nothing that a device handed over.
@@ -11,27 +16,13 @@ import asyncio
 import contextlib
 import logging
 
-from edgeward.drivers.ble.driver import BleDriver
-from edgeward.drivers.modbus.rtu import ModbusRtuDriver, RtuDevice, SerialLine
-from edgeward.drivers.modbus.tcp import ModbusDevice, ModbusTcpDriver
-from edgeward.drivers.mqtt.client import MqttDriver
-from edgeward.drivers.serial.polled import SerialPollingDriver
-from edgeward.drivers.serial.port import SerialSettings
-from edgeward.drivers.serial.stream import SerialDriver
+from edgeward.drivers.base import DeviceHealth
 from edgeward.gateway.admission.gate import AdmissionGate
 from edgeward.gateway.admission.policy import Admission
 from edgeward.gateway.admission.registry_pull import RegistrySync
 from edgeward.gateway.admission.store import AdmissionStore
-from edgeward.gateway.config.ble import BleConfig
-from edgeward.gateway.config.loader import (
-    GatewayConfig,
-    ModbusRtuConfig,
-    ModbusTcpConfig,
-    MqttConfig,
-    SerialConfig,
-)
-from edgeward.gateway.devices.polling import PollCoordinator
-from edgeward.gateway.devices.streaming import StreamCoordinator
+from edgeward.gateway.config.loader import GatewayConfig
+from edgeward.gateway.devices.bindings import DeviceGroup, device_groups
 from edgeward.gateway.errors import GatewayError
 from edgeward.gateway.health.publisher import HealthPublisher, read_status
 from edgeward.gateway.health.status import (
@@ -89,6 +80,7 @@ class GatewayRuntime:
         )
         # Admission's memory (replay counters, refusal rows) outlives any outbox file.
         self.admission_store = AdmissionStore(config.data_dir / "admission.db")
+        self._types_changed = asyncio.Event()
         admission = Admission(None, replay=self.admission_store)
         self.gate = AdmissionGate(admission, self.admission_store, self.queue)
         self.registry = RegistrySync(
@@ -98,67 +90,39 @@ class GatewayRuntime:
             self.client,
             admission,
             config.cloud.public_key,
+            on_change=self._types_changed.set,
         )
-        self.coordinators = [self._coordinator(endpoint) for endpoint in config.modbus_tcp]
-        self.coordinators += [self._rtu_coordinator(bus) for bus in config.modbus_rtu]
-        self.coordinators += [self._serial_poller(p) for p in config.serial if p.request]
-        self.streams = [self._serial_stream(p) for p in config.serial if not p.request]
-        self.streams += [self._mqtt_coordinator(broker) for broker in config.mqtt]
-        if config.ble is not None:
-            self.streams.append(self._ble_coordinator(config.ble))
+        self.groups: dict[str, DeviceGroup] = {}
         self.health = HealthPublisher(self, config.health, config.data_dir)
         self.pollers = Supervisor()
         self.pipeline = Supervisor()
 
-    def _coordinator(self, endpoint: ModbusTcpConfig) -> PollCoordinator:
-        driver = ModbusTcpDriver(
-            endpoint.host,
-            endpoint.port,
-            [ModbusDevice(d.source, d.unit, d.register_map) for d in endpoint.devices],
-            timeout=endpoint.timeout,
-        )
-        intervals = {d.source: d.poll_interval for d in endpoint.devices}
-        return PollCoordinator(driver, intervals, self.gate)
+    def _device_groups(self) -> list[DeviceGroup]:
+        """Every section's coordinator, built from the registry in force."""
+        return device_groups(self.config, self.gate.admission.types, self.gate)
 
-    def _rtu_coordinator(self, bus: ModbusRtuConfig) -> PollCoordinator:
-        # One driver, hence one scheduler, per serial bus; buses poll in parallel.
-        driver = ModbusRtuDriver(
-            SerialLine(bus.port, bus.baudrate, bus.parity, bus.bytesize, bus.stopbits),
-            [
-                RtuDevice(d.source, d.unit, d.register_map, d.timeout or bus.timeout)
-                for d in bus.devices
-            ],
-        )
-        intervals = {d.source: d.poll_interval for d in bus.devices}
-        return PollCoordinator(driver, intervals, self.gate)
+    def _start_devices(self, groups: list[DeviceGroup]) -> None:
+        for group in groups:
+            self.groups[group.name] = group
+            if group.coordinator is not None:
+                self.pollers.start(group.name, group.coordinator.run)
+            for source, why in group.waiting.items():
+                log.warning("%s is not read: %s", source, why)
 
-    def _serial_stream(self, port: SerialConfig) -> StreamCoordinator:
-        driver = SerialDriver(
-            SerialSettings(port.port, port.baudrate, port.parity, port.bytesize, port.stopbits),
-            port.source,
-            port.framer(),
-            stale_after=port.stale_after,
-        )
-        return StreamCoordinator(driver, self.gate)
-
-    def _serial_poller(self, port: SerialConfig) -> PollCoordinator:
-        assert port.request is not None
-        driver = SerialPollingDriver(
-            SerialSettings(port.port, port.baudrate, port.parity, port.bytesize, port.stopbits),
-            port.source,
-            port.framer(),
-            port.request,
-            timeout=port.timeout,
-        )
-        return PollCoordinator(driver, {port.source: port.poll_interval}, self.gate)
-
-    def _mqtt_coordinator(self, broker: MqttConfig) -> StreamCoordinator:
-        driver = MqttDriver(broker.broker, [entry.subscription for entry in broker.subscriptions])
-        return StreamCoordinator(driver, self.gate)
-
-    def _ble_coordinator(self, ble: BleConfig) -> StreamCoordinator:
-        driver = BleDriver(list(ble.devices), adapter=ble.adapter, timing=ble.timing)
-        return StreamCoordinator(driver, self.gate)
+    async def _follow_registry(self) -> None:
+        """Rebuild the sections whose drivers a new registry changes."""
+        while True:
+            await self._types_changed.wait()
+            self._types_changed.clear()
+            changed = []
+            for group in self._device_groups():
+                if self.groups[group.name].fingerprint == group.fingerprint:
+                    self.groups[group.name].waiting = group.waiting
+                    continue
+                log.info("%s: the registry changed how its devices are read", group.name)
+                await self.pollers.stop_task(group.name)
+                changed.append(group)
+            self._start_devices(changed)
 
     async def status(self) -> PipelineStatus:
         """The counters health publishes (:class:`~edgeward.gateway.health.status.StatusSource`)."""
@@ -192,25 +156,21 @@ class GatewayRuntime:
                 reporting_failing=gate.reporting_failing,
             ),
             # Polled and streaming devices alike: a broker that is down must show.
-            devices={
-                source: health
-                for coordinator_health in [
-                    *(coordinator.health for coordinator in self.coordinators),
-                    *(stream.health for stream in self.streams),
-                ]
-                for source, health in coordinator_health.items()
-            },
+            devices=self._device_health(),
         )
+
+    def _device_health(self) -> dict[str, DeviceHealth]:
+        devices: dict[str, DeviceHealth] = {}
+        for group in self.groups.values():
+            for source, why in group.waiting.items():
+                devices[source] = DeviceHealth(last_error=why)
+            if group.coordinator is not None:
+                devices.update(group.coordinator.health)
+        return devices
 
     async def run(self, stop: asyncio.Event) -> None:
         await self.outbox.open()
         await self.registry.start(FIRST_PULL_TIMEOUT)
-        if self.config.unused_decoder_keys:
-            log.warning(
-                "gateway.toml 'fields' of %s are not used: each source's registered "
-                "data-source type decodes its readings (the keys may be removed)",
-                ", ".join(self.config.unused_decoder_keys),
-            )
         log.info(
             "gateway %s started: %d readings waiting in %s",
             self.config.gateway_id,
@@ -224,12 +184,9 @@ class GatewayRuntime:
             self.pipeline.start("health", self.health.run)
             self.pipeline.start("registry", self.registry.run)
             self.pipeline.start("security-events", self._report_security_events)
-            for coordinator in self.coordinators:
-                name = f"poll {coordinator.driver.__class__.__name__} {coordinator.driver.sources}"
-                self.pollers.start(name, coordinator.run)
-            for stream in self.streams:
-                name = f"stream {stream.driver.__class__.__name__} {stream.driver.sources}"
-                self.pollers.start(name, stream.run)
+            self._types_changed.clear()
+            self._start_devices(self._device_groups())
+            self.pipeline.start("devices", self._follow_registry)
             await stop.wait()
         finally:
             await self._shutdown()

@@ -60,15 +60,24 @@ class Supervisor:
         (cpython gh-86296); the task then carries on. Cancelling again at its
         next await ends it, so a clean stop never hangs on one such race.
         """
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + within
-        pending = set(self._tasks.values())
-        while pending:
-            for task in pending:
-                task.cancel()
-            _, pending = await asyncio.wait(pending, timeout=RECANCEL_INTERVAL)
-            if pending and loop.time() > deadline:
-                names = sorted(task.get_name() for task in pending)
-                log.error("tasks %s did not stop within %.0fs; leaving them", names, within)
-                break
+        await _cancel(set(self._tasks.values()), within)
         self._tasks.clear()
+
+    async def stop_task(self, name: str, within: float = STOP_TIMEOUT) -> None:
+        """Stop one task (as :meth:`stop` does), so that it can be started anew."""
+        task = self._tasks.pop(name, None)
+        if task is not None:
+            await _cancel({task}, within)
+
+
+async def _cancel(pending: set[asyncio.Task[None]], within: float) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while pending:
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=RECANCEL_INTERVAL)
+        if pending and loop.time() > deadline:
+            names = sorted(task.get_name() for task in pending)
+            log.error("tasks %s did not stop within %.0fs; leaving them", names, within)
+            break

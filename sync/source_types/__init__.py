@@ -23,7 +23,19 @@ import msgspec
 from edgeward.sync.errors import SpecError
 from edgeward.sync.source_types.spec import TypeSpec
 
-__all__ = ["SpecError", "TypeSpec", "parse_type_spec", "spec_document", "type_spec_schema"]
+__all__ = [
+    "SpecError",
+    "TypeSpec",
+    "parse_type_spec",
+    "spec_document",
+    "spec_of",
+    "type_spec_components",
+    "type_spec_schema",
+]
+
+# Components of the type language in an OpenAPI document are named with this
+# prefix, so that "Register" or "Example" never clash with the API's own models.
+COMPONENT_PREFIX = "SourceType"
 
 
 def parse_type_spec(document: Mapping[str, Any]) -> TypeSpec:
@@ -38,6 +50,16 @@ def parse_type_spec(document: Mapping[str, Any]) -> TypeSpec:
         raise SpecError(_path(where.rstrip("`")), message) from exc
 
 
+# The keys of a type's spec: a type as the API or a registry shows it carries
+# others beside them (its id, name, creation time).
+SPEC_KEYS = ("transport", "auth_mode", "sealed_for", "decoder", "fields", "examples")
+
+
+def spec_of(described: Mapping[str, Any]) -> TypeSpec:
+    """The typed spec of a type as the API or a registry entry describes it."""
+    return parse_type_spec({key: described[key] for key in SPEC_KEYS if key in described})
+
+
 def spec_document(spec: TypeSpec) -> dict[str, Any]:
     """The JSON document of ``spec``, every default filled in (what the registry signs)."""
     document = msgspec.to_builtins(spec)
@@ -48,6 +70,15 @@ def spec_document(spec: TypeSpec) -> dict[str, Any]:
 def type_spec_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of a type spec, its definitions under ``$defs``."""
     return msgspec.json.schema(TypeSpec)
+
+
+def type_spec_components() -> tuple[dict[str, Any], dict[str, Any]]:
+    """The type spec's schema as an OpenAPI document embeds it: the schema of
+    ``spec`` (a tagged union by transport) and the components it refers to."""
+    (schema,), components = msgspec.json.schema_components(
+        [TypeSpec], ref_template="#/components/schemas/" + COMPONENT_PREFIX + "{name}"
+    )
+    return schema, {COMPONENT_PREFIX + name: value for name, value in components.items()}
 
 
 def _path(where: str) -> str:

@@ -1,0 +1,73 @@
+"""The built-in data-source types every account can use: ``builtin:<name>``.
+
+They live in the shared contract because both sides need them: the cloud
+lists and signs them into registries, and the installer's tools on the
+gateway (``edgeward devices add`` and ``scan``) know them without asking.
+Each is an ordinary type document, validated like an account's own, and
+carries examples that a test decodes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+BUILTIN_PREFIX = "builtin:"
+
+MODBUS_POWER_METER: dict[str, Any] = {
+    "transport": "modbus",
+    "auth_mode": "bound",
+    "decoder": {
+        "registers": [
+            {"name": "voltage", "address": 0, "type": "float32"},
+            {"name": "current", "address": 2, "type": "float32"},
+            {"name": "power", "address": 4, "type": "float32"},
+            {"name": "energy", "address": 6, "type": "uint32"},
+            {"name": "frequency", "address": 8, "type": "uint16", "scale": 0.01},
+        ]
+    },
+    "fields": {
+        "voltage": {"unit": "V", "min": 0, "max": 1000},
+        "current": {"unit": "A", "min": 0, "max": 10_000},
+        "power": {"unit": "W", "min": -10_000_000, "max": 10_000_000},
+        "energy": {"unit": "Wh", "min": 0},
+        "frequency": {"unit": "Hz", "min": 40, "max": 70},
+    },
+    "examples": [
+        {
+            # 230.5 V, 4.25 A, 979.625 W, 123456 Wh, 50.01 Hz
+            "hex": "43668000408800004474e8000001e2401389",
+            "values": {
+                "voltage": 230.5,
+                "current": 4.25,
+                "power": 979.625,
+                "energy": 123456,
+                "frequency": 50.01,
+            },
+        }
+    ],
+}
+
+MQTT_JSON_HMAC: dict[str, Any] = {
+    "transport": "mqtt",
+    "auth_mode": "hmac",
+    "decoder": {
+        "format": "json",
+        "fields": [
+            {"name": "temperature", "path": "t"},
+            {"name": "humidity", "path": "h"},
+        ],
+    },
+    "fields": {
+        "temperature": {"unit": "°C", "min": -60, "max": 120},
+        "humidity": {"unit": "%", "min": 0, "max": 100},
+    },
+    "examples": [{"text": '{"t": 21.5, "h": 40}', "values": {"temperature": 21.5, "humidity": 40}}],
+}
+
+BUILTIN: dict[str, tuple[str, dict[str, Any]]] = {
+    "builtin:modbus-power-meter": (
+        "Modbus power meter (Edgeward register map)",
+        MODBUS_POWER_METER,
+    ),
+    "builtin:mqtt-json-hmac": ("MQTT JSON report signed with HMAC-SHA256", MQTT_JSON_HMAC),
+}

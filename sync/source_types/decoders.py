@@ -1,0 +1,56 @@
+"""A decoder per data-source type: the one entry point both sides decode through.
+
+The gateway decodes every report it admits by its source's type, the cloud
+the reports sealed for it alone and every example of a type it is given.
+A decoder turns a payload and its origin (the BLE characteristic is at the
+end of it) into named values; it raises
+:class:`~edgeward.sync.reports.ReportRejected` (``checksum``,
+``undecodable``, ``out-of-range``) and never anything else, so admission
+counts garbage for the source and moves on.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+
+from edgeward.sync.reports import ReportRejected
+from edgeward.sync.source_types.conversions import Value, Values
+from edgeward.sync.source_types.gatt import BleTypeDecoder
+from edgeward.sync.source_types.modbus import RegisterPlan
+from edgeward.sync.source_types.spec import BleType, FieldMeta, ModbusType, TypeSpec
+from edgeward.sync.source_types.text import TextFrameDecoder
+
+__all__ = ["Decoder", "Value", "Values", "build_decoder", "check_ranges"]
+
+Decoder = Callable[[bytes, str], Values]
+
+
+def build_decoder(spec: TypeSpec) -> Decoder:
+    """The decoder of ``spec`` (a type that passed :func:`~.checks.check_type_spec`)."""
+    if isinstance(spec, ModbusType):
+        plan = RegisterPlan(spec.decoder)
+        return lambda payload, origin: plan.decode(payload)
+    if isinstance(spec, BleType):
+        return BleTypeDecoder(spec.decoder).decode
+    text = TextFrameDecoder(spec.decoder)
+    return lambda payload, origin: text.decode(payload)
+
+
+def check_ranges(values: Values, fields: Mapping[str, FieldMeta]) -> None:
+    """Refuse non-finite numbers and values outside a field's declared range."""
+    for name, value in values.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ReportRejected("out-of-range", f"{name} is {value}", field=name, value=value)
+        meta = fields.get(name)
+        if meta is None or isinstance(value, bool) or not isinstance(value, int | float):
+            continue
+        if (meta.min is not None and value < meta.min) or (
+            meta.max is not None and value > meta.max
+        ):
+            raise ReportRejected(
+                "out-of-range",
+                f"{name}={value} outside [{meta.min}, {meta.max}]",
+                field=name,
+                value=value,
+            )
