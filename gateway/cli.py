@@ -33,9 +33,28 @@ def add_parser(subcommands: argparse._SubParsersAction[argparse.ArgumentParser])
 
 
 def _check(args: argparse.Namespace) -> int:
+    """The file, then its bindings against the registry last verified (exit 2 if they differ)."""
+    from edgeward.gateway.admission.binding_check import cached_registry, check_bindings
+
     config = load_config(args.config)
     sources = config.source_count
-    print(f"{args.config}: OK (gateway {config.gateway_id}, {sources} data sources)")
+    registry = cached_registry(config)
+    if registry is None:
+        print(f"{args.config}: OK (gateway {config.gateway_id}, {sources} data sources)")
+        print("  no verified registry yet: bindings are checked once the gateway pulled one")
+        return 0
+    report = check_bindings(config, registry)
+    for problem in report.problems:
+        print(f"✗ {problem}")
+    for note in report.notes:
+        print(f"  note: {note}")
+    if report.problems:
+        print(f"{args.config}: {len(report.problems)} binding(s) differ from the registry")
+        return 2
+    print(
+        f"{args.config}: OK (gateway {config.gateway_id}, {sources} data sources, "
+        "bindings match the registry)"
+    )
     return 0
 
 

@@ -111,7 +111,7 @@ def _envelope(values: Any) -> bytes:
 
 def _origin(source_type: dict[str, Any]) -> str:
     """Where a BLE decoder looks for its characteristic: a sealed-for-cloud BLE type has
-    exactly one (edgeward.sync.registry), so that one; other transports ignore it."""
+    exactly one (edgeward.sync.source_types.checks), so that one; other transports ignore it."""
     if source_type["transport"] == "ble":
         return str(source_type["decoder"]["characteristics"][0]["uuid"])
     return ""

@@ -143,7 +143,7 @@ data_source_types = sa.Table(
     sa.Column("id", Id, primary_key=True),
     sa.Column("account_id", Id, sa.ForeignKey("accounts.id"), nullable=False, index=True),
     sa.Column("name", sa.String(200), nullable=False),
-    # The validated spec of edgeward.sync.registry: transport, auth mode, decoder, fields.
+    # The validated spec (edgeward.sync.source_types): transport, auth mode, decoder, fields.
     sa.Column("spec", sa.JSON, nullable=False),
     sa.Column("created_us", sa.BigInteger, nullable=False),
 )

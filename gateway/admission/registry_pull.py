@@ -32,8 +32,7 @@ from edgeward.gateway.config.pipeline import AdmissionConfig
 from edgeward.gateway.files import write_atomic
 from edgeward.sync.client import CloudClient
 from edgeward.sync.clock import now_us
-from edgeward.sync.errors import CloudRejected, CloudUnavailable
-from edgeward.sync.registry import SpecError
+from edgeward.sync.errors import CloudRejected, CloudUnavailable, SpecError
 from edgeward.sync.signed_documents import RegistryStore
 
 log = logging.getLogger(__name__)
