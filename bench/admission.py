@@ -8,7 +8,8 @@ and for ``bound`` Modbus frames, it measures readings/s through
 envelope parsing, the replay guard in admission.db as the runtime keeps it,
 decoding, ranges) and, in the same run, the bare primitive on the same
 bytes: HMAC-SHA256 verify (``hmac`` and the sealed-for-cloud tag), Ed25519
-verify, AES-GCM open, and for ``bound`` the register-map decode alone.
+verify, AES-GCM open, and for ``bound`` the register-map decode alone (the
+type's :class:`~edgeward.sync.source_types.modbus.RegisterPlan`).
 Rounds alternate between the two so load arriving or leaving falls on both;
 the ratio is what to read, not the absolute rate.
 
@@ -38,10 +39,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from edgeward.drivers.base import Reading
-from edgeward.drivers.modbus.register_map import RegisterField, RegisterMap, ValueType
 from edgeward.gateway.admission.policy import Admission
 from edgeward.gateway.admission.store import AdmissionStore
 from edgeward.sync import reports
+from edgeward.sync.source_types import spec_of
+from edgeward.sync.source_types.modbus import RegisterPlan
+from edgeward.sync.source_types.spec import ModbusType
 
 KEY = secrets.token_bytes(32)
 AUTH_KEY = reports.authentication_key(KEY)  # what the registry gives for sealed-for-cloud
@@ -51,7 +54,10 @@ PUBLIC_B64 = base64.b64encode(
     PUBLIC.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 ).decode()
 PAYLOAD = json.dumps({"t": 21.5, "h": 40}).encode()
-MQTT_DECODER = {"fields": {"temperature": "t", "humidity": "h"}}
+MQTT_DECODER = {
+    "format": "json",
+    "fields": [{"name": "temperature", "path": "t"}, {"name": "humidity", "path": "h"}],
+}
 REGISTERS = [
     {"name": "voltage", "address": 0, "type": "float32"},
     {"name": "energy", "address": 2, "type": "uint32"},
@@ -99,12 +105,9 @@ def prepared(mode: str, count: int) -> tuple[list[Reading], Callable[[int], obje
     primitive over the same bytes (index -> one verification)."""
     if mode == "bound":
         frame = struct.pack(">fI", 230.5, 7)
-        plan = RegisterMap(
-            [
-                RegisterField("voltage", 0, ValueType.FLOAT32),
-                RegisterField("energy", 2, ValueType.UINT32),
-            ]
-        )
+        meter = spec_of(REGISTRY["sources"][0]["type"])
+        assert isinstance(meter, ModbusType)
+        plan = RegisterPlan(meter.decoder)
         readings = [Reading("meter", frame, NOW, "modbus-tcp://m:502/1")] * count
         return readings, lambda i: plan.decode(frame)
     topics = {"hmac": "p/h", "ed25519": "p/e", "sealed": "p/s", "sealed-cloud": "p/c"}

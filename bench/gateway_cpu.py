@@ -42,7 +42,6 @@ from typing import Any
 
 import httpx
 
-from edgeward.drivers.simulators.power_meters import METER_REGISTERS
 from edgeward.gateway.config.toml_writer import dump_toml, write_secret
 from edgeward.harness.local_cloud import LocalCloud, RegisteredGateway, read_pages
 from edgeward.harness.processes import ChildProcess, ChildProcessError
@@ -79,7 +78,6 @@ def write_config(root: Path, cloud_url: str, gateway: RegisteredGateway, port: i
             "source": source,
             "unit": unit,
             "poll_interval": POLL_INTERVAL,
-            "registers": METER_REGISTERS,
         }
         for unit, source in enumerate(sources(), start=1)
     ]

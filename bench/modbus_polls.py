@@ -27,27 +27,23 @@ from pathlib import Path
 
 from pymodbus.client import AsyncModbusTcpClient
 
-from edgeward.drivers.modbus.register_map import RegisterField, RegisterMap, ValueType
+from edgeward.drivers.modbus.blocks import Block, Table
 from edgeward.drivers.modbus.tcp import ModbusDevice, ModbusTcpDriver
-from edgeward.drivers.simulators.power_meters import METER_REGISTERS
 from edgeward.harness.processes import ChildProcess
+from edgeward.sync.source_types import parse_type_spec
+from edgeward.sync.source_types.builtin import MODBUS_POWER_METER
+from edgeward.sync.source_types.modbus import RegisterPlan
+from edgeward.sync.source_types.spec import ModbusType
 
 HOST = "127.0.0.1"
 TARGET_OVERHEAD = 0.10
 
 
-def meter_map() -> RegisterMap:
-    return RegisterMap(
-        [
-            RegisterField(
-                name=str(r["name"]),
-                address=int(str(r["address"])),
-                type=ValueType(str(r["type"])),
-                scale=float(str(r.get("scale", 1.0))),
-            )
-            for r in METER_REGISTERS
-        ]
-    )
+def meter_plan() -> RegisterPlan:
+    """The built-in power meter's plan, as the gateway makes it from the registry."""
+    meter = parse_type_spec(MODBUS_POWER_METER)
+    assert isinstance(meter, ModbusType)
+    return RegisterPlan(meter.decoder)
 
 
 async def bare_chunk(client: AsyncModbusTcpClient, polls: int, count: int) -> float:
@@ -70,21 +66,22 @@ async def driver_chunk(driver: ModbusTcpDriver, polls: int, frame_size: int) -> 
 
 async def measure(port: int, polls: int, chunks: int) -> tuple[float, float, float]:
     """(bare polls/s, driver polls/s, median of the chunks' driver/bare time ratios)."""
-    register_map = meter_map()
-    (block,) = register_map.blocks  # one request per poll on both sides
+    plan = meter_plan()
+    (planned,) = plan.blocks  # one request per poll on both sides
+    block = Block(Table(planned.table), planned.address, planned.count)
     client = AsyncModbusTcpClient(HOST, port=port, timeout=2, retries=0, reconnect_delay=0)
-    driver = ModbusTcpDriver(HOST, port, [ModbusDevice("meter-1", 1, register_map)], timeout=2)
+    driver = ModbusTcpDriver(HOST, port, [ModbusDevice("meter-1", 1, (block,))], timeout=2)
     await client.connect()
     await driver.open()
     try:
         await bare_chunk(client, polls, block.count)  # warm up both paths
-        await driver_chunk(driver, polls, register_map.frame_size)
+        await driver_chunk(driver, polls, plan.frame_size)
         bare_times: list[float] = []
         driver_times: list[float] = []
         for index in range(chunks):
             pair = [
                 (bare_times, bare_chunk(client, polls, block.count)),
-                (driver_times, driver_chunk(driver, polls, register_map.frame_size)),
+                (driver_times, driver_chunk(driver, polls, plan.frame_size)),
             ]
             for times, chunk in pair if index % 2 == 0 else pair[::-1]:
                 times.append(await chunk)

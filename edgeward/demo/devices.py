@@ -26,14 +26,14 @@ BLE_LEFT_OUT = (
     "stand-in only the tests carry; BLE needs a real adapter and device"
 )
 
-# What both simulators send, in frame order (see drivers/simulators/serial_sensor.py).
-SENSOR_FIELDS = ("counter", "temperature", "humidity")
 FIELD_META = {
     "temperature": {"unit": "°C", "min": -40, "max": 85},
     "humidity": {"unit": "%", "min": 0, "max": 100},
 }
-GATEWAY_FIELDS = [
-    {"name": "counter", "type": "int"},
+# What both simulators send (see drivers/simulators/serial_sensor.py), decoded
+# the same from the serial line (in this order) and the JSON payload (by name).
+DECODED_FIELDS = [
+    {"name": "counter", "type": "integer"},
     {"name": "temperature"},
     {"name": "humidity"},
 ]
@@ -114,12 +114,12 @@ def serial_device(gateway_end: Path) -> DemoDevice:
         type_spec={
             "transport": "serial",
             "auth_mode": "bound",
-            "decoder": {"framing": "line", "fields": list(SENSOR_FIELDS)},
+            "decoder": {"framing": {"kind": "line"}, "fields": DECODED_FIELDS},
             "fields": FIELD_META,
         },
         binding={"port": str(gateway_end)},
         config_key="serial",
-        section={"port": str(gateway_end), "source": "probe-1", "fields": GATEWAY_FIELDS},
+        section={"port": str(gateway_end), "source": "probe-1"},
     )
 
 
@@ -191,7 +191,7 @@ def mqtt_device(port: int) -> DemoDevice:
         type_spec={
             "transport": "mqtt",
             "auth_mode": "bound",
-            "decoder": {"fields": {name: name for name in SENSOR_FIELDS}},
+            "decoder": {"format": "json", "fields": DECODED_FIELDS},
             "fields": FIELD_META,
         },
         binding={"topic": MQTT_TOPIC},
@@ -200,6 +200,6 @@ def mqtt_device(port: int) -> DemoDevice:
             "host": "127.0.0.1",
             "port": port,
             "client_id": "edgeward-demo-gateway",
-            "subscriptions": [{"source": "room-1", "topic": MQTT_TOPIC, "fields": GATEWAY_FIELDS}],
+            "subscriptions": [{"source": "room-1", "topic": MQTT_TOPIC}],
         },
     )

@@ -35,7 +35,6 @@ from edgeward.demo.site import (
     provision_gateway,
     show_gateway_address,
 )
-from edgeward.drivers.simulators.power_meters import METER_REGISTERS
 from edgeward.gateway.config.toml_writer import dump_toml
 from edgeward.gateway.health.publisher import read_status
 from edgeward.harness.local_cloud import LocalCloud, read_pages
@@ -76,7 +75,6 @@ def gateway_document(
                         "source": f"meter-{unit}",
                         "unit": unit,
                         "poll_interval": poll_interval,
-                        "registers": METER_REGISTERS,
                     }
                     for unit in METER_UNITS
                 ],
