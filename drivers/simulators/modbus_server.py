@@ -3,8 +3,11 @@
 Tests and the demo both need a Modbus device whose values they decide.
 :class:`RegisterBankServer` serves, per unit, one register bank (holding and
 input reads see the same bank, as many meters do) and two bit banks (coils
-and discrete inputs), and lets the owner change them between reads. It
-listens on TCP; :class:`SerialRegisterBankServer` serves the same banks as
+and discrete inputs), and lets the owner change them between reads. Like
+many real meters it can be picky: refuse requests for more than
+``max_registers`` registers (exception 3, illegal data value) and reads
+that touch registers it leaves ``undefined`` (exception 2, illegal data
+address). It listens on TCP; :class:`SerialRegisterBankServer` serves the same banks as
 RTU on a serial port, every unit on one multi-drop line.
 """
 
@@ -15,6 +18,7 @@ import functools
 import struct
 from collections.abc import Iterable
 
+from pymodbus.constants import ExcCodes
 from pymodbus.server import ModbusSerialServer, ModbusTcpServer
 from pymodbus.server.base import ModbusBaseServer
 from pymodbus.simulator import DataType, SimData, SimDevice
@@ -28,7 +32,18 @@ _DISCRETE_CODES = frozenset({2})
 class RegisterBankServer:
     """Modbus TCP server on ``host:port`` (port 0 picks a free one)."""
 
-    def __init__(self, units: Iterable[int], host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        units: Iterable[int],
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        max_registers: int | None = None,
+        undefined: Iterable[range] = (),
+    ) -> None:
+        self.max_registers = max_registers
+        self.undefined = frozenset(address for span in undefined for address in span)
+        self.refused = 0  # requests answered with an exception, for tests to check
         self.banks: dict[int, list[int]] = {unit: [0] * BANK_SIZE for unit in units}
         self.coils: dict[int, list[bool]] = {unit: [False] * BANK_SIZE for unit in self.banks}
         self.discrete_inputs: dict[int, list[bool]] = {
@@ -100,8 +115,15 @@ class RegisterBankServer:
         count: int,
         current_registers: list[int],
         set_values: list[int] | list[bool] | None,
-    ) -> None:
+    ) -> ExcCodes | None:
         """pymodbus calls this on every request; copy our banks into its storage."""
+        registers = function_code not in _COIL_CODES and function_code not in _DISCRETE_CODES
+        if registers and self.max_registers is not None and count > self.max_registers:
+            self.refused += 1
+            return ExcCodes.ILLEGAL_VALUE
+        if registers and self.undefined.intersection(range(address, address + count)):
+            self.refused += 1
+            return ExcCodes.ILLEGAL_ADDRESS
         if function_code in _COIL_CODES or function_code in _DISCRETE_CODES:
             bits = self.coils[unit] if function_code in _COIL_CODES else self.discrete_inputs[unit]
             # Bit requests arrive as ``count`` 16-bit registers from register address // 16.
@@ -118,6 +140,7 @@ class RegisterBankServer:
             for index in range(count):
                 current_registers[address - start_address + index] = bank[address + index]
         await asyncio.sleep(0)
+        return None
 
 
 class SerialRegisterBankServer(RegisterBankServer):

@@ -12,8 +12,15 @@ from edgeward.drivers.simulators.modbus_server import RegisterBankServer
 
 
 class ModbusServerThread:
-    def __init__(self, units: Iterable[int]) -> None:
-        self.server = RegisterBankServer(units)
+    def __init__(
+        self,
+        units: Iterable[int],
+        *,
+        max_registers: int | None = None,
+        undefined: Iterable[range] = (),
+    ) -> None:
+        """``max_registers`` and ``undefined`` make a picky meter (see RegisterBankServer)."""
+        self.server = RegisterBankServer(units, max_registers=max_registers, undefined=undefined)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
 
