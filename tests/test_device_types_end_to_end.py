@@ -1,0 +1,164 @@
+"""Devices described once, by their data-source type, read end to end with real peers.
+
+Each test creates its type through the cloud's API, registers a source of
+it, writes a gateway.toml that only binds the source to where it is, runs
+the real gateway, and reads the exact values back from ``GET /v1/readings``.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from edgeward.gateway.config.toml_writer import dump_toml, write_secret
+from edgeward.harness.processes import ChildProcess
+from tests.peers.cloud import CloudServer, RegisteredGateway
+from tests.peers.gateway import gateway_process, modbus_tcp_bus
+from tests.peers.modbus import ModbusServerThread
+
+GRANTS = (
+    "data-source-types:POST",
+    "data-sources:POST",
+    "readings:GET",
+    "security-events:GET",
+)
+
+
+@pytest.fixture(scope="module")
+def device_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CloudServer]:
+    root = tmp_path_factory.mktemp("cloud")
+    server = CloudServer(root, f"sqlite:///{root / 'cloud.db'}").start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+class Site:
+    """A gateway of the cloud's default account and an installer's token for it."""
+
+    def __init__(self, cloud: CloudServer, root: Path) -> None:
+        self.cloud = cloud
+        self.root = root
+        self.gateway: RegisteredGateway = cloud.add_gateway()
+        self.token = cloud.token_with(*GRANTS)
+
+    def api(self) -> httpx.Client:
+        return self.cloud.client(self.token)
+
+    def register(self, source: str, spec: dict[str, Any], binding: dict[str, Any]) -> None:
+        """Create ``spec`` as a type (the cloud decodes its examples) and a source of it."""
+        with self.api() as api:
+            created = api.post("/v1/data-source-types", json={"name": source, "spec": spec})
+            assert created.status_code == 201, created.text
+            body = {
+                "name": source,
+                "type_id": created.json()["id"],
+                "gateway_id": self.gateway.id,
+                "binding": binding,
+            }
+            assert api.post("/v1/data-sources", json=body).status_code == 201
+
+    def config(self, sections: dict[str, Any]) -> Path:
+        """gateway.toml: the gateway, its cloud, and ``sections`` (bindings only)."""
+        directory = self.root / "gateway"
+        write_secret(directory / "credential", self.gateway.credential)
+        document = {
+            "gateway": {"id": self.gateway.id, "data_dir": "data"},
+            "cloud": {"url": self.cloud.url, "credential_file": "credential"},
+            "uplink": {"idle_interval": 0.05, "backoff_max": 1.0},
+            "admission": {"report_interval": 0.2},
+            **sections,
+        }
+        path = directory / "gateway.toml"
+        path.write_text(dump_toml(document))
+        return path
+
+    def readings(self, source: str) -> list[dict[str, Any]]:
+        return self.cloud.all_readings(self.token, source)
+
+    def wait_for_reading(self, process: ChildProcess, source: str) -> dict[str, Any]:
+        process.wait_for(lambda: bool(self.readings(source)), f"a reading of {source}")
+        return self.readings(source)[0]
+
+
+# A meter that defines only these input registers, answers "illegal address"
+# for any other and "illegal value" for a request over 16 registers.
+PICKY_DEFINED = [range(0, 2), range(20, 22), range(40, 42), range(60, 63)]
+SWAPPED_AT = 100
+SWAPPED = [index * 1.25 - 3 for index in range(10)]  # exact in float32
+PICKY = {"voltage": 231.5, "current": 4.75, "power": 1099.625, "energy": 123456.5}
+
+
+def _undefined(defined: list[range], swapped: range) -> list[range]:
+    taken = {address for span in [*defined, swapped] for address in span}
+    return [range(address, address + 1) for address in range(256) if address not in taken]
+
+
+def _set_meters(server: Any) -> None:
+    for value, address in zip(PICKY.values(), (0, 20, 40, 60), strict=True):
+        server.write_float32(1, address, value)
+    server.write(1, 62, [5002])
+    for index, value in enumerate(SWAPPED):
+        high, low = struct.unpack(">HH", struct.pack(">f", value))
+        server.write(2, SWAPPED_AT + 2 * index, [low, high])  # CDAB: low word first
+
+
+def picky_type() -> dict[str, Any]:
+    registers: list[dict[str, Any]] = [
+        {"name": name, "table": "input", "address": address, "type": "float32"}
+        for name, address in zip(PICKY, (0, 20, 40, 60), strict=True)
+    ]
+    registers.append(
+        {"name": "frequency", "table": "input", "address": 62, "type": "uint16", "scale": 0.01}
+    )
+    return {
+        "transport": "modbus",
+        "auth_mode": "bound",
+        "decoder": {"registers": registers, "requests": {"max_registers": 16, "max_gap": 0}},
+        "fields": {"frequency": {"unit": "Hz", "min": 40, "max": 70}},
+    }
+
+
+def swapped_type() -> dict[str, Any]:
+    registers = [
+        {"name": f"v{index}", "address": SWAPPED_AT + 2 * index, "type": "float32", "order": "CDAB"}
+        for index in range(len(SWAPPED))
+    ]
+    return {
+        "transport": "modbus",
+        "auth_mode": "bound",
+        "decoder": {"registers": registers, "requests": {"max_registers": 16}},
+    }
+
+
+def test_picky_and_word_swapped_meters_read_exactly(
+    tmp_path: Path, device_cloud: CloudServer
+) -> None:
+    site = Site(device_cloud, tmp_path)
+    swapped_span = range(SWAPPED_AT, SWAPPED_AT + 2 * len(SWAPPED))
+    undefined = _undefined(PICKY_DEFINED, swapped_span)
+    with ModbusServerThread([1, 2], max_registers=16, undefined=undefined) as modbus:
+        modbus.update(_set_meters)
+        bus = modbus_tcp_bus(modbus.port)
+        site.register("picky-1", picky_type(), {"bus": bus, "unit": 1})
+        site.register("swapped-2", swapped_type(), {"bus": bus, "unit": 2})
+        devices = [
+            {"source": "picky-1", "unit": 1, "poll_interval": 0.1},
+            {"source": "swapped-2", "unit": 2, "poll_interval": 0.1},
+        ]
+        config = site.config(
+            {"modbus_tcp": [{"host": "127.0.0.1", "port": modbus.port, "devices": devices}]}
+        )
+        with gateway_process(config) as process:
+            picky = site.wait_for_reading(process, "picky-1")
+            swapped = site.wait_for_reading(process, "swapped-2")
+        refused = modbus.server.refused
+    assert picky["values"] == {**PICKY, "frequency": 50.02}
+    assert swapped["values"] == {f"v{index}": value for index, value in enumerate(SWAPPED)}
+    assert refused == 0, "the gateway kept to the meter's limits: no request was refused"
