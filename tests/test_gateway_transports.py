@@ -24,7 +24,7 @@ from tests.peers.serial_sensor import serial_sensor
 from tests.peers.socat import PtyPair
 
 SENSOR_FIELDS = [
-    {"name": "counter", "type": "int"},
+    {"name": "counter", "type": "integer"},
     {"name": "temperature", "type": "float"},
     {"name": "humidity", "type": "float"},
 ]
@@ -47,27 +47,15 @@ def gateway_config(
                 "port": str(rtu.device_end),
                 "timeout": 0.5,
                 "devices": [
-                    {
-                        "source": "meter-1",
-                        "unit": 1,
-                        "poll_interval": 0.1,
-                        "registers": METER_REGISTERS,
-                    },
+                    {"source": "meter-1", "unit": 1, "poll_interval": 0.1},
                     # Nobody answers as unit 9; it must not stop meter-1 or the rest.
-                    {"source": "ghost", "unit": 9, "timeout": 0.05, "registers": METER_REGISTERS},
+                    {"source": "ghost", "unit": 9, "timeout": 0.05},
                 ],
             }
         ],
         "serial": [
-            {"port": str(serial.device_end), "source": "probe-1", "fields": SENSOR_FIELDS},
-            {
-                "port": str(asked.device_end),
-                "source": "probe-2",
-                "framing": "stx_etx",
-                "request": "READ",
-                "poll_interval": 0.05,
-                "fields": SENSOR_FIELDS,
-            },
+            {"port": str(serial.device_end), "source": "probe-1"},
+            {"port": str(asked.device_end), "source": "probe-2", "poll_interval": 0.05},
         ],
         "mqtt": [
             {
@@ -77,7 +65,7 @@ def gateway_config(
                 "password_file": "mqtt-password",
                 "tls": {"ca_file": str(mosquitto.certificates.ca_file)},
                 "subscriptions": [
-                    {"source": "room-1", "topic": "site/room1", "fields": SENSOR_FIELDS}
+                    {"source": "room-1", "topic": "site/room1"}
                 ],
             }
         ],
@@ -89,8 +77,10 @@ def gateway_config(
 
 
 def registered(rtu: PtyPair, serial: PtyPair, asked: PtyPair) -> list[dict[str, Any]]:
-    """Every source but the ghost, bound where its driver reads it, typed to decode its frames."""
-    sensor = {"fields": [field["name"] for field in SENSOR_FIELDS]}
+    """Every source but the ghost, bound where its driver reads it, typed to read and decode
+    its frames (the ghost's unit is bound in gateway.toml but never registered)."""
+    streaming = {"fields": SENSOR_FIELDS}
+    asked_for = {"framing": {"kind": "stx-etx"}, "request": "READ", "fields": SENSOR_FIELDS}
     return [
         bound_source(
             "meter-1",
@@ -98,12 +88,12 @@ def registered(rtu: PtyPair, serial: PtyPair, asked: PtyPair) -> list[dict[str, 
             {"registers": METER_REGISTERS},
             {"bus": f"modbus-rtu://{rtu.device_end}", "unit": 1},
         ),
-        bound_source("probe-1", "serial", sensor, {"port": str(serial.device_end)}),
-        bound_source("probe-2", "serial", sensor, {"port": str(asked.device_end)}),
+        bound_source("probe-1", "serial", streaming, {"port": str(serial.device_end)}),
+        bound_source("probe-2", "serial", asked_for, {"port": str(asked.device_end)}),
         bound_source(
             "room-1",
             "mqtt",
-            {"fields": {field["name"]: field["name"] for field in SENSOR_FIELDS}},
+            {"format": "json", "fields": SENSOR_FIELDS},
             {"topic": "site/room1"},
         ),
     ]

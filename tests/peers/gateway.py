@@ -26,10 +26,12 @@ def write_gateway_config(
     """gateway.toml for one Modbus TCP server on loopback; ``tables`` adds keys to
     (or adds) top-level tables.
 
-    Given the :class:`CloudServer` (not only its URL), ``devices`` are also
-    registered there as the gateway's admission checks them (bound at this
-    server and their unit, typed by their register map); a URL alone leaves
-    the cloud as it is (a cloud that is away, or a test registering by hand).
+    ``devices`` are a test's whole description of each unit: source, unit,
+    poll interval and ``registers``. gateway.toml gets only the binding; the
+    register map is the source's type. Given the :class:`CloudServer` (not
+    only its URL), each source is registered there with a type of its
+    register map, bound at this server and its unit; a URL alone leaves the
+    cloud as it is (a cloud that is away, or a test registering by hand).
     """
     if isinstance(cloud, CloudServer):
         cloud.bind_modbus(gateway.id, modbus_tcp_bus(modbus_port), devices)
@@ -40,7 +42,16 @@ def write_gateway_config(
         "gateway": {"id": gateway.id, "data_dir": "data"},
         "cloud": {"url": cloud_url, "credential_file": "credential"},
         "uplink": {"idle_interval": 0.05, "backoff_max": 1.0, **uplink},
-        "modbus_tcp": [{"host": "127.0.0.1", "port": modbus_port, "devices": devices}],
+        "modbus_tcp": [
+            {
+                "host": "127.0.0.1",
+                "port": modbus_port,
+                "devices": [
+                    {key: value for key, value in device.items() if key != "registers"}
+                    for device in devices
+                ],
+            }
+        ],
     }
     for name, values in (tables or {}).items():
         document.setdefault(name, {}).update(values)

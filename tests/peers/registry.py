@@ -25,12 +25,8 @@ from edgeward.gateway.admission.policy import Admission
 from edgeward.gateway.admission.registry_pull import PUBLIC_KEY_FILE, REGISTRY_FILE
 from edgeward.gateway.admission.store import AdmissionStore
 from edgeward.gateway.outbox.store import NewReading
-from edgeward.sync.registry import (
-    REGISTRY_FORMAT,
-    REGISTRY_VERSION,
-    encode_registry,
-    validate_type_spec,
-)
+from edgeward.sync.registry import REGISTRY_FORMAT, REGISTRY_VERSION, encode_registry
+from edgeward.sync.source_types.checks import validate_type_spec
 
 
 def bound_source(
