@@ -22,8 +22,7 @@ from edgeward.drivers.simulators.ble_peripheral import (
     ENVIRONMENTAL_SENSING_SERVICE,
     HUMIDITY,
     TEMPERATURE,
-    decode_humidity,
-    decode_temperature,
+    decode,
 )
 from tests.peers.bluez.bus import PrivateBus
 from tests.peers.bluez.world import BleWorld
@@ -108,7 +107,7 @@ def run_driver(driver: BleDriver, test: Callable[[Collector], Awaitable[None]]) 
 def is_temperature(
     value: float, source: str = f"{ADDRESS_A}/temperature"
 ) -> Callable[[Reading], bool]:
-    return lambda r: r.source == source and decode_temperature(r.raw) == value
+    return lambda r: r.source == source and decode(TEMPERATURE, r.raw) == value
 
 
 def test_notified_and_read_values_arrive_exactly(world: BleWorld) -> None:
@@ -117,7 +116,7 @@ def test_notified_and_read_values_arrive_exactly(world: BleWorld) -> None:
 
     async def test(collector: Collector) -> None:
         humidity = await collector.first(lambda r: r.source.endswith("humidity"))
-        assert decode_humidity(humidity.raw) == 40.25
+        assert decode(HUMIDITY, humidity.raw) == 40.25
         assert humidity.origin == f"ble://{ADDRESS_A}/{HUMIDITY}"
         assert humidity.time.utcoffset() == timedelta(0)
         assert humidity.time <= datetime.now(UTC)
@@ -130,7 +129,7 @@ def test_notified_and_read_values_arrive_exactly(world: BleWorld) -> None:
 
         await world.run_async(lambda: sensor.set_humidity(99.99))
         changed = await collector.first(
-            lambda r: r.source.endswith("humidity") and decode_humidity(r.raw) == 99.99
+            lambda r: r.source.endswith("humidity") and decode(HUMIDITY, r.raw) == 99.99
         )
         assert changed.raw == (9999).to_bytes(2, "little")
         health = driver.health()[f"{ADDRESS_A}/humidity"]
@@ -228,7 +227,7 @@ def test_two_sensors_at_once_and_one_missing_does_not_stop_the_other(world: BleW
         await world.run_async(both)
         reading_a = await collector.first(is_temperature(11.0))
         reading_b = await collector.first(
-            lambda r: r.source == "env-b/temperature" and decode_temperature(r.raw) == 22.0
+            lambda r: r.source == "env-b/temperature" and decode(TEMPERATURE, r.raw) == 22.0
         )
         assert reading_a.origin == f"ble://{ADDRESS_A}/{TEMPERATURE}"
         assert reading_b.origin == f"ble://{ADDRESS_B}/{TEMPERATURE}"
@@ -242,7 +241,7 @@ def test_two_sensors_at_once_and_one_missing_does_not_stop_the_other(world: BleW
         await until(lambda: b.available)
         await world.run_async(lambda: second.set_temperature(23.5))
         await collector.first(
-            lambda r: r.source == "env-b/temperature" and decode_temperature(r.raw) == 23.5
+            lambda r: r.source == "env-b/temperature" and decode(TEMPERATURE, r.raw) == 23.5
         )
         assert b.available and not a.available
 
