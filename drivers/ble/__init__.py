@@ -2,7 +2,8 @@
 
 A :class:`BleDriver` keeps each configured device connected, takes values
 from its GATT characteristics by notification or by polled read, and emits
-each as ``Reading(source, raw, time, origin="ble://<address>/<uuid>")``.
+each as ``Reading(source, raw, time, origin="ble://<ADDRESS>/<uuid>")``: one
+data source per device, the characteristic named by the origin's UUID.
 """
 
 from edgeward.drivers.ble.config import BleCharacteristic, BleDevice, DeviceMatch, Mode

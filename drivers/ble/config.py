@@ -1,10 +1,13 @@
-"""What the BLE driver is told to read: which devices, found how, and which
-of their GATT characteristics, by notification or by polled read.
+"""What the BLE driver is told to read: which devices, found how, each read
+as one data source, and which of its GATT characteristics, by notification
+or by polled read.
 
-Each characteristic is its own data source: a temperature and a humidity
-characteristic of one sensor decode differently, so admission and decoding
-above the driver see them apart. Everything is checked here, once, so a
-mistake stops the gateway before it starts rather than at the first read.
+A device is one data source (issue 16): its data-source type lists the
+characteristics and decodes each by its own layout, chosen by the UUID at
+the end of the reading's origin. So the driver tags every value with the
+device's source and the characteristic it came from, and leaves what the
+bytes hold to the type. Everything is checked here, once, so a mistake
+stops the gateway before it starts rather than at the first read.
 """
 
 from __future__ import annotations
@@ -24,6 +27,12 @@ class Mode(enum.StrEnum):
     NOTIFY = "notify"  # the device sends each new value; nothing to schedule
     POLL = "poll"  # read on a period, for characteristics that only allow reads
 
+    @classmethod
+    def _missing_(cls, value: object) -> Mode | None:
+        # The type language (sync/source_types/spec.py, Characteristic.mode)
+        # says "read" for what the driver calls polling: accept its word.
+        return cls.POLL if value == "read" else None
+
 
 def normalize_uuid(value: str, where: str) -> str:
     """128-bit lowercase, as BlueZ and bleak name UUIDs; ``"2a6e"`` is accepted."""
@@ -35,35 +44,28 @@ def normalize_uuid(value: str, where: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class BleCharacteristic:
-    """One characteristic read as data source ``source``.
+    """One characteristic of a device, and how its values are taken.
 
-    ``length``, when set, is the only value size the device may send; any
-    other is counted as malformed and dropped, so a garbled frame never
-    reaches decoding.
+    There is no expected length: the type's layout decides what a value
+    holds (standard formats with flags vary in length), and admission
+    refuses, counts and names a value that does not fit.
     """
 
-    source: str
     uuid: str
     mode: Mode = Mode.NOTIFY
     poll_interval: float = 5.0
-    length: int | None = None
 
     def __post_init__(self) -> None:
-        if not self.source:
-            raise DriverConfigError("a BLE characteristic needs a source")
-        object.__setattr__(self, "uuid", normalize_uuid(self.uuid, self.source))
+        object.__setattr__(self, "uuid", normalize_uuid(self.uuid, "BLE characteristic"))
         try:
             object.__setattr__(self, "mode", Mode(self.mode))
         except ValueError as exc:
             modes = ", ".join(Mode)
             raise DriverConfigError(
-                f"{self.source}: mode {self.mode!r} is not one of {modes}"
+                f"characteristic {self.uuid}: mode {self.mode!r} is not one of {modes} (or read)"
             ) from exc
         if not self.poll_interval > 0:
-            raise DriverConfigError(f"{self.source}: poll_interval must be positive")
-        if self.length is not None and not 1 <= self.length <= 512:
-            # 512 bytes: the longest attribute value (Core spec v5.4, Vol 3, Part F, §3.2.9).
-            raise DriverConfigError(f"{self.source}: length must lie in 1..512")
+            raise DriverConfigError(f"characteristic {self.uuid}: poll_interval must be positive")
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,15 +101,26 @@ class DeviceMatch:
 
 @dataclass(frozen=True, slots=True)
 class BleDevice:
-    """A device to keep connected, and the characteristics to read from it."""
+    """A device to keep connected, read as data source ``source``, and the
+    characteristics whose values become that source's readings."""
 
     match: DeviceMatch
+    source: str
     characteristics: tuple[BleCharacteristic, ...]
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "characteristics", tuple(self.characteristics))
+        if not self.source:
+            raise DriverConfigError(f"BLE device {self.match}: needs a source")
         if not self.characteristics:
-            raise DriverConfigError(f"BLE device {self.match}: no characteristics to read")
-        uuids = [c.uuid for c in self.characteristics]
-        if len(set(uuids)) != len(uuids):
-            raise DriverConfigError(f"BLE device {self.match}: a characteristic is listed twice")
+            raise DriverConfigError(f"BLE device {self}: no characteristics to read")
+        seen: set[str] = set()
+        for characteristic in self.characteristics:
+            if characteristic.uuid in seen:
+                raise DriverConfigError(
+                    f"BLE device {self}: characteristic {characteristic.uuid} is listed twice"
+                )
+            seen.add(characteristic.uuid)
+
+    def __str__(self) -> str:
+        return f"{self.source} ({self.match})"

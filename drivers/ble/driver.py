@@ -11,7 +11,7 @@ callbacks; if it falls far behind, frames are dropped and counted in
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from edgeward.drivers.base import DeviceHealth, Emit, Reading, StreamingDriver
 from edgeward.drivers.ble.config import BleDevice
@@ -21,6 +21,33 @@ from edgeward.drivers.ble.supervisor import DeviceSupervisor, Timing
 from edgeward.drivers.errors import DriverConfigError
 
 QUEUE_SIZE = 1024
+
+
+def _refuse_duplicates(devices: list[BleDevice]) -> None:
+    """Two entries for one device, or one source for two devices, cannot work.
+
+    Two supervisors on one device would share BlueZ's single link to it and
+    each end it for the other; one source fed by two devices would mix
+    their readings under one name. Same address counts as same device
+    even when the entries' names or services differ.
+    """
+    keys: dict[str, Callable[[BleDevice], object]] = {
+        "match": lambda d: d.match,
+        "address": lambda d: d.match.address,
+        "source": lambda d: d.source,
+    }
+    for what, key in keys.items():
+        first: dict[object, BleDevice] = {}
+        for device in devices:
+            value = key(device)
+            if value is None:
+                continue
+            if value in first:
+                raise DriverConfigError(
+                    f"BLE devices {first[value]} and {device} have the same {what}"
+                    f" ({value}): one device is one entry with one source"
+                )
+            first[value] = device
 
 
 class BleDriver(StreamingDriver):
@@ -35,16 +62,11 @@ class BleDriver(StreamingDriver):
     ) -> None:
         if not devices:
             raise DriverConfigError("no BLE devices configured")
-        sources = [c.source for device in devices for c in device.characteristics]
-        if len(set(sources)) != len(sources):
-            raise DriverConfigError("a BLE source is configured twice")
-        matches = [device.match for device in devices]
-        if len(set(matches)) != len(matches):
-            raise DriverConfigError("two BLE devices are configured with the same match")
+        _refuse_duplicates(devices)
         self.devices = tuple(devices)
         self.adapter = adapter
         self.timing = timing or Timing()
-        self._sources = tuple(sources)
+        self._sources = tuple(device.source for device in devices)
         self._queue: asyncio.Queue[Reading] = asyncio.Queue(QUEUE_SIZE)
         self._states = [DeviceState(device, self._queue) for device in devices]
 
@@ -57,7 +79,7 @@ class BleDriver(StreamingDriver):
         return sum(state.dropped for state in self._states)
 
     def health(self) -> Mapping[str, DeviceHealth]:
-        return {source: h for state in self._states for source, h in state.health.items()}
+        return {state.device.source: state.health for state in self._states}
 
     async def run(self, emit: Emit) -> None:
         discovery = Discovery(self.adapter, self.timing.timeout)

@@ -96,14 +96,18 @@ class Session:
             raise translate(exc, where) from exc
 
     def _check_characteristics(self, client: BleakClient, where: str) -> None:
-        """Say which configured characteristic the device lacks, once per
-        connection, rather than as a stream of failed reads."""
-        for characteristic in self.device.characteristics:
-            if client.services.get_characteristic(characteristic.uuid) is None:
-                raise DeviceProtocolError(
-                    f"has no characteristic {characteristic.uuid} ({characteristic.source})",
-                    device=where,
-                )
+        """Say which configured characteristics the device lacks, all in one
+        error per connection, rather than as a stream of failed reads."""
+        missing = [
+            c.uuid
+            for c in self.device.characteristics
+            if client.services.get_characteristic(c.uuid) is None
+        ]
+        if missing:
+            raise DeviceProtocolError(
+                f"has no characteristic {', '.join(missing)} (source {self.device.source})",
+                device=where,
+            )
 
     def _notification(
         self, characteristic: BleCharacteristic, address: str
@@ -126,7 +130,7 @@ class Session:
                     value = await client.read_gatt_char(characteristic.uuid)
             except BLE_ERRORS as exc:
                 error = translate(exc, f"{where}/{characteristic.uuid}")
-                self.state.read_failed(characteristic, error)
+                self.state.read_failed(error)
                 failures += 1
                 if failures >= MAX_FAILED_READS:
                     self._end(

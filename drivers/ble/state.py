@@ -1,8 +1,9 @@
-"""Health and frames of one BLE device's data sources.
+"""Health and frames of one BLE device, which is one data source.
 
-Every characteristic is a source with its own :class:`DeviceHealth`; the
-link is shared, so availability changes for all of a device's sources at
-once, while malformed frames and failed reads count where they happened.
+Every characteristic's values are readings of the device's source, told
+apart by their origin (``ble://<ADDRESS>/<uuid>``): admission picks the
+layout that decodes each by the UUID at its end. The driver does not judge
+the bytes; a value the layout cannot read is refused and counted there.
 """
 
 from __future__ import annotations
@@ -19,51 +20,40 @@ logger = logging.getLogger(__name__)
 
 
 def origin(address: str, characteristic: BleCharacteristic) -> str:
-    """Where a frame came from, for admission to check against the registration."""
+    """Where a frame came from, for admission to check against the binding
+    and to choose the characteristic's layout."""
     return f"ble://{address.upper()}/{characteristic.uuid}"
 
 
 class DeviceState:
-    """Counts what happened to one device and queues its good frames for ``emit``."""
+    """Counts what happened to one device and queues its frames for ``emit``."""
 
     def __init__(self, device: BleDevice, queue: asyncio.Queue[Reading]) -> None:
         self.device = device
-        self.health = {c.source: DeviceHealth() for c in device.characteristics}
+        self.health = DeviceHealth()
         # Frames lost because the consumer of the queue fell behind.
         self.dropped = 0
         self._queue = queue
 
     def up(self) -> None:
-        for health in self.health.values():
-            health.available = True
-            health.consecutive_failures = 0
+        self.health.available = True
+        self.health.consecutive_failures = 0
 
     def down(self, error: DriverError) -> None:
-        for health in self.health.values():
-            health.available = False
-            health.failures += 1
-            health.consecutive_failures += 1
-            health.last_error = str(error)
+        self.health.available = False
+        self.health.failures += 1
+        self.health.consecutive_failures += 1
+        self.health.last_error = str(error)
 
-    def read_failed(self, characteristic: BleCharacteristic, error: DriverError) -> None:
-        health = self.health[characteristic.source]
-        health.failures += 1
-        health.last_error = str(error)
+    def read_failed(self, error: DriverError) -> None:
+        """One polled read failed; the link may still be fine (the session decides)."""
+        self.health.failures += 1
+        self.health.last_error = str(error)
 
     def frame(self, characteristic: BleCharacteristic, address: str, value: bytes) -> None:
-        """A value arrived (notification or read): count it, and queue it if usable."""
-        health = self.health[characteristic.source]
-        if characteristic.length is not None and len(value) != characteristic.length:
-            health.malformed += 1
-            logger.debug(
-                "%s: %d-byte value, expected %d; dropped",
-                origin(address, characteristic),
-                len(value),
-                characteristic.length,
-            )
-            return
+        """A value arrived (notification or read): queue it as a reading of the device's source."""
         now = datetime.now(UTC)
-        reading = Reading(characteristic.source, value, now, origin(address, characteristic))
+        reading = Reading(self.device.source, value, now, origin(address, characteristic))
         try:
             self._queue.put_nowait(reading)
         except asyncio.QueueFull:
@@ -71,5 +61,5 @@ class DeviceState:
                 logger.warning("BLE readings are arriving faster than they are taken; dropping")
             self.dropped += 1
             return
-        health.reads += 1
-        health.last_success = now
+        self.health.reads += 1
+        self.health.last_success = now

@@ -3,7 +3,7 @@ wait with backoff and start again, forever.
 
 The one place that knows a device's availability: it logs once when the
 device goes down (however many attempts fail after that) and once when it
-is back, marks its sources unavailable in between, and never raises: one
+is back, marks its source unavailable in between, and never raises: one
 device's trouble never stops the others.
 """
 
@@ -64,15 +64,15 @@ class DeviceSupervisor:
         self.state.up()
         self._backoff.reset()
         if self._down:
-            logger.warning("BLE device %s is back (%s)", self.device.match, address)
+            logger.warning("BLE device %s is back (%s)", self.device, address)
             self._down = False
         else:
-            logger.info("BLE device %s connected (%s)", self.device.match, address)
+            logger.info("BLE device %s connected (%s)", self.device, address)
 
     def _failed(self, error: DriverError) -> None:
         self.state.down(error)
         if not self._down:
-            logger.warning("BLE device %s is unavailable: %s", self.device.match, error)
+            logger.warning("BLE device %s is unavailable: %s", self.device, error)
             self._down = True
         else:
-            logger.debug("BLE device %s still unavailable: %s", self.device.match, error)
+            logger.debug("BLE device %s still unavailable: %s", self.device, error)

@@ -1,166 +1,38 @@
-"""The BLE driver against the real chain: unmodified bleak on a private
-dbus-daemon, our BlueZ stand-in driving a bumble central, and bumble
-environmental sensors on the same in-memory link (tests/peers/bluez).
-
-Each test runs the driver on its own event loop with ``asyncio.run``; the
-peers run on the BleWorld's thread and are changed through it.
-"""
+"""The BLE driver keeping devices connected, against the real chain (see
+tests/drivers/ble_harness.py): reconnection, discovery, several devices,
+cancellation, a missing BlueZ or adapter."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from edgeward.drivers.base import Reading
-from edgeward.drivers.ble import BleCharacteristic, BleDevice, BleDriver, DeviceMatch, Mode, Timing
-from edgeward.drivers.simulators.ble_peripheral import (
-    ENVIRONMENTAL_SENSING_SERVICE,
-    HUMIDITY,
-    TEMPERATURE,
-    decode_humidity,
-    decode_temperature,
+from edgeward.drivers.ble import BleCharacteristic, BleDevice, BleDriver, DeviceMatch
+from edgeward.drivers.simulators.ble_peripheral import BATTERY_SERVICE, TEMPERATURE
+from tests.drivers.ble_harness import (
+    ADDRESS_A,
+    ADDRESS_B,
+    TIMING,
+    Collector,
+    ble_world,
+    is_temperature,
+    run_driver,
+    sensor_device,
+    source,
+    until,
 )
 from tests.peers.bluez.bus import PrivateBus
 from tests.peers.bluez.world import BleWorld
 
-ADDRESS_A = "C0:00:00:00:00:0A"
-ADDRESS_B = "C0:00:00:00:00:0B"
-# Short, so that a vanished sensor is noticed and retried within a second.
-TIMING = Timing(scan_timeout=0.5, timeout=3.0, backoff_initial=0.05, backoff_max=0.2)
-WAIT = 10.0
-
 
 @pytest.fixture
 def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[BleWorld]:
-    with BleWorld(tmp_path) as started:
-        # bleak opens the system bus lazily, per event loop: set before the first use.
-        monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", started.bus_address)
+    with ble_world(tmp_path, monkeypatch) as started:
         yield started
-
-
-def sensor_device(address: str | None = None, name: str | None = None) -> BleDevice:
-    prefix = name or address
-    return BleDevice(
-        DeviceMatch(address=address, name=name, service_uuid=ENVIRONMENTAL_SENSING_SERVICE),
-        (
-            BleCharacteristic(f"{prefix}/temperature", TEMPERATURE, Mode.NOTIFY, length=2),
-            BleCharacteristic(
-                f"{prefix}/humidity", HUMIDITY, Mode.POLL, poll_interval=0.1, length=2
-            ),
-        ),
-    )
-
-
-class Collector:
-    """The ``emit`` the driver is given; tests wait on what it has received."""
-
-    def __init__(self) -> None:
-        self.readings: list[Reading] = []
-        self._arrived = asyncio.Condition()
-
-    async def emit(self, reading: Reading) -> None:
-        async with self._arrived:
-            self.readings.append(reading)
-            self._arrived.notify_all()
-
-    async def first(self, predicate: Callable[[Reading], bool]) -> Reading:
-        """The first reading so far, or yet to come, that ``predicate`` accepts.
-
-        Tests look for values set only once, so "so far" cannot match a stale
-        reading; and it must include the past, because a notification can
-        reach the driver before the call that caused it returns.
-        """
-        async with asyncio.timeout(WAIT), self._arrived:
-            await self._arrived.wait_for(lambda: any(predicate(r) for r in self.readings))
-        return next(r for r in self.readings if predicate(r))
-
-
-async def until(condition: Callable[[], bool]) -> None:
-    """Wait for a state the driver reaches on its own (health flags), with a deadline.
-
-    Health has no change event, so this checks it every 10 ms: a bounded
-    wait on a condition, never a sleep standing in for one.
-    """
-    async with asyncio.timeout(WAIT):
-        while not condition():  # noqa: ASYNC110 - health has no change event
-            await asyncio.sleep(0.01)
-
-
-def run_driver(driver: BleDriver, test: Callable[[Collector], Awaitable[None]]) -> None:
-    async def main() -> None:
-        collector = Collector()
-        task = asyncio.create_task(driver.run(collector.emit))
-        try:
-            await test(collector)
-        finally:
-            task.cancel()
-            with pytest.raises(asyncio.CancelledError):
-                await task
-
-    asyncio.run(main())
-
-
-def is_temperature(
-    value: float, source: str = f"{ADDRESS_A}/temperature"
-) -> Callable[[Reading], bool]:
-    return lambda r: r.source == source and decode_temperature(r.raw) == value
-
-
-def test_notified_and_read_values_arrive_exactly(world: BleWorld) -> None:
-    sensor = world.add_sensor(ADDRESS_A, "env-a", temperature=20.0, humidity=40.25)
-    driver = BleDriver([sensor_device(address=ADDRESS_A)], timing=TIMING)
-
-    async def test(collector: Collector) -> None:
-        humidity = await collector.first(lambda r: r.source.endswith("humidity"))
-        assert decode_humidity(humidity.raw) == 40.25
-        assert humidity.origin == f"ble://{ADDRESS_A}/{HUMIDITY}"
-        assert humidity.time.utcoffset() == timedelta(0)
-        assert humidity.time <= datetime.now(UTC)
-        await until(lambda: driver.health()[f"{ADDRESS_A}/temperature"].available)
-
-        await world.run_async(lambda: sensor.set_temperature(-12.34))
-        temperature = await collector.first(is_temperature(-12.34))
-        assert temperature.raw == b"\x2e\xfb"  # -1234, sint16 little-endian
-        assert temperature.origin == f"ble://{ADDRESS_A}/{TEMPERATURE}"
-
-        await world.run_async(lambda: sensor.set_humidity(99.99))
-        changed = await collector.first(
-            lambda r: r.source.endswith("humidity") and decode_humidity(r.raw) == 99.99
-        )
-        assert changed.raw == (9999).to_bytes(2, "little")
-        health = driver.health()[f"{ADDRESS_A}/humidity"]
-        assert health.available and health.reads >= 2 and health.malformed == 0
-
-    run_driver(driver, test)
-
-
-def test_wrong_length_notification_is_counted_and_dropped(world: BleWorld) -> None:
-    sensor = world.add_sensor(ADDRESS_A, "env-a")
-    driver = BleDriver([sensor_device(address=ADDRESS_A)], timing=TIMING)
-
-    async def test(collector: Collector) -> None:
-        source = f"{ADDRESS_A}/temperature"
-        await until(lambda: driver.health()[source].available)
-
-        async def garbage_then_good() -> None:
-            await sensor.notify_raw(TEMPERATURE, b"\x01\x02\x03")
-            await sensor.notify_raw(TEMPERATURE, b"")
-            await sensor.set_temperature(5.5)
-
-        await world.run_async(garbage_then_good)
-        # Notifications arrive in order: once 5.5 is here, the garbage was handled.
-        await collector.first(is_temperature(5.5))
-        health = driver.health()[source]
-        assert health.malformed == 2
-        assert health.available
-        assert all(len(r.raw) == 2 for r in collector.readings)
-
-    run_driver(driver, test)
 
 
 def test_reconnects_after_the_sensor_drops_the_link(world: BleWorld) -> None:
@@ -168,7 +40,7 @@ def test_reconnects_after_the_sensor_drops_the_link(world: BleWorld) -> None:
     driver = BleDriver([sensor_device(address=ADDRESS_A)], timing=TIMING)
 
     async def test(collector: Collector) -> None:
-        health = driver.health()[f"{ADDRESS_A}/temperature"]
+        health = driver.health()[source(ADDRESS_A)]
         await until(lambda: health.available)
         before = health.failures
         await world.run_async(sensor.drop_connections)
@@ -190,7 +62,7 @@ def test_reconnects_when_a_vanished_sensor_returns_and_logs_once_each_way(
     caplog.set_level(logging.INFO, logger="edgeward.drivers.ble")
 
     async def test(collector: Collector) -> None:
-        health = driver.health()[f"{ADDRESS_A}/temperature"]
+        health = driver.health()[source(ADDRESS_A)]
         await until(lambda: health.available)
         await world.run_async(sensor.vanish)
         # Several failed attempts (disconnect, then scans that find nothing)...
@@ -204,9 +76,11 @@ def test_reconnects_when_a_vanished_sensor_returns_and_logs_once_each_way(
 
     run_driver(driver, test)
     messages = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
-    # ...but one line when it went, one when it came back.
-    assert len([m for m in messages if "is unavailable" in m]) == 1
-    assert len([m for m in messages if "is back" in m]) == 1
+    # ...but one line when it went, one when it came back, naming the source.
+    went = [m for m in messages if "is unavailable" in m]
+    back = [m for m in messages if "is back" in m]
+    assert len(went) == 1 and len(back) == 1
+    assert went[0].startswith(f"BLE device {source(ADDRESS_A)} (address={ADDRESS_A} ")
 
 
 def test_two_sensors_at_once_and_one_missing_does_not_stop_the_other(world: BleWorld) -> None:
@@ -215,10 +89,11 @@ def test_two_sensors_at_once_and_one_missing_does_not_stop_the_other(world: BleW
     driver = BleDriver(
         [sensor_device(address=ADDRESS_A), sensor_device(name="env-b")], timing=TIMING
     )
+    assert driver.sources == (source(ADDRESS_A), source("env-b"))
 
     async def test(collector: Collector) -> None:
-        a = driver.health()[f"{ADDRESS_A}/temperature"]
-        b = driver.health()["env-b/temperature"]
+        a = driver.health()[source(ADDRESS_A)]
+        b = driver.health()[source("env-b")]
         await until(lambda: a.available and b.available)
 
         async def both() -> None:
@@ -226,12 +101,9 @@ def test_two_sensors_at_once_and_one_missing_does_not_stop_the_other(world: BleW
             await second.set_temperature(22.0)
 
         await world.run_async(both)
-        reading_a = await collector.first(is_temperature(11.0))
-        reading_b = await collector.first(
-            lambda r: r.source == "env-b/temperature" and decode_temperature(r.raw) == 22.0
-        )
-        assert reading_a.origin == f"ble://{ADDRESS_A}/{TEMPERATURE}"
-        assert reading_b.origin == f"ble://{ADDRESS_B}/{TEMPERATURE}"
+        # Each device's values are readings of its own source, from its own address.
+        await collector.first(is_temperature(11.0))
+        await collector.first(is_temperature(22.0, ADDRESS_B, of=source("env-b")))
 
         await world.run_async(first.vanish)
         await until(lambda: not a.available)
@@ -241,15 +113,10 @@ def test_two_sensors_at_once_and_one_missing_does_not_stop_the_other(world: BleW
         await until(lambda: b.failures > before)
         await until(lambda: b.available)
         await world.run_async(lambda: second.set_temperature(23.5))
-        await collector.first(
-            lambda r: r.source == "env-b/temperature" and decode_temperature(r.raw) == 23.5
-        )
+        await collector.first(is_temperature(23.5, ADDRESS_B, of=source("env-b")))
         assert b.available and not a.available
 
     run_driver(driver, test)
-
-
-BATTERY_SERVICE = "0000180f-0000-1000-8000-00805f9b34fb"
 
 
 @pytest.mark.parametrize(
@@ -266,41 +133,15 @@ def test_a_device_no_advertiser_matches_stays_unavailable(
     world: BleWorld, match: DeviceMatch
 ) -> None:
     world.add_sensor(ADDRESS_A, "env-a")
-    device = BleDevice(match, (BleCharacteristic("wanted/temperature", TEMPERATURE),))
+    device = BleDevice(match, "wanted", (BleCharacteristic(TEMPERATURE),))
     driver = BleDriver([device], timing=TIMING)
 
     async def test(collector: Collector) -> None:
-        health = driver.health()["wanted/temperature"]
+        health = driver.health()["wanted"]
         await until(lambda: health.consecutive_failures >= 2)
         assert not health.available
         assert "not seen advertising" in (health.last_error or "")
         assert collector.readings == []
-
-    run_driver(driver, test)
-
-
-def test_a_characteristic_the_sensor_lacks_is_named_in_health(world: BleWorld) -> None:
-    world.add_sensor(ADDRESS_A, "env-a")
-    missing = "00002a19-0000-1000-8000-00805f9b34fb"  # Battery Level: not served
-    driver = BleDriver(
-        [
-            BleDevice(
-                DeviceMatch(address=ADDRESS_A),
-                (
-                    BleCharacteristic("env-a/temperature", TEMPERATURE),
-                    BleCharacteristic("env-a/battery", missing, Mode.POLL),
-                ),
-            )
-        ],
-        timing=TIMING,
-    )
-
-    async def test(collector: Collector) -> None:
-        health = driver.health()["env-a/battery"]
-        await until(lambda: health.consecutive_failures >= 2)
-        assert not health.available
-        assert f"has no characteristic {missing}" in (health.last_error or "")
-        assert not driver.health()["env-a/temperature"].available
 
     run_driver(driver, test)
 
@@ -318,7 +159,7 @@ def test_cancelling_the_driver_disconnects_the_sensor(world: BleWorld) -> None:
 
     async def main() -> None:
         task = asyncio.create_task(driver.run(Collector().emit))
-        await until(lambda: driver.health()[f"{ADDRESS_A}/temperature"].available)
+        await until(lambda: driver.health()[source(ADDRESS_A)].available)
         assert await connected_in_bluez()
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
@@ -340,7 +181,7 @@ def test_without_bluez_on_the_bus_devices_are_unavailable_and_the_driver_keeps_t
         driver = BleDriver([sensor_device(address=ADDRESS_A)], timing=TIMING)
 
         async def test(collector: Collector) -> None:
-            health = driver.health()[f"{ADDRESS_A}/temperature"]
+            health = driver.health()[source(ADDRESS_A)]
             await until(lambda: health.consecutive_failures >= 3)
             assert not health.available
             assert "org.freedesktop.DBus.Error.ServiceUnknown" in (health.last_error or "")
@@ -354,10 +195,10 @@ def test_a_named_adapter_is_the_one_used(world: BleWorld) -> None:
     absent = BleDriver([sensor_device(address=ADDRESS_A)], adapter="hci1", timing=TIMING)
 
     async def on_hci0(collector: Collector) -> None:
-        await until(lambda: present.health()[f"{ADDRESS_A}/temperature"].available)
+        await until(lambda: present.health()[source(ADDRESS_A)].available)
 
     async def on_hci1(collector: Collector) -> None:
-        health = absent.health()[f"{ADDRESS_A}/temperature"]
+        health = absent.health()[source(ADDRESS_A)]
         await until(lambda: health.consecutive_failures >= 2)
         assert "adapter 'hci1' not found" in (health.last_error or "")
 

@@ -17,21 +17,33 @@ from edgeward.drivers.ble.errors import translate
 from edgeward.drivers.errors import DeviceProtocolError, DeviceUnavailable, DriverConfigError
 
 TEMPERATURE = "00002a6e-0000-1000-8000-00805f9b34fb"
+HUMIDITY = "00002a6f-0000-1000-8000-00805f9b34fb"
+ADDRESS_1 = "C0:00:00:00:00:01"
+ADDRESS_2 = "C0:00:00:00:00:02"
 
 
-def device(source: str = "t", address: str = "C0:00:00:00:00:01") -> BleDevice:
-    return BleDevice(DeviceMatch(address=address), (BleCharacteristic(source, "2a6e"),))
+def device(
+    source: str = "t", address: str | None = ADDRESS_1, name: str | None = None
+) -> BleDevice:
+    match = DeviceMatch(address=address, name=name)
+    return BleDevice(match, source, (BleCharacteristic("2a6e"), BleCharacteristic("2a6f")))
 
 
 def test_short_uuids_and_lowercase_addresses_are_normalised() -> None:
     configured = BleDevice(
         DeviceMatch(address="c0:ff:ee:00:00:01", service_uuid="181A"),
-        (BleCharacteristic("t", "2A6E", mode="poll", length=2),),  # type: ignore[arg-type]
+        "env-1",
+        (BleCharacteristic("2A6E", mode="poll"),),  # type: ignore[arg-type]
     )
     assert configured.match.address == "C0:FF:EE:00:00:01"
     assert configured.match.service_uuid == "0000181a-0000-1000-8000-00805f9b34fb"
-    assert configured.characteristics[0].uuid == TEMPERATURE
-    assert configured.characteristics[0].mode is Mode.POLL
+    assert configured.characteristics == (BleCharacteristic(TEMPERATURE, Mode.POLL),)
+
+
+def test_the_type_languages_read_mode_is_polling() -> None:
+    # sync/source_types/spec.py says "notify" or "read"; the driver polls a "read".
+    assert BleCharacteristic("2a6e", "read").mode is Mode.POLL  # type: ignore[arg-type]
+    assert BleCharacteristic("2a6e", "notify").mode is Mode.NOTIFY  # type: ignore[arg-type]
 
 
 def test_match_requires_every_given_field() -> None:
@@ -49,23 +61,36 @@ def test_match_requires_every_given_field() -> None:
         (lambda: DeviceMatch(), "address, a name or a service_uuid"),
         (lambda: DeviceMatch(address="C0:00:00:00:00"), "not a Bluetooth address"),
         (lambda: DeviceMatch(service_uuid="heat"), "not a UUID"),
-        (lambda: BleCharacteristic("t", "not-a-uuid"), "not a UUID"),
-        (lambda: BleCharacteristic("t", "2a6e", poll_interval=0), "poll_interval"),
-        (lambda: BleCharacteristic("t", "2a6e", length=0), "length"),
-        (lambda: BleCharacteristic("t", "2a6e", length=513), "length"),
-        (lambda: BleCharacteristic("", "2a6e"), "needs a source"),
-        (lambda: BleCharacteristic("t", "2a6e", mode="push"), "push"),  # type: ignore[arg-type]
-        (lambda: BleDevice(DeviceMatch(name="x"), ()), "no characteristics"),
+        (lambda: BleCharacteristic("not-a-uuid"), "BLE characteristic: 'not-a-uuid' is not a UUID"),
+        (
+            lambda: BleCharacteristic("2a6e", poll_interval=0),
+            f"characteristic {TEMPERATURE}: poll_interval must be positive",
+        ),
+        (
+            lambda: BleCharacteristic("2a6e", mode="push"),  # type: ignore[arg-type]
+            f"characteristic {TEMPERATURE}: mode 'push' is not one of notify, poll",
+        ),
+        (
+            lambda: BleDevice(DeviceMatch(name="x"), "", (BleCharacteristic("2a6e"),)),
+            "BLE device name=x: needs a source",
+        ),
+        (
+            lambda: BleDevice(DeviceMatch(name="x"), "s", ()),
+            r"BLE device s \(name=x\): no characteristics",
+        ),
         (
             lambda: BleDevice(
                 DeviceMatch(name="x"),
-                (BleCharacteristic("a", "2a6e"), BleCharacteristic("b", "2A6E")),
+                "s",
+                (
+                    BleCharacteristic("2a6e"),
+                    BleCharacteristic(HUMIDITY, Mode.POLL),
+                    BleCharacteristic("2A6E", Mode.POLL),
+                ),
             ),
-            "listed twice",
+            rf"BLE device s \(name=x\): characteristic {TEMPERATURE} is listed twice",
         ),
         (lambda: BleDriver([]), "no BLE devices"),
-        (lambda: BleDriver([device("t"), device("t", "C0:00:00:00:00:02")]), "source"),
-        (lambda: BleDriver([device("a"), device("b")]), "same match"),
     ],
 )
 def test_configurations_that_cannot_work_are_refused(build: object, complaint: str) -> None:
@@ -73,8 +98,49 @@ def test_configurations_that_cannot_work_are_refused(build: object, complaint: s
         build()  # type: ignore[operator]
 
 
-def test_sources_are_every_characteristic_of_every_device() -> None:
-    driver = BleDriver([device("a"), device("b", "C0:00:00:00:00:02")])
+@pytest.mark.parametrize(
+    ("first", "second", "complaint"),
+    [
+        # One source on two devices would mix their readings under one name.
+        (
+            device("t", ADDRESS_1),
+            device("t", ADDRESS_2),
+            f"BLE devices t (address={ADDRESS_1}) and t (address={ADDRESS_2})"
+            " have the same source (t)",
+        ),
+        # The issue-16 traceback: one entry per characteristic of one sensor.
+        (
+            device("a", ADDRESS_1),
+            device("b", ADDRESS_1),
+            f"BLE devices a (address={ADDRESS_1}) and b (address={ADDRESS_1})"
+            f" have the same match (address={ADDRESS_1})",
+        ),
+        # Told apart by name, but one address is one device and one link in BlueZ.
+        (
+            device("a", ADDRESS_1),
+            device("b", ADDRESS_1, name="env"),
+            f"BLE devices a (address={ADDRESS_1}) and b (address={ADDRESS_1} name=env)"
+            f" have the same address ({ADDRESS_1})",
+        ),
+        (
+            device("a", None, name="env"),
+            device("b", None, name="env"),
+            "BLE devices a (name=env) and b (name=env) have the same match (name=env)",
+        ),
+    ],
+    ids=["source", "address", "address-with-other-name", "name"],
+)
+def test_two_devices_that_collide_are_refused_naming_both(
+    first: BleDevice, second: BleDevice, complaint: str
+) -> None:
+    third = device("c", "C0:00:00:00:00:03")
+    with pytest.raises(DriverConfigError) as refused:
+        BleDriver([first, third, second])
+    assert str(refused.value) == f"{complaint}: one device is one entry with one source"
+
+
+def test_a_source_per_device_whatever_its_characteristics() -> None:
+    driver = BleDriver([device("a"), device("b", ADDRESS_2, name="env")])
     assert driver.sources == ("a", "b")
     assert set(driver.health()) == {"a", "b"}
     assert not any(h.available for h in driver.health().values())
