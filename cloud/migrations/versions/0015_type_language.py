@@ -1,7 +1,7 @@
 """Data-source types in the type language: specs stored in the first one are rewritten.
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-05
 """
 
@@ -14,8 +14,8 @@ from edgeward.sync.errors import SpecError
 from edgeward.sync.source_types import legacy
 from edgeward.sync.source_types.checks import validate_type_spec
 
-revision = "0014"
-down_revision = "0013"
+revision = "0015"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
