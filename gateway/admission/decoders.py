@@ -39,7 +39,8 @@ def modbus_decoder(spec: Mapping[str, Any]) -> Decoder:
         try:
             return dict(register_map.decode(payload))
         except DriverError as exc:
-            raise type_decoders.undecodable(str(exc)) from exc
+            field, value = getattr(exc, "field", None), getattr(exc, "value", None)
+            raise type_decoders.undecodable(str(exc), field=field, value=value) from exc
 
     return decode
 
