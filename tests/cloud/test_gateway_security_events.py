@@ -117,9 +117,8 @@ def test_an_event_without_why_and_the_clouds_own_have_nulls(api_cloud: CloudServ
     source = f"plain-{gateway.id[-6:]}"
     post(api_cloud, gateway.credential, batch_body(gateway.id, source, [1]))
     window = START.replace(second=0)
-    report(
-        api_cloud, gateway.credential, gateway.id, SecurityEvent(source, "replay", *[window] * 3, 2)
-    )
+    plain = SecurityEvent(source, "replay", window, window, window, 2)
+    report(api_cloud, gateway.credential, gateway.id, plain)
     events = events_of(api_cloud, source)
     assert {e["reported_by"]: why(e) for e in events} == {
         "cloud": (None, None, None),
