@@ -64,12 +64,18 @@ MAX_FIELD = 128
 
 def refusal_of(rejected: ReportRejected) -> Refusal:
     """What may be kept, logged and reported of ``rejected``: bounded, no credential."""
-    detail = rejected.detail
+    detail = _printable(rejected.detail)
     if len(detail) > MAX_DETAIL:
         detail = detail[: MAX_DETAIL - 1] + "…"
-    field = rejected.field[:MAX_FIELD] if rejected.field else None
+    field = _printable(rejected.field)[:MAX_FIELD] if rejected.field else None
     value = rejected.value if rejected.reason in VALUE_REASONS else None
-    return Refusal(rejected.reason, detail, field, value)
+    return Refusal(rejected.reason, detail, field, None if value is None else _printable(value))
+
+
+def _printable(text: str) -> str:
+    """``text``, escaped if a device put in it what must not reach a log line or the
+    cloud's store as is (a newline that forges a log line, a lone surrogate)."""
+    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
 
 
 class ReplayGuard(Protocol):

@@ -111,6 +111,12 @@ def test_detail_and_field_are_bounded() -> None:
     assert refusal.value is not None and len(refusal.value) == reports.MAX_RENDERED_VALUE
 
 
+def test_what_a_device_chose_cannot_forge_a_log_line() -> None:
+    rejected = ReportRejected("wrong-binding", "mqtt://b/x\nWARNING forged is not topic y")
+    assert refusal_of(rejected).detail == "mqtt://b/x\\nWARNING forged is not topic y"
+    assert refusal_of(ReportRejected("undecodable", "\ud800")).detail == "\\ud800"
+
+
 def test_a_huge_field_value_is_shown_bounded() -> None:
     refusal = Admission({"sources": [SENSOR]}).decide(reading(b"A" * 900 + b",40"))
     assert isinstance(refusal, Refusal)
