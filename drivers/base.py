@@ -24,9 +24,38 @@ class Reading:
     origin: str
 
 
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why the layer above refused a reading (admission), as plain strings a status shows.
+
+    ``field`` names the field at fault and ``value`` is a short rendering of
+    what it held; both are absent when the refusal concerns the reading as a
+    whole, and ``value`` is absent whenever it could carry a credential.
+    """
+
+    reason: str
+    detail: str
+    field: str | None = None
+    value: str | None = None
+
+    def summary(self) -> str:
+        """``undecodable: field temperature = 'warm'``; the message where no value is shown."""
+        if self.field is None:
+            return f"{self.reason}: {self.detail}"
+        if self.value is None:
+            return f"{self.reason}: field {self.field} ({self.detail})"
+        return f"{self.reason}: field {self.field} = {self.value}"
+
+
 @dataclass(slots=True)
 class DeviceHealth:
-    """Availability of one device as its coordinator sees it."""
+    """Availability of one device as its coordinator sees it.
+
+    A device can answer every poll and still deliver nothing: when admission
+    refuses its readings, ``refused`` counts them in a row (one admitted
+    reading resets it) and ``last_refusal`` says why, so status can show the
+    device as refused rather than up.
+    """
 
     available: bool = False
     reads: int = 0
@@ -36,6 +65,11 @@ class DeviceHealth:
     last_success: datetime | None = None
     # Frames the device sent that could not be used: counted, never fatal.
     malformed: int = 0
+    # Readings refused in a row by admission, and the latest refusal (kept after recovery).
+    refused: int = 0
+    last_refusal: Refusal | None = None
+    # Polled devices wait for their first poll; streaming ones for their first frame.
+    polled: bool = False
 
 
 Emit = Callable[[Reading], Awaitable[None]]

@@ -32,8 +32,22 @@ class DeviceUnavailable(DriverError):
 
 
 class DeviceProtocolError(DriverError):
-    """The device answered with something unusable for this read."""
+    """The device answered with something unusable for this read.
 
-    def __init__(self, message: str, *, device: str | None = None, code: int | None = None) -> None:
+    ``field`` and ``value`` name the field that could not be decoded and what
+    it held (raw), where one field is at fault, so the layer above can say why.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        device: str | None = None,
+        code: int | None = None,
+        field: str | None = None,
+        value: object = None,
+    ) -> None:
         super().__init__(message, device=device)
         self.code = code
+        self.field = field
+        self.value = value

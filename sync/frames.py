@@ -20,13 +20,14 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from edgeward.sync.reports import ReportRejected
+from edgeward.sync.reports import ReportRejected, render_value
 
 Value = bool | int | float | str
 
 
-def undecodable(message: str) -> ReportRejected:
-    return ReportRejected("undecodable", message)
+def undecodable(message: str, *, field: str | None = None, value: object = None) -> ReportRejected:
+    """The refusal of a frame; ``field`` and ``value`` where one field is at fault."""
+    return ReportRejected("undecodable", message, field=field, value=value)
 
 
 class FieldType(enum.StrEnum):
@@ -53,13 +54,15 @@ def _from_text(name: str, kind: FieldType, text: str) -> Value:
                 raise ValueError(text)
             return number
     except ValueError as exc:
-        raise undecodable(f"field {name!r}: {text!r} is not {kind}") from exc
+        shown = render_value(text)
+        raise undecodable(f"field {name!r}: {shown} is not {kind}", field=name, value=text) from exc
     if kind is FieldType.BOOL:
         if text.lower() in _TRUE:
             return True
         if text.lower() in _FALSE:
             return False
-        raise undecodable(f"field {name!r}: {text!r} is not a boolean")
+        shown = render_value(text)
+        raise undecodable(f"field {name!r}: {shown} is not a boolean", field=name, value=text)
     return text
 
 
@@ -85,7 +88,12 @@ class DelimitedDecoder:
             raise undecodable(f"frame is not UTF-8 text: {exc}") from exc
         parts = text.split(self.separator)
         if len(parts) != len(self.fields):
-            raise undecodable(f"frame has {len(parts)} fields, the field spec {len(self.fields)}")
+            # Too few: the first field without a value is the one at fault. Too many
+            # names none, and no part is shown: together they are the report whole.
+            missing = self.fields[len(parts)].name if len(parts) < len(self.fields) else None
+            raise undecodable(
+                f"frame has {len(parts)} fields, the field spec {len(self.fields)}", field=missing
+            )
         return {
             f.name: _from_text(f.name, f.type, part)
             for f, part in zip(self.fields, parts, strict=True)
@@ -111,7 +119,9 @@ class JsonDecoder:
         value = document
         for step in path.split("."):
             if not isinstance(value, dict) or step not in value:
-                raise undecodable(f"field {field.name!r}: no {path!r} in the payload")
+                raise undecodable(
+                    f"field {field.name!r}: no {path!r} in the payload", field=field.name
+                )
             value = value[step]
         if field.type is FieldType.SCALAR:
             return _scalar(field.name, value)
@@ -125,15 +135,24 @@ class JsonDecoder:
         if isinstance(value, bool) is not (field.type is FieldType.BOOL) or not isinstance(
             value, expected[field.type]
         ):
-            raise undecodable(f"field {field.name!r}: {value!r} is not {field.type}")
+            shown = render_value(value)
+            raise undecodable(
+                f"field {field.name!r}: {shown} is not {field.type}", field=field.name, value=value
+            )
         if field.type is FieldType.FLOAT:
             try:
                 number = float(value)  # type: ignore[arg-type]
             except OverflowError as exc:  # an integer no float can hold
-                raise undecodable(f"field {field.name!r}: too large") from exc
+                raise undecodable(
+                    f"field {field.name!r}: too large", field=field.name, value=value
+                ) from exc
             # json.loads takes NaN and Infinity; the wire contract does not.
             if not math.isfinite(number):
-                raise undecodable(f"field {field.name!r}: {number} is not a number")
+                raise undecodable(
+                    f"field {field.name!r}: {number} is not a number",
+                    field=field.name,
+                    value=number,
+                )
             return number
         return value  # type: ignore[return-value]
 
@@ -145,11 +164,12 @@ def _scalar(name: str, value: object) -> Value:
         try:
             number = float(value)
         except OverflowError as exc:
-            raise undecodable(f"field {name!r}: too large") from exc
+            raise undecodable(f"field {name!r}: too large", field=name, value=value) from exc
         if not math.isfinite(number):
-            raise undecodable(f"field {name!r}: {number} is not a number")
+            raise undecodable(f"field {name!r}: {number} is not a number", field=name, value=number)
         return value
-    raise undecodable(f"field {name!r}: {value!r} is not a scalar")
+    shown = render_value(value)
+    raise undecodable(f"field {name!r}: {shown} is not a scalar", field=name, value=value)
 
 
 class BinaryType(enum.StrEnum):
@@ -202,7 +222,11 @@ class BinaryLayoutDecoder:
 
     def decode(self, frame: bytes) -> Mapping[str, Value]:
         if len(frame) < self.length:
-            raise undecodable(f"frame has {len(frame)} bytes, the layout needs {self.length}")
+            # The first field the frame ends inside of is the one at fault.
+            short = next(f.name for f in self.fields if f.end > len(frame))
+            raise undecodable(
+                f"frame has {len(frame)} bytes, the layout needs {self.length}", field=short
+            )
         values: dict[str, Value] = {}
         for field in self.fields:
             (raw,) = struct.unpack_from(_BINARY_STRUCT[field.type], frame, field.offset)
@@ -215,7 +239,9 @@ class BinaryLayoutDecoder:
                 decimals = max(0, -math.floor(math.log10(abs(field.scale)))) if field.scale else 0
                 value = round(raw * field.scale, decimals)
             if isinstance(value, float) and not math.isfinite(value):
-                raise undecodable(f"field {field.name!r} is not a number")
+                raise undecodable(
+                    f"field {field.name!r} is not a number", field=field.name, value=value
+                )
             values[field.name] = value
         return values
 

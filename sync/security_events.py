@@ -6,6 +6,13 @@
 "window_start": "<RFC 3339>", "first": "<RFC 3339>", "last": "<RFC 3339>",
 "count": 1200}]}``.
 
+An event may also say why, from the window's latest refusal: ``field`` (the
+field at fault, 1-128 chars), ``value`` (a bounded rendering of what it held,
+at most 64 chars: :func:`edgeward.sync.reports.render_value` gives 40; never a
+key, a MAC or a report whole) and ``detail`` (the decoder's message, at most
+256 chars). Each is optional: a refusal of a report as a whole has no field,
+and a gateway from before these keys sends none of them.
+
 ``count`` is the window's running total at the gateway. The dedup key is
 (gateway, source, reason, window_start): the cloud keeps the largest count it
 was told for that key, so a retried post, or the same window sent again
@@ -29,6 +36,8 @@ MAX_SECURITY_EVENTS = 1000
 ENVELOPE = Envelope(SECURITY_EVENTS_FORMAT, SECURITY_EVENTS_VERSION, "events", MAX_SECURITY_EVENTS)
 MAX_SOURCE = 128
 MAX_REASON = 64
+# (key, shortest, longest) of the optional texts that say why.
+WHY = (("field", 1, 128), ("value", 0, 64), ("detail", 0, 256))
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +48,9 @@ class SecurityEvent:
     first: datetime
     last: datetime
     count: int
+    field: str | None = None
+    value: str | None = None
+    detail: str | None = None
 
 
 def encode_security_events(gateway_id: str, events: list[SecurityEvent]) -> bytes:
@@ -52,6 +64,11 @@ def encode_security_events(gateway_id: str, events: list[SecurityEvent]) -> byte
                 "first": format_time(e.first),
                 "last": format_time(e.last),
                 "count": e.count,
+                **{
+                    key: text
+                    for key, text in (("field", e.field), ("value", e.value), ("detail", e.detail))
+                    if text is not None
+                },
             }
             for e in events
         ),
@@ -84,4 +101,14 @@ def _event(entry: Any, path: str) -> SecurityEvent:
         if moment.tzinfo is None:
             raise BatchFormatError(f"{path}.{key}", "expected a UTC offset")
         times.append(moment)
-    return SecurityEvent(texts[0], texts[1], times[0], times[1], times[2], count)
+    why: list[str | None] = []
+    for key, shortest, longest in WHY:
+        value = entry.get(key)
+        if value is not None and (
+            not isinstance(value, str) or not shortest <= len(value) <= longest
+        ):
+            raise BatchFormatError(
+                f"{path}.{key}", f"expected a string of {shortest} to {longest} chars, or null"
+            )
+        why.append(value)
+    return SecurityEvent(texts[0], texts[1], times[0], times[1], times[2], count, *why)

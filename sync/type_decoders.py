@@ -118,9 +118,14 @@ def check_ranges(values: Mapping[str, Value], fields: Mapping[str, Mapping[str, 
     """Refuse non-finite numbers and values outside a field's declared range."""
     for name, value in values.items():
         if isinstance(value, float) and not math.isfinite(value):
-            raise ReportRejected("out-of-range", f"{name} is {value}")
+            raise ReportRejected("out-of-range", f"{name} is {value}", field=name, value=value)
         limits = fields.get(name, {})
         if isinstance(value, int | float) and not isinstance(value, bool):
             low, high = limits.get("min"), limits.get("max")
             if (low is not None and value < low) or (high is not None and value > high):
-                raise ReportRejected("out-of-range", f"{name}={value} outside [{low}, {high}]")
+                raise ReportRejected(
+                    "out-of-range",
+                    f"{name}={value} outside [{low}, {high}]",
+                    field=name,
+                    value=value,
+                )

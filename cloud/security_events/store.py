@@ -7,6 +7,10 @@ totals (edgeward.sync.security_events); the row keeps the largest total it
 was told, so a retried or repeated report never counts twice. Either way
 automated support hears of each (gateway, source, reason) once per window
 through the account's webhooks, not once per report.
+
+A gateway's row also says why: the field at fault, a bounded rendering of its
+value and the decoder's message, from the report with the largest count (the
+latest the gateway knew). Older gateways send none; the columns stay NULL.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from edgeward.sync.security_events import SecurityEvent
 
 WINDOW_US = 60 * 1_000_000
 KEY = ["account_id", "gateway_id", "source", "reason", "window_start_us", "reported_by"]
+WHY = ("field", "value", "detail")
 
 # Why ingest discards a reading.
 UNKNOWN_SOURCE = "unknown-source"
@@ -48,7 +53,7 @@ def flag(
         for (source, reason), count in sorted(counts.items())
     ]
     # Counts of the same window add up: each batch refused new readings.
-    _upsert(connection, rows, lambda excluded: security_events.c.count + excluded.count)
+    _upsert(connection, rows, lambda excluded: {"count": security_events.c.count + excluded.count})
 
 
 def store_gateway_reports(
@@ -69,11 +74,24 @@ def store_gateway_reports(
             to_us(e.first),
             to_us(e.last),
             "gateway",
+            {"field": e.field, "value": e.value, "detail": e.detail},
         )
         for e in events
     ]
     largest = sa.func.max if connection.dialect.name == "sqlite" else sa.func.greatest
-    _upsert(connection, rows, lambda excluded: largest(security_events.c.count, excluded.count))
+
+    def merged(excluded: Any) -> dict[str, Any]:
+        # The why goes with the count: a late retry of a smaller total changes neither.
+        newer = excluded.count >= security_events.c.count
+        return {
+            "count": largest(security_events.c.count, excluded.count),
+            **{
+                name: sa.case((newer, excluded[name]), else_=security_events.c[name])
+                for name in WHY
+            },
+        }
+
+    _upsert(connection, rows, merged)
     return len(rows)
 
 
@@ -87,8 +105,11 @@ def _row(
     first: int,
     last: int,
     reported_by: str,
+    why: dict[str, str | None] | None = None,
 ) -> dict[str, Any]:
     return {
+        **dict.fromkeys(WHY),
+        **(why or {}),
         "account_id": account_id,
         "gateway_id": gateway_id,
         "source": source,
@@ -109,7 +130,7 @@ def _insert(connection: sa.Connection) -> Any:
 def _upsert(
     connection: sa.Connection,
     rows: list[dict[str, Any]],
-    merged_count: Callable[[Any], Any],
+    merged: Callable[[Any], dict[str, Any]],
 ) -> None:
     """Insert or merge ``rows``; the webhooks hear of the ones that are new."""
     table = security_events.c
@@ -128,7 +149,7 @@ def _upsert(
     insert = _insert(connection)
     statement = insert.on_conflict_do_update(
         index_elements=KEY,
-        set_={"count": merged_count(insert.excluded), "last_us": insert.excluded.last_us},
+        set_={**merged(insert.excluded), "last_us": insert.excluded.last_us},
     )
     connection.execute(statement, rows)
     for row in rows:
@@ -147,6 +168,7 @@ def _payload(row: dict[str, Any]) -> dict[str, Any]:
         "window_start": format_us(row["window_start_us"]),
         "first": format_us(row["first_us"]),
         "reported_by": row["reported_by"],
+        **{name: row[name] for name in WHY},
     }
 
 
@@ -161,4 +183,5 @@ def describe(row: Any) -> dict[str, Any]:
         "first": format_us(row.first_us),
         "last": format_us(row.last_us),
         "reported_by": row.reported_by,
+        **{name: getattr(row, name) for name in WHY},
     }

@@ -199,6 +199,12 @@ security_events = sa.Table(
     sa.Column("last_us", sa.BigInteger, nullable=False),
     # "cloud": ingest refused it; "gateway": the gateway's admission did and reported it.
     sa.Column("reported_by", sa.String(16), nullable=False, server_default="cloud"),
+    # Why, from the latest refusal a gateway reported for the row (NULL when it
+    # named no field, for the cloud's own refusals, and from older gateways):
+    # the field at fault, a bounded rendering of its value, the decoder's message.
+    sa.Column("field", sa.String(128), nullable=True),
+    sa.Column("value", sa.String(64), nullable=True),
+    sa.Column("detail", sa.String(256), nullable=True),
     sa.UniqueConstraint(
         "account_id",
         "gateway_id",

@@ -136,7 +136,11 @@ class RegisterField:
         else:
             result = value * self.scale + self.offset
         if isinstance(result, float) and not math.isfinite(result):
-            raise DeviceProtocolError(f"field {self.name!r} decodes to {result}, not a number")
+            raise DeviceProtocolError(
+                f"field {self.name!r} decodes to {result}, not a number",
+                field=self.name,
+                value=result,
+            )
         return result  # type: ignore[no-any-return]
 
     def _text(self, data: bytes) -> str:
@@ -145,7 +149,9 @@ class RegisterField:
         try:
             return text.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise DeviceProtocolError(f"field {self.name!r} is not UTF-8 text: {exc}") from exc
+            raise DeviceProtocolError(
+                f"field {self.name!r} is not UTF-8 text: {exc}", field=self.name, value=text
+            ) from exc
 
 
 def _decimals(*numbers: float) -> int:

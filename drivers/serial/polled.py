@@ -78,6 +78,7 @@ class SerialPollingDriver(PollingDriver):
                 return frames[0]
         if malformed:
             raise DeviceProtocolError(
-                f"{malformed} malformed frame(s) and no answer", device=self.port.origin
+                f"malformed frame: {malformed} piece(s) and no answer within {self.timeout:g}s",
+                device=self.port.origin,
             )
         raise DeviceUnavailable(f"no answer within {self.timeout:g}s", device=self.port.origin)

@@ -4,7 +4,10 @@ It owns its port: opens it, hands every frame up, and after any failure
 closes it, logs once, and reopens it with jittered backoff until the port is
 back. No frame for ``stale_after`` seconds marks the device unavailable
 without closing anything. Garbage that doesn't frame is counted in
-``DeviceHealth.malformed``.
+``DeviceHealth.malformed`` and becomes the device's ``last_error``
+("malformed frame ..."), so a device whose every frame is garbage says so
+rather than nothing; a device that has sent nothing yet has no error at all
+(status shows it waiting for data).
 """
 
 from __future__ import annotations
@@ -78,7 +81,8 @@ class SerialDriver(StreamingDriver):
                 self._failed(f"no frame for {self.stale_after:g}s")
                 continue
             frames, malformed = self.framer.feed(data)
-            self._health.malformed += malformed
+            if malformed:
+                self._malformed(malformed)
             if not frames and loop.time() - last_frame > self.stale_after:
                 # Bytes that never frame (a wrong baud rate, a faulty device) are
                 # no better than silence: the timeout above never fires on them.
@@ -89,6 +93,13 @@ class SerialDriver(StreamingDriver):
                 now = datetime.now(UTC)
                 self._succeeded(now)
                 await emit(Reading(source=self.source, raw=frame, time=now, origin=self.origin))
+
+    def _malformed(self, count: int) -> None:
+        health = self._health
+        health.malformed += count
+        health.last_error = (
+            f"malformed frame ({health.malformed} since start) on {self.port.settings.port}"
+        )
 
     def _succeeded(self, now: datetime) -> None:
         if not self._health.available:

@@ -4,7 +4,9 @@ Coordinators hand each :class:`~edgeward.drivers.base.Reading` here instead of
 decoding it themselves: :class:`~edgeward.gateway.admission.policy.Admission` decides
 (registered, bound, proven, not a replay, decodable, in range) and decodes it
 by its registry type; only then does it go to the outbox queue. A refusal is
-counted by (source, reason), logged once per pair, and never raised.
+counted by (source, reason), kept with its field and value, logged once per
+episode (:mod:`edgeward.gateway.admission.refusal_log`), handed back to the
+coordinator (which keeps it in the device's health) and never raised.
 
 :meth:`AdmissionGate.report` runs beside the uplink: every ``report_interval``
 it folds the counts into per-window rows of the admission store (bounded, see
@@ -19,8 +21,9 @@ import asyncio
 import logging
 from collections import Counter
 
-from edgeward.drivers.base import Reading
+from edgeward.drivers.base import Reading, Refusal
 from edgeward.gateway.admission.policy import Admission
+from edgeward.gateway.admission.refusal_log import RefusalLog
 from edgeward.gateway.admission.store import AdmissionStore
 from edgeward.gateway.outbox.store import NewReading
 from edgeward.sync.client import CloudClient
@@ -30,9 +33,6 @@ from edgeward.sync.security_events import SecurityEvent
 
 log = logging.getLogger(__name__)
 
-# (source, reason) pairs logged at most once each; beyond, a flood stays silent in the log.
-MAX_LOGGED = 1000
-
 
 class AdmissionGate:
     def __init__(
@@ -40,6 +40,7 @@ class AdmissionGate:
         admission: Admission,
         store: AdmissionStore,
         sink: asyncio.Queue[NewReading],
+        refusal_log: RefusalLog | None = None,
     ) -> None:
         self.admission = admission
         self.store = store
@@ -47,38 +48,26 @@ class AdmissionGate:
         self.admitted = 0
         # Since start, by reason: what `edgeward gateway status` shows beside the store's rows.
         self.refused: Counter[str] = Counter()
-        self._logged: set[tuple[str, str]] = set()
+        self.refusal_log = refusal_log or RefusalLog()
         self.reporting_failing = False
 
-    async def take(self, reading: Reading) -> bool:
-        """Queue ``reading`` decoded if admitted; True if it was."""
-        admitted = self.admission.admit(reading)
-        if admitted is None:
-            self._refused(reading)
-            return False
+    async def take(self, reading: Reading) -> Refusal | None:
+        """Queue ``reading`` decoded if admitted: None if it was, else why it was refused."""
+        decided = self.admission.decide(reading)
+        if isinstance(decided, Refusal):
+            self.refused[decided.reason] += 1
+            self.refusal_log.refused(reading.source, reading.origin, decided)
+            return decided
+        self.refusal_log.admitted(reading.source)
         self.admitted += 1
-        values = dict(admitted.values)
-        await self.sink.put(NewReading(admitted.source, to_us(reading.time), values))
-        return True
-
-    def _refused(self, reading: Reading) -> None:
-        key = self.admission.rejections.last
-        if key is None:
-            return
-        self.refused[key[1]] += 1
-        if key not in self._logged and len(self._logged) < MAX_LOGGED:
-            self._logged.add(key)
-            log.warning(
-                # %r: an origin carries what a device chose (an MQTT topic), newlines too.
-                "refused a reading of %s from %r: %s (logged once; counted and reported)",
-                reading.source[:128],
-                reading.origin[:200],
-                key[1],
-            )
+        values = dict(decided.values)
+        await self.sink.put(NewReading(decided.source, to_us(reading.time), values))
+        return None
 
     def flush(self) -> None:
-        """Fold the in-memory counts into the store's window rows."""
-        self.store.record(self.admission.rejections.drain(), now_us())
+        """Fold the in-memory counts, with each row's latest refusal, into the store."""
+        counts, latest = self.admission.rejections.drain()
+        self.store.record(counts, now_us(), latest)
 
     async def report(self, client: CloudClient, gateway_id: str, interval: float) -> None:
         """Until cancelled: flush, then send unreported rows, every ``interval`` seconds."""
@@ -99,6 +88,9 @@ class AdmissionGate:
                 from_us(row["first_us"]),
                 from_us(row["last_us"]),
                 row["count"],
+                field=row["field"],
+                value=row["value"],
+                detail=row["detail"],
             )
             for row in rows
         ]

@@ -8,6 +8,14 @@ is newer than any seen from it (no replay); its payload decodes; every field
 lies in its declared range. The first failed check is the reason, counted by
 (source, reason) in :class:`RejectionCounts` and never raised further.
 
+A refusal says why (:class:`~edgeward.drivers.base.Refusal`): the reason, the
+decoder's message, and where a decoder named them the field at fault and a
+short rendering of its value (:func:`edgeward.sync.reports.render_value`).
+Only decoding refusals (:data:`VALUE_REASONS`) keep a value: every other
+reason concerns the envelope, the proof or the binding, and a value there
+could be a MAC, a signature or a report whole. Messages are cut to
+:data:`MAX_DETAIL` characters, since a device chooses what they quote.
+
 Sources of ``sealed`` types that only the cloud may open pass with their
 envelope untouched (``{"sealed": "<base64>"}``) once the sender's tag holds:
 the registry gives the gateway the source's authentication key, derived from
@@ -33,7 +41,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from edgeward.drivers.base import Reading
+from edgeward.drivers.base import Reading, Refusal
 from edgeward.sync import reports
 from edgeward.sync.errors import SpecError
 from edgeward.sync.reports import ReportRejected
@@ -48,6 +56,27 @@ SCHEMES = {
     "mqtt": ("mqtt", "mqtts"),
 }
 MAX_TRACKED_REJECTIONS = 10_000
+# The reasons whose refusal may show the value at fault: the payload decoded,
+# its proof (if any) held, and the value is a field's, never a credential's.
+VALUE_REASONS = frozenset({"undecodable", "out-of-range", "checksum"})
+MAX_DETAIL = 200
+MAX_FIELD = 128
+
+
+def refusal_of(rejected: ReportRejected) -> Refusal:
+    """What may be kept, logged and reported of ``rejected``: bounded, no credential."""
+    detail = _printable(rejected.detail)
+    if len(detail) > MAX_DETAIL:
+        detail = detail[: MAX_DETAIL - 1] + "…"
+    field = _printable(rejected.field)[:MAX_FIELD] if rejected.field else None
+    value = rejected.value if rejected.reason in VALUE_REASONS else None
+    return Refusal(rejected.reason, detail, field, None if value is None else _printable(value))
+
+
+def _printable(text: str) -> str:
+    """``text``, escaped if a device put in it what must not reach a log line or the
+    cloud's store as is (a newline that forges a log line, a lone surrogate)."""
+    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
 
 
 class ReplayGuard(Protocol):
@@ -77,21 +106,38 @@ class Admitted:
 @dataclass
 class RejectionCounts:
     """Rejections by (source, reason), bounded: a flood of distinct rogue identities
-    folds into one overflow row rather than growing without limit."""
+    folds into one overflow row rather than growing without limit.
+
+    Beside the counts: the latest refusal of each counted (source, reason),
+    which its security-event row reports, and of each source, which status
+    and the log show. Both are bounded like the counts.
+    """
 
     counts: Counter[tuple[str, str]] = field(default_factory=Counter)
     # The (source, reason) of the latest refusal, as given (before any overflow folding).
     last: tuple[str, str] | None = None
+    # The latest refusal of each key in ``counts`` (none for the overflow row).
+    latest: dict[tuple[str, str], Refusal] = field(default_factory=dict)
+    # The latest refusal of each source since start.
+    by_source: dict[str, Refusal] = field(default_factory=dict)
 
-    def add(self, source: str, reason: str) -> None:
+    def add(self, source: str, reason: str, refusal: Refusal | None = None) -> None:
         key = self.last = (source, reason)
         if key not in self.counts and len(self.counts) >= MAX_TRACKED_REJECTIONS:
             key = ("*", "overflow")
         self.counts[key] += 1
+        if refusal is None:
+            return
+        if key == self.last:  # not folded into the overflow row, which names nobody
+            self.latest[key] = refusal
+        if source in self.by_source or len(self.by_source) < MAX_TRACKED_REJECTIONS:
+            self.by_source[source] = refusal
 
-    def drain(self) -> Counter[tuple[str, str]]:
+    def drain(self) -> tuple[Counter[tuple[str, str]], dict[tuple[str, str], Refusal]]:
+        """The counts since the last drain, and the latest refusal of each of their keys."""
         drained, self.counts = self.counts, Counter()
-        return drained
+        latest, self.latest = self.latest, {}
+        return drained, latest
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,11 +190,17 @@ class Admission:
 
     def admit(self, reading: Reading) -> Admitted | None:
         """The decoded reading, or None after counting why it was refused."""
+        decided = self.decide(reading)
+        return decided if isinstance(decided, Admitted) else None
+
+    def decide(self, reading: Reading) -> Admitted | Refusal:
+        """The decoded reading, or why it was refused (counted and kept)."""
         try:
             return self._admit(reading)
-        except ReportRejected as refusal:
-            self.rejections.add(reading.source, refusal.reason)
-            return None
+        except ReportRejected as rejected:
+            refusal = refusal_of(rejected)
+            self.rejections.add(reading.source, refusal.reason, refusal)
+            return refusal
 
     def _admit(self, reading: Reading) -> Admitted:
         if self._sources is None:

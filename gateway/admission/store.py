@@ -17,7 +17,11 @@ would reopen every replay the old one closed.
   ``("*", "overflow")`` row) and ``MAX_ROWS`` rows in all (reported rows go
   first, then the oldest), so 10,000 rogue reports cost a handful of rows.
   ``reported_count`` is what the cloud has acknowledged; a row that grew is
-  sent again with its new total, and the cloud keeps the largest.
+  sent again with its new total, and the cloud keeps the largest. Each row
+  also keeps its latest refusal's ``field``, ``value`` (bounded, never a
+  credential: see :func:`~edgeward.gateway.admission.policy.refusal_of`) and
+  ``detail``, so the security event says why. A file from before these
+  columns gains them at open (``ALTER TABLE ... ADD COLUMN``, NULL in old rows).
 """
 
 from __future__ import annotations
@@ -25,8 +29,11 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from edgeward.drivers.base import Refusal
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +56,14 @@ CREATE TABLE IF NOT EXISTS security_events (
     first_us INTEGER NOT NULL,
     last_us INTEGER NOT NULL,
     reported_count INTEGER NOT NULL DEFAULT 0,
+    field TEXT,
+    value TEXT,
+    detail TEXT,
     UNIQUE (window_start_us, source, reason)
 );
 """
+# Columns added after the first release, for files that predate them.
+ADDED_COLUMNS = ("field", "value", "detail")
 
 
 class AdmissionStore:
@@ -64,7 +76,14 @@ class AdmissionStore:
         self._db.execute("PRAGMA journal_mode = WAL")
         self._db.execute("PRAGMA synchronous = NORMAL")
         self._db.executescript(SCHEMA)
+        self._add_columns()
         path.chmod(0o600)
+
+    def _add_columns(self) -> None:
+        present = {row[1] for row in self._db.execute("PRAGMA table_info(security_events)")}
+        for column in ADDED_COLUMNS:
+            if column not in present:
+                self._db.execute(f"ALTER TABLE security_events ADD COLUMN {column} TEXT")
 
     def close(self) -> None:
         self._db.close()
@@ -84,8 +103,14 @@ class AdmissionStore:
 
     # Security events.
 
-    def record(self, counts: Counter[tuple[str, str]], now: int) -> None:
-        """Add ``counts`` of (source, reason) to the rows of the window ``now`` falls in."""
+    def record(
+        self,
+        counts: Counter[tuple[str, str]],
+        now: int,
+        latest: Mapping[tuple[str, str], Refusal] | None = None,
+    ) -> None:
+        """Add ``counts`` of (source, reason) to the rows of the window ``now`` falls in;
+        a key in ``latest`` sets its row's field, value and detail to that refusal's."""
         if not counts:
             return
         window = now - now % WINDOW_US
@@ -100,15 +125,25 @@ class AdmissionStore:
                 )
             }
             for key, count in sorted(counts.items()):
+                refusal = (latest or {}).get(key)
                 if key not in known and len(known) >= MAX_KEYS_PER_WINDOW - 1:
-                    key = OVERFLOW
+                    key, refusal = OVERFLOW, None
                 known.add(key)
+                field, value, detail = (
+                    (None, None, None)
+                    if refusal is None
+                    else (refusal.field, refusal.value, refusal.detail)
+                )
                 db.execute(
                     "INSERT INTO security_events (window_start_us, source, reason, count, "
-                    "first_us, last_us) VALUES (?, ?, ?, ?, ?, ?) "
+                    "first_us, last_us, field, value, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
                     "ON CONFLICT (window_start_us, source, reason) DO UPDATE SET "
-                    "count = count + excluded.count, last_us = excluded.last_us",
-                    (window, key[0][:128], key[1][:64], count, now, now),
+                    "count = count + excluded.count, last_us = excluded.last_us, "
+                    "field = CASE WHEN ? THEN excluded.field ELSE field END, "
+                    "value = CASE WHEN ? THEN excluded.value ELSE value END, "
+                    "detail = CASE WHEN ? THEN excluded.detail ELSE detail END",
+                    (window, key[0][:128], key[1][:64], count, now, now, field, value, detail)
+                    + (refusal is not None,) * 3,
                 )
             self._prune(db)
             db.execute("COMMIT")
@@ -131,8 +166,9 @@ class AdmissionStore:
 
     def unreported(self, limit: int = 500) -> list[dict[str, Any]]:
         cursor = self._db.execute(
-            "SELECT id, window_start_us, source, reason, count, first_us, last_us "
-            "FROM security_events WHERE count > reported_count ORDER BY id LIMIT ?",
+            "SELECT id, window_start_us, source, reason, count, first_us, last_us, "
+            "field, value, detail FROM security_events WHERE count > reported_count "
+            "ORDER BY id LIMIT ?",
             (limit,),
         )
         names = [column[0] for column in cursor.description]

@@ -7,7 +7,9 @@ its :class:`DeviceHealth` rather than raising through the runtime. The next
 poll is always scheduled.
 
 A frame read is handed, undecoded, to the :class:`Gate` (admission): it
-decides whether the reading gets in and decodes it by its registry type.
+decides whether the reading gets in and decodes it by its registry type. A
+device that answers but whose readings are refused is not "up": the gate's
+refusal is kept in its health (:func:`note_refusal`), and status shows it.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import math
 from collections.abc import Mapping
 from typing import Protocol
 
-from edgeward.drivers.base import DeviceHealth, PollingDriver, Reading
+from edgeward.drivers.base import DeviceHealth, PollingDriver, Reading, Refusal
 from edgeward.drivers.cancellation import raise_if_cancelling
 from edgeward.drivers.errors import DeviceProtocolError, DeviceUnavailable
 
@@ -26,9 +28,18 @@ log = logging.getLogger(__name__)
 
 
 class Gate(Protocol):
-    async def take(self, reading: Reading) -> bool:
-        """Queue ``reading`` decoded if it is admitted; True if it was."""
+    async def take(self, reading: Reading) -> Refusal | None:
+        """Queue ``reading`` decoded if it is admitted: None if it was, else why not."""
         ...
+
+
+def note_refusal(health: DeviceHealth, refusal: Refusal | None) -> None:
+    """Keep the refused streak (an admitted reading ends it) and the latest refusal."""
+    if refusal is None:
+        health.refused = 0
+        return
+    health.refused += 1
+    health.last_refusal = refusal
 
 
 class PollCoordinator:
@@ -41,7 +52,7 @@ class PollCoordinator:
         self.driver = driver
         self.intervals = dict(intervals)
         self.gate = gate
-        self.health = {source: DeviceHealth() for source in driver.sources}
+        self.health = {source: DeviceHealth(polled=True) for source in driver.sources}
         self.malformed = 0
 
     async def run(self) -> None:
@@ -86,7 +97,7 @@ class PollCoordinator:
         health.reads += 1
         health.consecutive_failures = 0
         health.last_success = reading.time
-        await self.gate.take(reading)
+        note_refusal(health, await self.gate.take(reading))
 
     def _failed(self, source: str, health: DeviceHealth, exc: Exception) -> None:
         was_available = health.available or health.reads == health.failures == 0

@@ -4,7 +4,9 @@ The counterpart of :class:`~edgeward.gateway.devices.polling.PollCoordinator` fo
 transports whose devices speak first (serial streams, MQTT, BLE). The driver
 owns its connection and availability; this coordinator passes each frame,
 undecoded, to the gate (admission), which decodes it by its registry type or
-counts why it was refused. Nothing a device sends is raised.
+counts why it was refused; the refusal goes into the device's health beside
+what the driver counts there, so status shows a device whose readings are
+all refused as refused, not up. Nothing a device sends is raised.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from edgeward.drivers.base import DeviceHealth, Reading, StreamingDriver
-from edgeward.gateway.devices.polling import Gate
+from edgeward.gateway.devices.polling import Gate, note_refusal
 
 
 class StreamCoordinator:
@@ -28,4 +30,7 @@ class StreamCoordinator:
         await self.driver.run(self._take)
 
     async def _take(self, reading: Reading) -> None:
-        await self.gate.take(reading)
+        refusal = await self.gate.take(reading)
+        health = self.driver.health().get(reading.source)
+        if health is not None:
+            note_refusal(health, refusal)

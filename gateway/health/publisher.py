@@ -3,7 +3,8 @@
 Both are views of one snapshot (:func:`take_snapshot`) of what the runtime
 reports through :mod:`.status`: outbox depth and bytes, the oldest unsent
 reading's age, the send rate, the last success and the last error, dropped
-and rejected counts, and each device's availability.
+and rejected counts, and each device's state (:mod:`.devices`: up, refused,
+down or waiting, with why).
 
 * ``status.json`` in the data dir, replaced atomically every
   ``status_interval``; ``edgeward gateway status`` reads it, so the command
@@ -27,6 +28,7 @@ from typing import Any
 
 from edgeward.gateway.config.pipeline import HealthConfig
 from edgeward.gateway.files import write_atomic
+from edgeward.gateway.health.devices import device_metrics, device_snapshot
 from edgeward.gateway.health.status import PipelineStatus, StatusSource
 from edgeward.gateway.health.systemd_notify import notify, watchdog_interval
 from edgeward.sync.clock import now_us
@@ -80,16 +82,7 @@ def take_snapshot(
             "wire_bytes_total": uplink.wire_bytes_total,
         },
         "admission": admission_snapshot(status),
-        "devices": {
-            source: {
-                "available": health.available,
-                "reads": health.reads,
-                "failures": health.failures,
-                "last_error": health.last_error,
-                "malformed": health.malformed,
-            }
-            for source, health in status.devices.items()
-        },
+        "devices": {source: device_snapshot(health) for source, health in status.devices.items()},
     }
 
 
@@ -272,11 +265,8 @@ def exposition(snapshot: dict[str, Any]) -> str:
         "# HELP edgeward_outbox_moved_aside_total Corrupt outbox files moved aside since start.",
         "# TYPE edgeward_outbox_moved_aside_total counter",
         f"edgeward_outbox_moved_aside_total {len(snapshot['outbox']['moved_aside'])}",
-        "# HELP edgeward_device_up 1 if the device answered its last poll.",
-        "# TYPE edgeward_device_up gauge",
+        *device_metrics(snapshot["devices"], _label),
     ]
-    for source, device in sorted(snapshot["devices"].items()):
-        lines.append(f'edgeward_device_up{{source="{_label(source)}"}} {int(device["available"])}')
     return "\n".join(lines + _admission_metrics(snapshot["admission"])) + "\n"
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from edgeward.gateway.config.loader import GatewayConfig
 from edgeward.gateway.config.settings_state import read_state
+from edgeward.gateway.health.devices import device_row
 from edgeward.gateway.health.publisher import read_status
 from edgeward.sync.clock import now_us
 
@@ -73,8 +74,7 @@ def render(status: dict[str, Any], now: int) -> str:
         ("settings", _settings(status.get("settings"), now)),
     ]
     for source, device in sorted(status["devices"].items()):
-        state = "up" if device["available"] else f"DOWN: {device['last_error']}"
-        rows.append((f"device {source}", f"{state} ({device['reads']} reads)"))
+        rows.append((f"device {source}", device_row(device)))
     width = max(len(label) for label, _ in rows)
     return "\n".join(f"{label:<{width}}  {value}" for label, value in rows)
 

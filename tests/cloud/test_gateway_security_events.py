@@ -3,11 +3,13 @@ idempotent on retry, apart from the cloud's own, and only for the gateway itself
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 
+from edgeward.cloud.webhooks.signing import HEADER, verify
 from edgeward.sync.security_events import (
     SECURITY_EVENTS_PATH,
     SecurityEvent,
@@ -15,7 +17,10 @@ from edgeward.sync.security_events import (
 )
 from tests.cloud.conftest import START, batch_body
 from tests.cloud.test_ingest import post
+from tests.cloud.test_webhooks import add_webhook
+from tests.peers import wait_until
 from tests.peers.cloud import CloudServer
+from tests.peers.webhook_receiver import WebhookReceiver
 
 
 def report(
@@ -83,3 +88,54 @@ def test_a_gateway_reports_only_for_itself(api_cloud: CloudServer) -> None:
     malformed = report(api_cloud, gateway.credential, gateway.id, zero)
     assert malformed.status_code == 422
     assert malformed.json()["error"]["field"] == "events[0].count"
+
+
+def why(event: dict[str, Any]) -> tuple[Any, Any, Any]:
+    return event["field"], event["value"], event["detail"]
+
+
+def test_the_why_is_stored_and_follows_the_largest_count(api_cloud: CloudServer) -> None:
+    gateway = api_cloud.add_gateway()
+    source = f"probe-{gateway.id[-6:]}"
+    window = START.replace(second=0)
+    first = SecurityEvent(
+        source, "undecodable", window, window, window, 3, "temperature", "'warm'", "not float"
+    )
+    assert report(api_cloud, gateway.credential, gateway.id, first).status_code == 200
+    (event,) = events_of(api_cloud, source)
+    assert why(event) == ("temperature", "'warm'", "not float")
+    later = window + timedelta(seconds=5)
+    grown = SecurityEvent(source, "undecodable", window, window, later, 9, "humidity", "'wet'")
+    report(api_cloud, gateway.credential, gateway.id, grown)
+    report(api_cloud, gateway.credential, gateway.id, first)  # a late retry: changes nothing
+    (event,) = events_of(api_cloud, source)
+    assert (event["count"], *why(event)) == (9, "humidity", "'wet'", None)
+
+
+def test_an_event_without_why_and_the_clouds_own_have_nulls(api_cloud: CloudServer) -> None:
+    gateway = api_cloud.add_gateway()
+    source = f"plain-{gateway.id[-6:]}"
+    post(api_cloud, gateway.credential, batch_body(gateway.id, source, [1]))
+    window = START.replace(second=0)
+    plain = SecurityEvent(source, "replay", window, window, window, 2)
+    report(api_cloud, gateway.credential, gateway.id, plain)
+    events = events_of(api_cloud, source)
+    assert {e["reported_by"]: why(e) for e in events} == {
+        "cloud": (None, None, None),
+        "gateway": (None, None, None),
+    }
+
+
+def test_the_webhook_payload_says_why(api_cloud: CloudServer) -> None:
+    gateway = api_cloud.add_gateway()
+    source = f"hooked-{gateway.id[-6:]}"
+    window = START.replace(second=0)
+    event = SecurityEvent(source, "out-of-range", window, window, window, 1, "t", "99.5", "hot")
+    with WebhookReceiver() as receiver:
+        webhook = add_webhook(api_cloud, receiver.url)
+        report(api_cloud, gateway.credential, gateway.id, event)
+        wait_until(lambda: any(source.encode() in r.body for r in receiver.received), "delivery")
+    (call,) = [r for r in receiver.received if source.encode() in r.body]
+    assert verify(call.headers[HEADER], bytes.fromhex(webhook["secret"]), call.body)
+    delivered = json.loads(call.body)
+    assert (delivered["reason"], *why(delivered)) == ("out-of-range", "t", "99.5", "hot")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
 
-from edgeward.cloud.storage.database import Database, normalize_url
+from edgeward.cloud.storage.database import MIGRATIONS, Database, normalize_url
 from edgeward.cloud.storage.schema import metadata
 
 
@@ -26,3 +29,46 @@ def test_url_normalization() -> None:
     assert normalize_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
     assert normalize_url("sqlite:///x.db") == "sqlite:///x.db"
     assert normalize_url("relative.db").startswith("sqlite:////")
+
+
+def migrate_to(database: Database, revision: str, *, down: bool = False) -> None:
+    """Alembic to ``revision``, on the service's own connection, as Database.migrate() does."""
+    config = Config()
+    config.set_main_option("script_location", MIGRATIONS)
+    with database.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        (command.downgrade if down else command.upgrade)(config, revision)
+
+
+def test_security_events_gain_the_why_and_keep_their_rows(database_url: str) -> None:
+    """0014 adds nullable field/value/detail; rows stored before it read as NULL, and
+    going back drops the columns, not the rows."""
+    database = Database(database_url)
+    try:
+        migrate_to(database, "0013")
+        with database.engine.begin() as connection:
+            connection.execute(
+                sa.text("INSERT INTO accounts (id, name, created_us) VALUES ('acc_1', 'a', 0)")
+            )
+            connection.execute(
+                sa.text(
+                    "INSERT INTO security_events (account_id, gateway_id, source, reason, "
+                    "window_start_us, count, first_us, last_us, reported_by) "
+                    "VALUES ('acc_1', 'gw_1', 'meter-9', 'unknown-source', 0, 4, 1, 2, 'gateway')"
+                )
+            )
+        migrate_to(database, "0014")
+        with database.engine.connect() as connection:
+            stored = connection.execute(
+                sa.text("SELECT count, field, value, detail FROM security_events")
+            ).one()
+            columns = {c["name"] for c in sa.inspect(connection).get_columns("security_events")}
+        assert tuple(stored) == (4, None, None, None)
+        assert {"field", "value", "detail"} <= columns
+        migrate_to(database, "0013", down=True)
+        with database.engine.connect() as connection:
+            columns = {c["name"] for c in sa.inspect(connection).get_columns("security_events")}
+            (count,) = connection.execute(sa.text("SELECT count FROM security_events")).one()
+        assert not {"field", "value", "detail"} & columns and count == 4
+    finally:
+        database.dispose()

@@ -166,6 +166,34 @@ def test_a_device_sending_only_noise_is_marked_unavailable(tmp_path: Path) -> No
             noise.close()
 
 
+def test_a_device_sending_only_malformed_frames_says_so_in_last_error(tmp_path: Path) -> None:
+    """Regression: every frame malformed left ``last_error`` None; before any byte it is."""
+    with PtyPair(tmp_path) as pair:
+        driver = SerialDriver(
+            SerialSettings(str(pair.device_end)), "probe-1", StxEtxFramer(Checksum.XOR)
+        )
+        health = driver.health()["probe-1"]
+        device = serial.Serial(str(pair.peer_end), timeout=1)
+        good = StxEtxFramer(Checksum.XOR).encode(b"1,20.10,41.0")
+        bad_check = good[:-1] + bytes([good[-1] ^ 0xFF])
+
+        async def test(readings: list[Reading]) -> None:
+            await until(lambda: driver.port.is_open, "the port open")
+            assert (health.last_error, health.reads, health.failures) == (None, 0, 0)
+            device.write(bad_check * 3)
+            await until(lambda: health.malformed >= 3, "three malformed frames counted")
+            assert health.last_error == f"malformed frame (3 since start) on {pair.device_end}"
+            assert not health.available and readings == []
+            device.write(good)
+            await until(lambda: len(readings) == 1, "a good frame")
+            assert health.available and health.reads == 1
+
+        try:
+            run_driver(driver, test)
+        finally:
+            device.close()
+
+
 def test_unanswered_and_garbled_polls_fail_and_the_next_poll_works(tmp_path: Path) -> None:
     # The sensor answers READ only, with junk before every 2nd answer's frame.
     options = ("--protocol", "stx", "--respond-to", "READ", "--garbage-every", "2")

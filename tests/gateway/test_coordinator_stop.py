@@ -59,9 +59,8 @@ class TakesEverything:
     def __init__(self) -> None:
         self.taken: list[Reading] = []
 
-    async def take(self, reading: Reading) -> bool:
+    async def take(self, reading: Reading) -> None:
         self.taken.append(reading)
-        return True
 
 
 def test_stop_ends_a_poll_loop_whose_cancellation_was_swallowed(
