@@ -28,8 +28,8 @@ from __future__ import annotations
 import math
 import struct
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from operator import itemgetter
+from typing import Literal, NamedTuple
 
 from edgeward.sync.errors import SpecError
 from edgeward.sync.reports import ReportRejected
@@ -154,43 +154,57 @@ def text(name: str, data: bytes) -> str:
         ) from None
 
 
-Reader = Callable[[bytes], Value | None]
+# Reads a field's raw value from the frame's bytes start..end (None: absent).
+Reader = Callable[[bytes, int, int], Value | None]
 
 
 def _reader(name: str, kind: str, order: ByteOrder) -> Reader:
-    """The function that turns exactly the field's bytes into its raw value (None: absent)."""
+    """The function that turns the field's bytes into its raw value."""
     if kind == "string":
-        return lambda data: text(name, data)
+        return lambda frame, start, end: text(name, frame[start:end])
     if kind == "bool":
-        return lambda data: data[0] != 0
+        return lambda frame, start, end: frame[start] != 0
     permutation = order_permutation(WIDTHS[kind], order)
     identity = permutation == tuple(range(len(permutation)))
     reverse = permutation == tuple(range(len(permutation)))[::-1]
     if kind in _THREE_BYTES:
-        endian: str = "big" if identity else "little"
+        endian: Literal["big", "little"] = "big" if identity else "little"
         signed = kind == "int24"
-        return lambda data: int.from_bytes(data, endian, signed=signed)  # type: ignore[arg-type]
+        return lambda frame, start, end: int.from_bytes(frame[start:end], endian, signed=signed)
+    read: Callable[[bytes, int, int], int | float]
     if identity or reverse:
-        unpack = struct.Struct((">" if identity else "<") + CODES[kind]).unpack
-        read: Callable[[bytes], int | float] = lambda data: unpack(data)[0]  # noqa: E731
+        unpack_from = struct.Struct((">" if identity else "<") + CODES[kind]).unpack_from
+        read = lambda frame, start, end: unpack_from(frame, start)[0]  # noqa: E731
     else:
-        big = struct.Struct(">" + CODES[kind]).unpack
+        unpack = struct.Struct(">" + CODES[kind]).unpack
         shuffle = itemgetter(*permutation)
-        read = lambda data: big(bytes(shuffle(data)))[0]  # noqa: E731
+        read = lambda frame, start, end: unpack(bytes(shuffle(frame[start:end])))[0]  # noqa: E731
     if kind == "medfloat16":
-        return lambda data: medfloat16(int(read(data)))
+        return lambda frame, start, end: medfloat16(int(read(frame, start, end)))
     if kind == "medfloat32":
-        return lambda data: medfloat32(int(read(data)))
+        return lambda frame, start, end: medfloat32(int(read(frame, start, end)))
     return read
 
 
-@dataclass(frozen=True, slots=True)
-class _Field:
+def _trivial(field: BinaryField) -> bool:
+    """No conversion to apply: the raw value is stored as it is."""
+    return (
+        not field.unknown
+        and field.lookup is None
+        and not field.bits
+        and field.scale == 1.0
+        and field.offset == 0.0
+    )
+
+
+class _Field(NamedTuple):
+    """A field compiled for decoding; a tuple, because decode unpacks one per field."""
+
     name: str
     at: int | None
     width: int | None  # None: a string to the end of the frame
     read: Reader
-    store: Store
+    store: Store | None  # None: stored as read
     integer: bool
     finite: bool  # IEEE floats: refuse NaN and infinities
     when: tuple[str, int, bool] | None
@@ -209,15 +223,14 @@ class LayoutDecoder:
                     f"layout[{index}].order",
                     f"a 24-bit value is ABCD or DCBA, and the default order is {default_order}",
                 )
-            width = field.length if field.type == "string" else WIDTHS[field.type]
             when = field.when
             compiled.append(
                 _Field(
                     name=field.name,
                     at=field.at,
-                    width=width,
+                    width=field.length if field.type == "string" else WIDTHS[field.type],
                     read=_reader(field.name, field.type, order),
-                    store=converter(field.name, field),
+                    store=None if _trivial(field) else converter(field.name, field),
                     integer=field.type in INTEGER_TYPES,
                     finite=field.type in FLOAT_TYPES,
                     when=None if when is None else (when.field, when.bit, when.set),
@@ -232,32 +245,34 @@ class LayoutDecoder:
         flags: dict[str, int] = {}
         size = len(frame)
         position = 0
-        for field in self._fields:
-            if field.when is not None:
-                flag_name, bit, wanted = field.when
-                flag = flags.get(flag_name)
-                if flag is None or bool(flag >> bit & 1) is not wanted:
+        for name, at, width, read, store, integer, finite, when in self._fields:
+            if when is not None:
+                flag = flags.get(when[0])
+                if flag is None or bool(flag >> when[1] & 1) is not when[2]:
                     continue
-            start = position if field.at is None else field.at
-            end = size if field.width is None else start + field.width
+            start = position if at is None else at
+            end = size if width is None else start + width
             if end > size or start > size:
                 raise ReportRejected(
                     "undecodable",
-                    f"frame has {size} bytes, field {field.name!r} needs {end}",
-                    field=field.name,
+                    f"frame has {size} bytes, field {name!r} needs {end}",
+                    field=name,
                     value=frame,
                 )
-            raw = field.read(frame[start:end])
+            raw = read(frame, start, end)
             position = end
-            if field.integer:
-                flags[field.name] = raw  # type: ignore[assignment]
+            if integer:
+                flags[name] = raw  # type: ignore[assignment]
             if raw is None:
                 continue
-            if field.finite and not math.isfinite(raw):  # type: ignore[arg-type]
+            if finite and not math.isfinite(raw):  # type: ignore[arg-type]
                 raise ReportRejected(
-                    "out-of-range", f"field {field.name!r} is {raw}", field=field.name, value=raw
+                    "out-of-range", f"field {name!r} is {raw}", field=name, value=raw
                 )
-            field.store(raw, values)
+            if store is None:
+                values[name] = raw
+            else:
+                store(raw, values)
         return values
 
 
