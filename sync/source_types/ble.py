@@ -3,9 +3,9 @@
 A BLE reading's origin ends with its characteristic's UUID
 (``ble://AA:BB:CC:DD:EE:FF/00002a6e-0000-1000-8000-00805f9b34fb``): the
 driver says it whole, a type may name it short (``2a6e``), so both sides
-compare 128-bit lowercase forms. GATT values are little-endian (Bluetooth
-Core Specification 5.4, Vol 3, Part G, 3.3.3.5, and the GATT Specification
-Supplement), hence the layouts' default order DCBA.
+compare 128-bit lowercase forms. GATT values are sent least significant
+octet first (the GATT Specification Supplement's formats), hence the
+layouts' default order DCBA.
 """
 
 from __future__ import annotations

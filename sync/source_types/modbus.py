@@ -24,6 +24,7 @@ every poll of every meter the gateway admits.
 from __future__ import annotations
 
 import struct
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from math import isfinite
@@ -111,21 +112,23 @@ def _address(register: Register) -> int:
 
 def _locate(registers: Sequence[Register], blocks: Sequence[Block]) -> list[tuple[Register, int]]:
     """Each register with where it starts in a frame: a byte offset, or a bit offset
-    for coils and discrete inputs."""
-    located: list[tuple[Register, int]] = []
+    for coils and discrete inputs. A table's blocks are planned in address order,
+    so the block holding a register is the last one starting at or before it."""
+    starts: dict[str, list[int]] = {table: [] for table in TABLES}
+    placed: dict[str, list[tuple[Block, int]]] = {table: [] for table in TABLES}
     offset = 0
     for block in blocks:
-        for register in registers:
-            inside = (
-                register.table == block.table
-                and block.address <= register.address
-                and register.address + _width(register) <= block.address + block.count
-            )
-            if inside:
-                relative = register.address - block.address
-                bits = block.table in BIT_TABLES
-                located.append((register, offset * 8 + relative if bits else offset + relative * 2))
+        starts[block.table].append(block.address)
+        placed[block.table].append((block, offset))
         offset += block.size
+    located: list[tuple[Register, int]] = []
+    for register in registers:
+        block, base = placed[register.table][
+            bisect_right(starts[register.table], register.address) - 1
+        ]
+        relative = register.address - block.address
+        bits = register.table in BIT_TABLES
+        located.append((register, base * 8 + relative if bits else base + relative * 2))
     return located
 
 
