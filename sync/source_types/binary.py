@@ -15,10 +15,10 @@ each word. So ``DCBA`` is little-endian, and on a 16-bit value ``CDAB`` is
 ``ABCD``. A 24-bit value has no whole words: only ``ABCD`` and ``DCBA`` apply;
 8-bit values, booleans and text have no order at all.
 
-``medfloat16`` and ``medfloat32`` are the SFLOAT and FLOAT types of
-ISO/IEEE 11073-20601 (Annex F.8; the GATT Specification Supplement's
-``medfloat16``/``medfloat32``): a signed 4-bit (8-bit) exponent above a signed
-12-bit (24-bit) mantissa, value = mantissa x 10^exponent. Their special values
+``medfloat16`` and ``medfloat32`` are the SFLOAT-Type and FLOAT-Type of
+ISO/IEEE 11073-20601 (the GATT Specification Supplement's names for them):
+a signed 4-bit (8-bit) exponent above a signed 12-bit (24-bit) mantissa,
+value = mantissa x 10^exponent. Their special values
 (NaN, NRes, +INF, -INF, reserved: exponent 0 with the mantissas listed
 below) make the field absent, as a sensor saying "not known".
 """
@@ -90,7 +90,7 @@ FLOAT_TYPES = frozenset(("float32", "float64"))
 _UNORDERED = frozenset(("int8", "uint8", "bool", "string"))
 _THREE_BYTES = frozenset(("int24", "uint24"))
 
-# ISO/IEEE 11073-20601 Annex F.8 special values (exponent 0): NaN, NRes,
+# ISO/IEEE 11073-20601 special values (exponent 0): NaN, NRes,
 # +INF, -INF and the reserved value, as whole SFLOAT and FLOAT codes.
 _SFLOAT_SPECIAL = frozenset((0x07FF, 0x0800, 0x07FE, 0x0802, 0x0801))
 _FLOAT_SPECIAL = frozenset((0x007FFFFF, 0x00800000, 0x007FFFFE, 0x00800002, 0x00800001))
@@ -131,14 +131,14 @@ def _decimal(mantissa: int, exponent: int) -> float:
 
 
 def medfloat16(raw: int) -> float | None:
-    """An SFLOAT (16 bits, IEEE 11073-20601 F.8) as a number; None for its special values."""
+    """An SFLOAT (16 bits, ISO/IEEE 11073-20601) as a number; None for its special values."""
     if raw in _SFLOAT_SPECIAL:
         return None
     return _decimal(*_sfloat_exponent(raw, 12))
 
 
 def medfloat32(raw: int) -> float | None:
-    """A FLOAT (32 bits, IEEE 11073-20601 F.8) as a number; None for its special values."""
+    """A FLOAT (32 bits, ISO/IEEE 11073-20601) as a number; None for its special values."""
     if raw in _FLOAT_SPECIAL:
         return None
     return _decimal(*_sfloat_exponent(raw, 24))

@@ -52,7 +52,7 @@ def _single(
 
 
 def _temperature_measurement(title: str) -> StandardCharacteristic:
-    """Health Thermometer Service 1.0 §3.1 / GSS: flags, a FLOAT in °C or °F by flag bit 0,
+    """Health Thermometer Service 1.0 and the GSS: flags, a FLOAT in °C or °F by flag bit 0,
     a Date Time (0x2A08) when bit 1 is set, a Temperature Type (0x2A1D) when bit 2 is."""
 
     def when(bit: int, is_set: bool = True) -> Presence:

@@ -156,7 +156,7 @@ def test_medfloat32_special_values_are_absent(code: int) -> None:
 
 
 def test_a_special_mantissa_with_an_exponent_is_a_number() -> None:
-    # Annex F.8 reserves these mantissas with exponent 0 only.
+    # 11073-20601 reserves these mantissas with exponent 0 only.
     assert medfloat16(0xF7FF) == 204.7
 
 
