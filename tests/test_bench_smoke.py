@@ -24,6 +24,7 @@ BENCH = Path(__file__).resolve().parent.parent / "bench"
         ["gateway_cpu.py", "--seconds", "3"],
         ["proxy_overhead.py", "--calls", "20", "--rounds", "2"],
         ["admission.py", "--readings", "200", "--rounds", "1"],
+        ["binary_decoders.py", "--seconds", "0.05", "--rounds", "1"],
     ],
 )
 def test_benchmark_runs(command: list[str]) -> None:
@@ -42,5 +43,6 @@ def test_benchmark_runs(command: list[str]) -> None:
         "peak RSS grows",
         "proxy overhead per call",
         "the bare primitive's rate",
+        "the bare unpack's rate",
     )
     assert any(marker in result.stdout for marker in markers), result.stdout[-2000:]

@@ -4,6 +4,7 @@
 - :mod:`~edgeward.sync.source_types.conversions`: unknown codes, lookups, bits, scale, offset;
 - :mod:`~edgeward.sync.source_types.binary`: binary values and layouts (BLE, binary frames);
 - :mod:`~edgeward.sync.source_types.gatt`: the Bluetooth SIG's standard characteristic formats;
+- :mod:`~edgeward.sync.source_types.ble`: BLE types, a layout per characteristic UUID;
 - :mod:`~edgeward.sync.source_types.modbus`: register maps planned into requests, and decoded;
 - :mod:`~edgeward.sync.source_types.text`: delimited, regex and JSON frames, record kinds;
 - :mod:`~edgeward.sync.source_types.checksums`: the frame checksums a type may name.
