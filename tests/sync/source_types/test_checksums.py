@@ -201,7 +201,7 @@ def test_contradicting_checksum_keys_are_spec_errors(
         FrameChecksum(spec)
 
 
-SPECS = st.builds(
+SPECS: st.SearchStrategy[dict[str, object]] = st.builds(
     dict,
     algorithm=st.sampled_from(sorted(CATALOGUE)),
     marker=st.sampled_from(["*", "!", "#~"]),
