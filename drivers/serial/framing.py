@@ -8,13 +8,14 @@ malformed, and finds the start of the next frame. Each framer also has an
 
 ``feed(data)`` returns the complete frames and how many malformed pieces the
 new bytes finished. Frames are payloads: delimiters, STX/ETX, checksums and
-length prefixes are stripped.
+length prefixes are stripped (a block of lines keeps the delimiters inside it).
 """
 
 from __future__ import annotations
 
 import abc
 import enum
+import re
 
 from edgeward.drivers.errors import DriverConfigError
 
@@ -199,3 +200,128 @@ class LengthPrefixedFramer(Framer):
         if not 1 <= len(payload) <= self.max_length:
             raise DriverConfigError(f"payload of {len(payload)} bytes can't be framed")
         return len(payload).to_bytes(self.length_size, "big") + payload
+
+
+class BlockFramer(Framer):
+    """Several lines make one frame: from a line matching ``start`` (when given) up to and
+    including a line matching ``end`` (a DSMR P1 telegram: ``/XXX5...`` to ``!CRC``).
+
+    Patterns are regular expressions matched at a line's beginning (``re.match``),
+    against the line decoded as UTF-8 (undecodable bytes replaced) and, with a
+    ``\\n`` delimiter, without its trailing ``\\r``. A frame keeps its inner
+    delimiters byte for byte, because a block checksum covers them; only the
+    final delimiter (with ``\\n``, the ``\\r`` before it too) is stripped.
+
+    Garbage, counted as malformed: each non-empty line before a start line; a
+    block cut short by a new start line; a block (or a line) longer than
+    ``max_length``, after which lines are dropped up to the next start line
+    (without ``start``: through the next end line, the only boundary known).
+    """
+
+    def __init__(
+        self,
+        end: str,
+        start: str | None = None,
+        delimiter: bytes = b"\n",
+        max_length: int = 4096,
+    ) -> None:
+        super().__init__(max_length)
+        if not delimiter:
+            raise DriverConfigError("a block's line delimiter can't be empty")
+        self.delimiter = delimiter
+        self._end = _pattern(end, "end")
+        self._start = None if start is None else _pattern(start, "start")
+        self._block = bytearray()
+        self._in_block = False
+        self._skipping = False  # dropping lines, uncounted, until a block can begin
+        self._discarding = False  # dropping the rest of an overlong line
+
+    def feed(self, data: bytes) -> tuple[list[bytes], int]:
+        self._buffer += data
+        frames: list[bytes] = []
+        malformed = 0
+        while (end := self._buffer.find(self.delimiter)) >= 0:
+            raw = bytes(self._buffer[:end])
+            del self._buffer[: end + len(self.delimiter)]
+            if self._discarding:
+                self._discarding = False
+                continue
+            frame, bad = self._line(raw)
+            malformed += bad
+            if frame is not None:
+                frames.append(frame)
+        if len(self._buffer) > self.max_length + len(self.delimiter):
+            if not self._discarding:
+                malformed += 1
+                self._drop_block()
+            self._discarding = True
+            self._buffer.clear()
+        return frames, malformed
+
+    def _line(self, raw: bytes) -> tuple[bytes | None, int]:
+        """The frame ``raw`` completes (if any) and the malformed pieces it made."""
+        line = self._text(raw)
+        starts = self._start is not None and self._start.match(line) is not None
+        if self._skipping:
+            if not starts:
+                if self._start is None and self._end.match(line):
+                    self._skipping = False  # the next line begins a block
+                return None, 0
+            self._skipping = False
+        bad = 0
+        if self._in_block and not starts:
+            self._block += self.delimiter + raw
+        elif self._in_block or starts or (self._start is None and line):
+            bad = 1 if self._in_block else 0  # a new start cut the block short
+            self._block[:] = raw
+            self._in_block = True
+        else:
+            return None, 1 if line.strip() else 0  # before any start line
+        ends = self._end.match(line) is not None
+        size = len(self._block)
+        if self.delimiter == b"\n" and self._block.endswith(b"\r"):
+            size -= 1  # the last line's "\r" goes with its delimiter, not into the frame
+        if size > self.max_length:
+            self._drop_block()
+            self._skipping = not ends  # an overlong block that ended here needs no resync
+            return None, bad + 1
+        if not ends:
+            return None, bad
+        frame = bytes(self._block)
+        self._block.clear()
+        self._in_block = False
+        return self._text_end(frame), bad
+
+    def _text(self, raw: bytes) -> str:
+        return self._text_end(raw).decode("utf-8", "replace")
+
+    def _text_end(self, raw: bytes) -> bytes:
+        return raw[:-1] if self.delimiter == b"\n" and raw.endswith(b"\r") else raw
+
+    def _drop_block(self) -> None:
+        self._block.clear()
+        self._in_block = False
+        self._skipping = True
+
+    def encode(self, payload: bytes) -> bytes:
+        lines = payload.split(self.delimiter)
+        if self._start is not None and self._start.match(self._text(lines[0])) is None:
+            raise DriverConfigError("a block's first line must match its start pattern")
+        if self._end.match(self._text(lines[-1])) is None:
+            raise DriverConfigError("a block's last line must match its end pattern")
+        return payload + self.delimiter
+
+    def reset(self, *, mid_stream: bool = False) -> None:
+        super().reset()
+        self._block.clear()
+        self._in_block = False
+        # Opened mid-block: the cut line's tail, then the rest of the block, are no frame.
+        self._discarding = mid_stream
+        self._skipping = mid_stream
+
+
+def _pattern(pattern: str, name: str) -> re.Pattern[str]:
+    try:
+        return re.compile(pattern)
+    except (re.error, OverflowError, RecursionError, ValueError) as exc:
+        raise DriverConfigError(f"block {name} is not a regular expression: {exc}") from None

@@ -6,8 +6,11 @@
 - :mod:`~edgeward.sync.source_types.gatt`: the Bluetooth SIG's standard characteristic formats;
 - :mod:`~edgeward.sync.source_types.ble`: BLE types, a layout per characteristic UUID;
 - :mod:`~edgeward.sync.source_types.modbus`: register maps planned into requests, and decoded;
-- :mod:`~edgeward.sync.source_types.text`: delimited, regex and JSON frames, record kinds;
-- :mod:`~edgeward.sync.source_types.checksums`: the frame checksums a type may name.
+- :mod:`~edgeward.sync.source_types.text`: delimited, regex and JSON frames, record kinds
+  (with :mod:`~edgeward.sync.source_types.text_values`, one value by its type, and
+  :mod:`~edgeward.sync.source_types.text_checks`, the rules spanning a text decoder's keys);
+- :mod:`~edgeward.sync.source_types.checksums`: the frame checksums a type may name;
+- :mod:`~edgeward.sync.source_types.nmea`: the NMEA 0183 GNSS receiver type, built in.
 
 The gateway decodes every report it admits by its source's type, and the
 cloud decodes the reports sealed for it alone and every example of a type
