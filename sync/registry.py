@@ -47,6 +47,7 @@ SIGNATURE_HEADER = "Edgeward-Signature"
 REGISTRY_PATH = "/v1/registry"
 PUBLIC_KEY_PATH = "/v1/registry/public-key"
 
+
 def canonical_json(document: Mapping[str, Any]) -> bytes:
     """Canonical bytes of a signed document (registry, settings): what a signature covers."""
     return json.dumps(document, sort_keys=True, separators=(",", ":")).encode()

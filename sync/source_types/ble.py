@@ -11,12 +11,12 @@ layouts' default order DCBA.
 from __future__ import annotations
 
 from edgeward.sync.errors import SpecError
-from edgeward.sync.frames import normalize_uuid
 from edgeward.sync.reports import ReportRejected
 from edgeward.sync.source_types.binary import LayoutDecoder, check_layout
 from edgeward.sync.source_types.conversions import Values
 from edgeward.sync.source_types.gatt import standard_characteristic
 from edgeward.sync.source_types.spec import BinaryField, BleDecoder, Characteristic
+from edgeward.sync.source_types.uuids import normalize_uuid
 
 __all__ = ["BleTypeDecoder", "check_ble"]
 

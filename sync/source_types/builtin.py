@@ -61,7 +61,9 @@ MQTT_JSON_HMAC: dict[str, Any] = {
         "temperature": {"unit": "°C", "min": -60, "max": 120},
         "humidity": {"unit": "%", "min": 0, "max": 100},
     },
-    "examples": [{"text": '{"t": 21.5, "h": 40}', "values": {"temperature": 21.5, "humidity": 40}}],
+    "examples": [
+        {"text": '{"t": 21.5, "h": 40}', "values": {"temperature": 21.5, "humidity": 40.0}}
+    ],
 }
 
 BUILTIN: dict[str, tuple[str, dict[str, Any]]] = {

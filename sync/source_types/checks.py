@@ -15,12 +15,11 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from edgeward.sync.errors import SpecError
-from edgeward.sync.frames import normalize_uuid
 from edgeward.sync.reports import ReportRejected
 from edgeward.sync.source_types import parse_type_spec, spec_document
-from edgeward.sync.source_types.binary import check_layout
-from edgeward.sync.source_types.decoders import build_decoder, check_ranges
-from edgeward.sync.source_types.gatt import check_ble, standard_characteristic
+from edgeward.sync.source_types.ble import check_ble
+from edgeward.sync.source_types.decoders import binary_layout, build_decoder, check_ranges
+from edgeward.sync.source_types.gatt import standard_characteristic
 from edgeward.sync.source_types.modbus import check_registers
 from edgeward.sync.source_types.spec import (
     BinaryField,
@@ -31,7 +30,8 @@ from edgeward.sync.source_types.spec import (
     TextField,
     TypeSpec,
 )
-from edgeward.sync.source_types.text import check_text
+from edgeward.sync.source_types.text_checks import check_text
+from edgeward.sync.source_types.uuids import normalize_uuid
 
 # Where an example's BLE value is said to come from (the decoder reads only the UUID).
 EXAMPLE_ORIGIN = "ble://00:00:00:00:00:00/"
@@ -52,9 +52,7 @@ def check_type_spec(spec: TypeSpec) -> None:
     elif isinstance(spec, BleType):
         check_ble(spec.decoder, "decoder")
     else:
-        check_text(spec.decoder, "decoder")
-        if spec.decoder.format == "binary":
-            check_layout(spec.decoder.layout, "decoder.layout")
+        check_text(spec.decoder, "decoder", binary=binary_layout)
     names = set(field_names(spec))
     for name, meta in spec.fields.items():
         where = f"fields.{name}"

@@ -12,16 +12,23 @@ counts garbage for the source and moves on.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from edgeward.sync.reports import ReportRejected
+from edgeward.sync.source_types.binary import LayoutDecoder, check_layout
+from edgeward.sync.source_types.ble import BleTypeDecoder
 from edgeward.sync.source_types.conversions import Value, Values
-from edgeward.sync.source_types.gatt import BleTypeDecoder
 from edgeward.sync.source_types.modbus import RegisterPlan
-from edgeward.sync.source_types.spec import BleType, FieldMeta, ModbusType, TypeSpec
+from edgeward.sync.source_types.spec import (
+    BinaryField,
+    BleType,
+    FieldMeta,
+    ModbusType,
+    TypeSpec,
+)
 from edgeward.sync.source_types.text import TextFrameDecoder
 
-__all__ = ["Decoder", "Value", "Values", "build_decoder", "check_ranges"]
+__all__ = ["Decoder", "Value", "Values", "binary_layout", "build_decoder", "check_ranges"]
 
 Decoder = Callable[[bytes, str], Values]
 
@@ -33,8 +40,14 @@ def build_decoder(spec: TypeSpec) -> Decoder:
         return lambda payload, origin: plan.decode(payload)
     if isinstance(spec, BleType):
         return BleTypeDecoder(spec.decoder).decode
-    text = TextFrameDecoder(spec.decoder)
+    text = TextFrameDecoder(spec.decoder, binary=binary_layout)
     return lambda payload, origin: text.decode(payload)
+
+
+def binary_layout(fields: Sequence[BinaryField], path: str) -> Callable[[bytes], Values]:
+    """The binary interpreter for text decoders of ``format = "binary"`` (serial, MQTT)."""
+    check_layout(fields, path)
+    return LayoutDecoder(fields).decode
 
 
 def check_ranges(values: Values, fields: Mapping[str, FieldMeta]) -> None:

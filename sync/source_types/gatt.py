@@ -20,8 +20,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from edgeward.sync.frames import normalize_uuid
 from edgeward.sync.source_types.spec import BinaryField, BinaryType, FieldMeta, Presence, Scalar
+from edgeward.sync.source_types.uuids import normalize_uuid
 
 __all__ = ["STANDARD", "StandardCharacteristic", "standard_characteristic"]
 

@@ -10,7 +10,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edgeward.drivers.modbus.register_map import RegisterField, RegisterMap, Table, ValueType
 from edgeward.sync.errors import SpecError
 from edgeward.sync.reports import ReportRejected
 from edgeward.sync.source_types.modbus import Block, RegisterPlan, check_registers
@@ -115,29 +114,6 @@ def test_max_bits_splits_coil_reads() -> None:
 
 def test_pause_comes_from_the_requests() -> None:
     assert plan([{"name": "a", "address": 0, "type": "uint16"}], pause=0.25).pause == 0.25
-
-
-def test_plans_and_frames_match_today_s_register_map() -> None:
-    kinds = {"int16": ValueType.INT16, "uint32": ValueType.UINT32, "float32": ValueType.FLOAT32}
-    layout = [
-        ("a", 0, "int16", "holding"),
-        ("b", 3, "uint32", "holding"),
-        ("c", 40, "float32", "holding"),
-        ("d", 200, "float32", "holding"),
-        ("e", 1, "uint32", "input"),
-        ("f", 12, "int16", "input"),
-    ]
-    mine = plan([{"name": n, "address": a, "type": t, "table": tb} for n, a, t, tb in layout])
-    theirs = RegisterMap([RegisterField(n, a, kinds[t], Table(tb)) for n, a, t, tb in layout])
-    assert [(b.table, b.address, b.count) for b in mine.blocks] == [
-        (str(b.table), b.address, b.count) for b in theirs.blocks
-    ]
-    frame = bytes(range(7, 7 + mine.frame_size))
-    assert mine.frame_size == theirs.frame_size
-    assert mine.decode(frame) == theirs.decode(frame)
-
-
-# ------------------------------------------------------------------ values
 
 
 @pytest.mark.parametrize("order", ORDERS)
