@@ -66,10 +66,36 @@ MQTT_JSON_HMAC: dict[str, Any] = {
     ],
 }
 
+BLE_ENVIRONMENTAL_SENSOR: dict[str, Any] = {
+    "transport": "ble",
+    "auth_mode": "bound",
+    # The Bluetooth SIG's formats, known by UUID: no layout to write.
+    "decoder": {
+        "service": "181a",
+        "characteristics": [
+            {"uuid": "2a6e"},
+            {"uuid": "2a6f"},
+            {"uuid": "2a6d", "mode": "read"},
+            {"uuid": "2a19", "mode": "read"},
+        ],
+    },
+    "examples": [
+        {"characteristic": "2a6e", "hex": "6efb", "values": {"temperature": -11.7}},
+        {"characteristic": "2a6e", "hex": "0080", "values": {}},
+        {"characteristic": "2a6f", "hex": "8815", "values": {"humidity": 55.12}},
+        {"characteristic": "2a6d", "hex": "06760f00", "values": {"pressure": 101325.4}},
+        {"characteristic": "2a19", "hex": "57", "values": {"battery_level": 87}},
+    ],
+}
+
 BUILTIN: dict[str, tuple[str, dict[str, Any]]] = {
     "builtin:modbus-power-meter": (
         "Modbus power meter (Edgeward register map)",
         MODBUS_POWER_METER,
     ),
     "builtin:mqtt-json-hmac": ("MQTT JSON report signed with HMAC-SHA256", MQTT_JSON_HMAC),
+    "builtin:ble-environmental-sensor": (
+        "BLE environmental sensor (Bluetooth SIG Environmental Sensing and Battery)",
+        BLE_ENVIRONMENTAL_SENSOR,
+    ),
 }

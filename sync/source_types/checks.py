@@ -11,6 +11,8 @@ and, by doing, an example the type cannot decode. Every refusal is a
 from __future__ import annotations
 
 import math
+
+import msgspec
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -39,9 +41,23 @@ EXAMPLE_ORIGIN = "ble://00:00:00:00:00:00/"
 
 def validate_type_spec(document: Mapping[str, Any]) -> dict[str, Any]:
     """Check a type document whole; return it with every default filled in."""
-    spec = parse_type_spec(document)
+    spec = with_standard_fields(parse_type_spec(document))
     check_type_spec(spec)
     return spec_document(spec)
+
+
+def with_standard_fields(spec: TypeSpec) -> TypeSpec:
+    """``spec`` with the unit and range of each standard BLE characteristic's fields that
+    it does not describe itself: a standard sensor needs no hand-written format."""
+    if not isinstance(spec, BleType):
+        return spec
+    fields = dict(spec.fields)
+    for characteristic in spec.decoder.characteristics:
+        standard = standard_characteristic(characteristic.uuid)
+        if characteristic.layout is None and standard is not None:
+            for name, meta in standard.fields.items():
+                fields.setdefault(name, meta)
+    return msgspec.structs.replace(spec, fields=fields)
 
 
 def check_type_spec(spec: TypeSpec) -> None:
