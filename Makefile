@@ -69,6 +69,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/backlog_drain.py
 	$(BIN)/python bench/proxy_overhead.py
 	$(BIN)/python bench/admission.py
+	$(BIN)/python bench/text_decoders.py
 
 # The gateway's root filesystem (needs root and mmdebstrap; cached, see image/README.md).
 image: | $(BIN)/python

@@ -24,6 +24,7 @@ BENCH = Path(__file__).resolve().parent.parent / "bench"
         ["gateway_cpu.py", "--seconds", "3"],
         ["proxy_overhead.py", "--calls", "20", "--rounds", "2"],
         ["admission.py", "--readings", "200", "--rounds", "1"],
+        ["text_decoders.py", "--frames", "200", "--rounds", "1"],
     ],
 )
 def test_benchmark_runs(command: list[str]) -> None:
