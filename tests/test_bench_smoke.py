@@ -25,6 +25,7 @@ BENCH = Path(__file__).resolve().parent.parent / "bench"
         ["proxy_overhead.py", "--calls", "20", "--rounds", "2"],
         ["admission.py", "--readings", "200", "--rounds", "1"],
         ["binary_decoders.py", "--seconds", "0.05", "--rounds", "1"],
+        ["text_decoders.py", "--frames", "200", "--rounds", "1"],
     ],
 )
 def test_benchmark_runs(command: list[str]) -> None:

@@ -217,8 +217,8 @@ def _framer(spec: SerialType) -> Framer:
         return LengthPrefixedFramer(framing.length_size, framing.max_length)
     assert isinstance(framing, BlockFraming)
     return BlockFramer(
-        end=framing.end.encode(),
-        start=framing.start.encode() if framing.start is not None else None,
+        end=framing.end,
+        start=framing.start,
         delimiter=framing.delimiter.encode(),
         max_length=framing.max_length,
     )

@@ -70,10 +70,13 @@ def converter(name: str, conversions: Conversions) -> Store:
         if identity or isinstance(raw, bool | str):
             values[name] = raw
             return
-        if isinstance(raw, int):
-            result: float = round(raw * scale + offset, places)
-        else:
-            result = raw * scale + offset
+        try:
+            if isinstance(raw, int):
+                result: float = round(raw * scale + offset, places)
+            else:
+                result = raw * scale + offset
+        except OverflowError:  # an integer no float can hold, scaled
+            result = math.inf
         if not math.isfinite(result):
             raise ReportRejected(
                 "out-of-range", f"field {name!r} is not a finite number", field=name, value=raw
