@@ -8,18 +8,22 @@ the real gateway, and reads the exact values back from ``GET /v1/readings``.
 from __future__ import annotations
 
 import struct
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import serial
 
 from edgeward.gateway.config.toml_writer import dump_toml, write_secret
 from edgeward.harness.processes import ChildProcess
 from tests.peers.cloud import CloudServer, RegisteredGateway
 from tests.peers.gateway import gateway_process, modbus_tcp_bus
 from tests.peers.modbus import ModbusServerThread
+from tests.peers.socat import PtyPair
 
 GRANTS = (
     "data-source-types:POST",
@@ -81,6 +85,16 @@ class Site:
 
     def readings(self, source: str) -> list[dict[str, Any]]:
         return self.cloud.all_readings(self.token, source)
+
+    def refusals(self, source: str, reason: str) -> int:
+        """How many of ``source``'s readings the gateway refused for ``reason``."""
+        with self.api() as api:
+            page = api.get("/v1/security-events", params={"source": source, "limit": 1000})
+        return sum(
+            event["count"]
+            for event in page.raise_for_status().json()["items"]
+            if event["reason"] == reason and event["reported_by"] == "gateway"
+        )
 
     def wait_for_reading(self, process: ChildProcess, source: str) -> dict[str, Any]:
         process.wait_for(lambda: bool(self.readings(source)), f"a reading of {source}")
@@ -162,3 +176,113 @@ def test_picky_and_word_swapped_meters_read_exactly(
     assert picky["values"] == {**PICKY, "frequency": 50.02}
     assert swapped["values"] == {f"v{index}": value for index, value in enumerate(SWAPPED)}
     assert refused == 0, "the gateway kept to the meter's limits: no request was refused"
+
+
+@contextmanager
+def talking(port: Path, frames: list[bytes]) -> Iterator[None]:
+    """A device on the far end of ``port`` sending ``frames`` over and over, as a
+    receiver does, until the block ends (so no frame depends on when the gateway
+    opened its end)."""
+    stop = threading.Event()
+
+    def talk() -> None:
+        with serial.Serial(str(port), timeout=1) as device:
+            while not stop.is_set():
+                for frame in frames:
+                    device.write(frame)
+                stop.wait(0.05)
+
+    thread = threading.Thread(target=talk, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(5)
+
+
+GGA = b"$GPGGA,123519,4807.038,N,01131.000,E,1,08,0.9,545.4,M,46.9,M,,*47\r\n"
+RMC = b"$GPRMC,123519,A,4807.038,N,01131.000,E,022.4,084.4,230394,003.1,W*6A\r\n"
+# The same sentences with one digit changed and their old checksums.
+CORRUPT = [
+    b"$GPGGA,123519,4807.038,N,01131.000,E,1,08,0.9,999.4,M,46.9,M,,*47\r\n",
+    b"$GPRMC,123519,A,4807.038,N,01131.000,E,022.4,999.4,230394,003.1,W*6A\r\n",
+]
+
+
+def test_a_gps_sending_mixed_sentences_is_read_by_the_built_in_type(
+    tmp_path: Path, device_cloud: CloudServer
+) -> None:
+    site = Site(device_cloud, tmp_path)
+    with PtyPair(tmp_path, ("gps-gw", "gps-device")) as cable:
+        with site.api() as api:
+            body = {
+                "name": "gps-1",
+                "type_id": "builtin:nmea-0183",
+                "gateway_id": site.gateway.id,
+                "binding": {"port": str(cable.device_end)},
+            }
+            assert api.post("/v1/data-sources", json=body).status_code == 201
+        config = site.config(
+            {"serial": [{"port": str(cable.device_end), "baudrate": 4800, "source": "gps-1"}]}
+        )
+        with talking(cable.peer_end, [GGA, *CORRUPT, RMC]), gateway_process(config) as process:
+            process.wait_for(
+                lambda: (
+                    {r["values"]["sentence"] for r in site.readings("gps-1")} == {"GPGGA", "GPRMC"}
+                    and site.refusals("gps-1", "checksum") >= 2
+                ),
+                "GGA and RMC readings in the cloud, corrupt sentences refused as checksum",
+            )
+    stored = {r["values"]["sentence"]: r["values"] for r in site.readings("gps-1")}
+    assert stored["GPGGA"] == {
+        "sentence": "GPGGA",
+        "time": "12:35:19",
+        "latitude": 48.1173,
+        "longitude": 11.5166667,
+        "fix_quality": 1,
+        "satellites": 8,
+        "hdop": 0.9,
+        "altitude": 545.4,
+        "geoid_separation": 46.9,
+    }
+    assert stored["GPRMC"]["latitude"] == 48.1173 and stored["GPRMC"]["date"] == "1994-03-23"
+    assert stored["GPRMC"]["speed_knots"] == 22.4 and stored["GPRMC"]["course"] == 84.4
+    corrupted = [r for r in site.readings("gps-1") if 999.4 in r["values"].values()]
+    assert not corrupted, "no sentence with a wrong checksum got in"
+
+
+TELEGRAM = b"/XMX5LGBBFG1012463128\r\n\r\n1-0:1.8.1(001234.567*kWh)\r\n1-0:1.7.0(01.193*kW)\r\n!"
+METER_BLOCKS = {
+    "transport": "serial",
+    "auth_mode": "bound",
+    "decoder": {
+        "framing": {"kind": "block", "start": "^/", "end": "^!"},
+        "checksum": {"algorithm": "crc16-arc", "marker": "!", "covers_marker": True},
+        "format": "regex",
+        "fields": [
+            {"name": "energy", "pattern": "^1-0:1\\.8\\.1\\(([0-9.]+)\\*kWh\\)"},
+            {"name": "power", "pattern": "^1-0:1\\.7\\.0\\(([0-9.]+)\\*kW\\)"},
+        ],
+    },
+}
+
+
+def test_a_meter_sending_blocks_closed_by_a_crc_is_read_and_bad_blocks_refused(
+    tmp_path: Path, device_cloud: CloudServer
+) -> None:
+    from crccheck.crc import Crc16Arc
+
+    site = Site(device_cloud, tmp_path)
+    good = TELEGRAM + b"%04X\r\n" % Crc16Arc.calc(TELEGRAM)
+    bad = good.replace(b"001234.567", b"009999.567")
+    with PtyPair(tmp_path, ("p1-gw", "p1-meter")) as cable:
+        site.register("p1-meter", METER_BLOCKS, {"port": str(cable.device_end)})
+        config = site.config({"serial": [{"port": str(cable.device_end), "source": "p1-meter"}]})
+        with talking(cable.peer_end, [good, bad]), gateway_process(config) as process:
+            process.wait_for(
+                lambda: bool(site.readings("p1-meter")) and site.refusals("p1-meter", "checksum"),
+                "a telegram in the cloud and a corrupt one refused as checksum",
+            )
+    values = {tuple(sorted(r["values"].items())) for r in site.readings("p1-meter")}
+    assert values == {(("energy", 1234.567), ("power", 1.193))}

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from edgeward.sync.source_types.nmea import NMEA_0183
+
 BUILTIN_PREFIX = "builtin:"
 
 MODBUS_POWER_METER: dict[str, Any] = {
@@ -94,6 +96,7 @@ BUILTIN: dict[str, tuple[str, dict[str, Any]]] = {
         MODBUS_POWER_METER,
     ),
     "builtin:mqtt-json-hmac": ("MQTT JSON report signed with HMAC-SHA256", MQTT_JSON_HMAC),
+    "builtin:nmea-0183": ("NMEA 0183 GPS receiver (GGA, RMC, GLL, VTG, GSA, GSV)", NMEA_0183),
     "builtin:ble-environmental-sensor": (
         "BLE environmental sensor (Bluetooth SIG Environmental Sensing and Battery)",
         BLE_ENVIRONMENTAL_SENSOR,
