@@ -19,6 +19,7 @@ it is given, with the same code: that is why it lives in the shared contract.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -40,6 +41,7 @@ __all__ = [
 # Components of the type language in an OpenAPI document are named with this
 # prefix, so that "Register" or "Example" never clash with the API's own models.
 COMPONENT_PREFIX = "SourceType"
+_UNKNOWN_KEY = re.compile(r"Object contains unknown field `(.+)`")
 
 
 def parse_type_spec(document: Mapping[str, Any]) -> TypeSpec:
@@ -49,9 +51,14 @@ def parse_type_spec(document: Mapping[str, Any]) -> TypeSpec:
         return spec
     except msgspec.ValidationError as exc:
         message, _, where = str(exc).rpartition(" - at `")
-        if not message:
-            raise SpecError("", str(exc)) from exc
-        raise SpecError(_path(where.rstrip("`")), message) from exc
+        path = _path(where.rstrip("`")) if message else ""
+        message = message or str(exc)
+        unknown = _UNKNOWN_KEY.fullmatch(message)
+        if unknown is not None:  # name the key itself, and say it is one too many
+            key = unknown.group(1)
+            path = f"{path}.{key}" if path else key
+            message = f"unknown key {key!r}: the language has no such key here"
+        raise SpecError(path, message) from exc
 
 
 # The keys of a type's spec: a type as the API or a registry shows it carries

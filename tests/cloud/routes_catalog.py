@@ -99,7 +99,10 @@ def new_gateway(cloud: CloudServer, account: Account) -> str:
 TYPE_SPEC = {
     "transport": "serial",
     "auth_mode": "hmac",
-    "decoder": {"framing": "line", "fields": ["temperature", "humidity"]},
+    "decoder": {
+        "framing": {"kind": "line"},
+        "fields": [{"name": "temperature"}, {"name": "humidity"}],
+    },
     "fields": {"temperature": {"unit": "C", "min": -40, "max": 85}},
 }
 

@@ -10,7 +10,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from edgeward.sync.registry import SIGNATURE_HEADER, SpecError, verify_registry
+from edgeward.sync.errors import SpecError
+from edgeward.sync.registry import SIGNATURE_HEADER, verify_registry
 from tests.cloud.routes_catalog import TYPE_SPEC
 from tests.peers.cloud import Account, CloudServer
 
@@ -39,7 +40,26 @@ def new_source(client: httpx.Client, **body: Any) -> httpx.Response:
         ({"transport": "zigbee"}, "spec.transport"),
         ({"auth_mode": "trust-me"}, "spec.auth_mode"),
         ({"auth_mode": "sealed"}, "spec.sealed_for"),
-        ({"decoder": {"framing": "morse", "fields": ["a"]}}, "spec.decoder.framing"),
+        ({"decoder": {"framing": "morse", "fields": [{"name": "a"}]}}, "spec.decoder.framing"),
+        (
+            {"decoder": {"framing": {"kind": "morse"}, "fields": [{"name": "a"}]}},
+            "spec.decoder.framing.kind",
+        ),
+        ({"format": "nmea"}, "spec.format"),
+        ({"zz": 1}, "spec.zz"),
+        (
+            {"decoder": {"fields": [{"name": "a", "zz": 1}]}},
+            "spec.decoder.fields[0].zz",
+        ),
+        (
+            {
+                "decoder": {
+                    "fields": [{"name": "a"}],
+                    "checksum": {"algorithm": "xor8", "field": "nope"},
+                }
+            },
+            "spec.decoder.checksum.field",
+        ),
         ({"fields": {"nope": {"unit": "C"}}}, "spec.fields.nope"),
         ({"fields": {"temperature": {"min": 5, "max": 1}}}, "spec.fields.temperature"),
         (
