@@ -30,7 +30,14 @@ SOURCE = "probe-1"
 WRONG_SHAPE = {
     "transport": "serial",
     "auth_mode": "bound",
-    "decoder": {"fields": ["counter", "temperature", "humidity"], "separator": "."},
+    "decoder": {
+        "fields": [
+            {"name": "counter", "type": "integer"},
+            {"name": "temperature"},
+            {"name": "humidity"},
+        ],
+        "separator": ".",
+    },
 }
 
 

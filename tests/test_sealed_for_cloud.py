@@ -31,7 +31,10 @@ SPEC = {
     "transport": "mqtt",
     "auth_mode": "sealed",
     "sealed_for": "cloud",
-    "decoder": {"fields": {"temperature": "t", "humidity": "h"}},
+    "decoder": {
+        "format": "json",
+        "fields": [{"name": "temperature", "path": "t"}, {"name": "humidity", "path": "h"}],
+    },
     "fields": {
         "temperature": {"unit": "C", "min": -40, "max": 85},
         "humidity": {"unit": "%", "min": 0, "max": 100},
@@ -320,15 +323,23 @@ def test_a_sealed_backlog_drained_out_of_order_is_stored_whole(
 @pytest.mark.parametrize(
     ("spec", "field"),
     [
-        ({**SPEC, "transport": "modbus"}, "spec.sealed_for"),
+        (
+            {
+                **SPEC,
+                "transport": "modbus",
+                "decoder": {"registers": [{"name": "a", "address": 0, "type": "int16"}]},
+                "fields": {},
+            },
+            "spec.sealed_for",
+        ),
         (
             {
                 **SPEC,
                 "transport": "ble",
                 "decoder": {
                     "characteristics": [
-                        {"uuid": "2a6e", "layout": [{"name": "a", "offset": 0, "type": "int16"}]},
-                        {"uuid": "2a6f", "layout": [{"name": "b", "offset": 0, "type": "int16"}]},
+                        {"uuid": "2a6e", "layout": [{"name": "a", "type": "int16"}]},
+                        {"uuid": "2a6f", "layout": [{"name": "b", "type": "int16"}]},
                     ]
                 },
                 "fields": {},
