@@ -117,6 +117,24 @@ def ensure_table(document: TOMLDocument, key: str) -> Table:
     return table
 
 
+def set_table(document: TOMLDocument, key: str, values: Mapping[str, Any]) -> None:
+    """Make the top-level table ``key`` hold exactly ``values``: keys kept where they
+    are (with their comments), others removed, new ones appended; made if missing."""
+    table = document.get(key)
+    if not isinstance(table, Table):
+        if table is not None:
+            del document[key]
+        fresh = new_table(values)
+        _space_before(fresh, document.as_string())
+        document.add(key, fresh)
+        return
+    for name in [name for name in table if name not in values]:
+        del table[name]
+    for name, value in values.items():
+        if table.get(name) != value:
+            table[name] = value
+
+
 def _text(parent: Parent) -> str:
     """The text a first child of ``parent`` follows (a table's header, if nothing else)."""
     if isinstance(parent, TOMLDocument | Container):

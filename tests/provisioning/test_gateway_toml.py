@@ -293,3 +293,24 @@ def test_replace_keeps_the_files_mode(tmp_path: Path) -> None:
     gateway_toml.replace(config, BASE + PROBE)
     assert config.read_text() == BASE + PROBE
     assert stat.S_IMODE(config.stat().st_mode) == 0o640
+
+
+def test_reprovisioning_changes_only_the_gateway_and_cloud_tables(tmp_path: Path) -> None:
+    """``edgeward provision`` run again (a new cloud URL, no signing key any more)
+    keeps every device section, comment and hex number."""
+    keyed = BASE.replace(
+        'credential_file = "credential"\n', 'credential_file = "credential"\npublic_key = "k"\n'
+    )
+    config = tmp_path / "gateway.toml"
+    config.write_text(keyed)
+    document = gateway_toml.read(config)
+    gateway_toml.set_table(document, "gateway", {"id": "gw-1", "data_dir": "data"})
+    cloud = {"url": "http://10.99.0.1:8080", "credential_file": "credential"}
+    gateway_toml.set_table(document, "cloud", cloud)
+    assert gateway_toml.text(document) == BASE.replace(
+        "http://127.0.0.1:9", "http://10.99.0.1:8080"
+    )
+    fresh = gateway_toml.read(tmp_path / "gateway.toml")
+    fresh.remove("gateway")
+    gateway_toml.set_table(fresh, "gateway", {"id": "gw-2"})
+    assert gateway_toml.text(fresh).endswith('source = "probe-1"\n\n[gateway]\nid = "gw-2"\n')
