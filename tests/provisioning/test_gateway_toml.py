@@ -6,17 +6,20 @@ The expected texts are whole files: a stray blank line or a lost comment fails.
 
 from __future__ import annotations
 
+import shlex
 import stat
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from edgeward.cli import build_parser
 from edgeward.gateway.config.loader import load_config
 from edgeward.gateway.config.toml_writer import dump_toml, write_secret
 from edgeward.provisioning import gateway_toml
 from edgeward.provisioning.errors import UsageError
-from edgeward.provisioning.placement import place, placement, refuse_taken
+from edgeward.provisioning.placement import parse_pairs, place, placement, refuse_taken
+from tests.docs.pages import blocks
 
 HEAD = """\
 # Site 12: written by hand
@@ -314,3 +317,22 @@ def test_reprovisioning_changes_only_the_gateway_and_cloud_tables(tmp_path: Path
     fresh.remove("gateway")
     gateway_toml.set_table(fresh, "gateway", {"id": "gw-2"})
     assert gateway_toml.text(fresh).endswith('source = "probe-1"\n\n[gateway]\nid = "gw-2"\n')
+
+
+def test_the_docs_devices_add_example_writes_the_section_the_docs_show(tmp_path: Path) -> None:
+    """docs/installers/devices.md shows a `devices add` command and the section it
+    writes; placed here without the network (10.0.0.5 is no address to call)."""
+    page = Path(__file__).parents[2] / "docs" / "installers" / "devices.md"
+    [command] = [
+        shlex.split(line)
+        for block in blocks("sh")
+        if block.path == page
+        for line in block.text.replace("\\\n", " ").splitlines()
+        if line.startswith("edgeward devices add ")
+    ]
+    [section] = [block.text for block in blocks("toml") if block.path == page]
+    arguments = build_parser("devices").parse_args(command[1:])
+    head = HEAD.replace("# Site 12: written by hand\n", "")
+    text, _ = add(tmp_path, head, "modbus", arguments.source, parse_pairs(arguments.binding))
+    assert arguments.type_id == "builtin:modbus-power-meter"
+    assert text == head + "\n" + section
