@@ -39,6 +39,7 @@ from edgeward.provisioning.cloud_client import fetch_type, register_source
 from edgeward.provisioning.errors import DeviceSilent, UsageError
 from edgeward.provisioning.placement import (
     OPTIONAL_KEYS,
+    check_keys,
     parse_bus,
     parse_pairs,
     place,
@@ -192,6 +193,7 @@ def _edit(
     for option, value in options.items():
         if value is not None:
             raise UsageError(f"{option}: with --section, the section file says it")
+    check_keys(transport, given, required=False)
     section = gateway_toml.read(request.section, "--section")
     sections.check_section(section, request.section, request.source)
     existing = binding_of(current, request.source)

@@ -83,21 +83,22 @@ def parse_pairs(entries: list[str]) -> dict[str, Any]:
     return binding
 
 
-def check_keys(transport: str, binding: dict[str, Any]) -> None:
-    required = BINDING_KEYS[transport]
+def check_keys(transport: str, binding: dict[str, Any], *, required: bool = True) -> None:
+    """``binding``'s keys are the transport's (all of them, if ``required``)."""
+    needed = BINDING_KEYS[transport]
     for key in binding:
-        if key not in required and key not in OPTIONAL_KEYS:
+        if key not in needed and key not in OPTIONAL_KEYS:
             raise UsageError(
                 f"--binding {key}: a {transport} source is bound by "
-                f"{' and '.join(required)} ({', '.join(OPTIONAL_KEYS)} optional), not {key}"
+                f"{' and '.join(needed)} ({', '.join(OPTIONAL_KEYS)} optional), not {key}"
             )
-    missing = [key for key in required if key not in binding]
+    missing = [key for key in needed if key not in binding] if required else []
     if missing:
         example = {"modbus": "bus=modbus-tcp://10.0.0.5:502 --binding unit=9"}.get(
-            transport, f"{required[0]}=..."
+            transport, f"{needed[0]}=..."
         )
         raise UsageError(
-            f"--binding: a {transport} source is bound by {' and '.join(required)}; "
+            f"--binding: a {transport} source is bound by {' and '.join(needed)}; "
             f"missing {', '.join(missing)} (e.g. --binding {example})"
         )
 

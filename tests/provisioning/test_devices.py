@@ -340,6 +340,22 @@ def test_a_section_must_bind_only_the_source_and_fit_the_type(site: Site, tmp_pa
         "expected one device, with source = 'meter-8' (the name given with --source), "
         "found 'meter-9'" in named.stderr
     )
+    binding = tmp_path / "binding.toml"
+    binding.write_text(old.read_text().split("\n\n[[modbus_tcp.devices.registers]]")[0] + "\n")
+    disagree = site.add(
+        *("--source", "meter-9", "--type", METER, "--section", str(binding)),
+        *("--binding", "unit=8"),
+    )
+    assert disagree.returncode == 2
+    assert disagree.stderr.startswith(
+        "✗ --binding unit=8, but modbus_tcp[0].devices[0] binds meter-9 at unit 9\n"
+    )
+    foreign = site.add(
+        *("--source", "meter-9", "--type", METER, "--section", str(binding)),
+        *("--binding", "port=/dev/ttyS7"),
+    )
+    assert foreign.returncode == 2
+    assert "✗ --binding port: a modbus source is bound by bus and unit" in foreign.stderr
     assert site.config.read_text() == site.pristine
     assert not {"meter-8", "meter-9"} & set(site.sources())
     assert not list(site.root.glob(".*candidate")), "no candidate file left behind"
