@@ -26,8 +26,15 @@ METER = "builtin:modbus-power-meter"
 METER_TYPE = "Modbus power meter (Edgeward register map)"
 
 
+# The built-in meter type's own example, as its registers hold it: 230.5 V, 4.25 A,
+# 979.625 W, 123456 Wh, 50.01 Hz (values within its fields' ranges).
+METER_WORDS = [0x4366, 0x8000, 0x4088, 0x0000, 0x4474, 0xE800, 0x0001, 0xE240, 0x1389]
+
+
 def test_scan_finds_the_units_that_answer_and_the_types_that_fit() -> None:
     with ModbusServerThread([1, 3]) as server:
+        server.update(lambda bank: bank.write(1, 0, METER_WORDS))
+        server.update(lambda bank: bank.write(3, 0, METER_WORDS))
         endpoint = f"127.0.0.1:{server.port}"
         done = edgeward("devices", "scan", "--modbus-tcp", endpoint, "--units", "1-4")
     assert done.returncode == 0, done.stdout + done.stderr
@@ -35,9 +42,9 @@ def test_scan_finds_the_units_that_answer_and_the_types_that_fit() -> None:
     fits = f"    fits {METER} (5 registers read)\n"
     assert found == (
         f"modbus-tcp://{endpoint}: 2 units answer\n"
-        "  unit 1: answers (holding register 0 = 0000)\n"
+        "  unit 1: answers (holding register 0 = 4366)\n"
         f"{fits}"
-        "  unit 3: answers (holding register 0 = 0000)\n"
+        "  unit 3: answers (holding register 0 = 4366)\n"
         f"{fits}"
     )
 
