@@ -23,11 +23,16 @@ from __future__ import annotations
 
 import socket
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import httpx
 
-from edgeward.provisioning.errors import ClaimCodeRefused, CloudRefused, CloudUnreachable
+from edgeward.provisioning.errors import (
+    ClaimCodeRefused,
+    CloudRefused,
+    CloudUnreachable,
+    UsageError,
+)
 from edgeward.provisioning.keys import GatewayKeys
 from edgeward.sync.enrollment import (
     ENROLL_PATH,
@@ -42,6 +47,7 @@ from edgeward.sync.enrollment import (
 TIMEOUT_S = 15.0
 HEALTH_TIMEOUT_S = 3.0
 DATA_SOURCES_PATH = "/v1/data-sources"
+TYPES_PATH = "/v1/data-source-types"
 CLAIM_PREFIX = "claim_code_"
 CLAIM_HINTS = {
     "typo": "check the code as printed; the last symbol is a checksum",
@@ -141,6 +147,32 @@ def register_source(url: str, token: str, body: dict[str, Any]) -> dict[str, Any
         raise CloudRefused(
             f"the cloud refused ({response.status_code} {error.get('code')}): "
             f"{error.get('message')}" + (f" [{error['field']}]" if error.get("field") else "")
+        )
+    return dict(response.json())
+
+
+def fetch_type(url: str, token: str, type_id: str) -> dict[str, Any]:
+    """``GET /v1/data-source-types/{id}`` with the installer's token: the type as the API
+    describes it (its spec's keys beside id and name); an unknown id is a usage error."""
+    headers = {"Authorization": f"Bearer {token}"}
+    try:
+        response = httpx.get(
+            f"{url.rstrip('/')}{TYPES_PATH}/{quote(type_id, safe='')}",
+            headers=headers,
+            timeout=TIMEOUT_S,
+        )
+    except httpx.HTTPError as exc:
+        raise unreachable(url, exc) from exc
+    if response.status_code == 404:
+        raise UsageError(
+            f"--type {type_id}: no such data-source type in this account",
+            hint="GET /v1/data-source-types lists them; built-in ones are named builtin:...",
+        )
+    if not response.is_success:
+        error = response.json().get("error", {}) if response.content else {}
+        raise CloudRefused(
+            f"the cloud refused to show type {type_id} ({response.status_code} "
+            f"{error.get('code')}): {error.get('message')}"
         )
     return dict(response.json())
 

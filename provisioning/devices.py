@@ -1,30 +1,36 @@
-"""``edgeward devices scan`` and ``edgeward devices add``: the installer's device steps.
+"""``edgeward devices scan``, ``add`` and ``convert``: the installer's device steps.
 
-``add`` registers a data source with the cloud for this gateway (its id from
-the provisioned gateway.toml, the cloud URL from the provisioning state),
-with the installer's token, read from ``--token-file`` or
-``$EDGEWARD_TOKEN`` and never from the command line (other users see argv).
-The cloud then admits that source's readings from the bus, port or address
-given as its binding. With ``--section FILE`` the device's gateway-side
-section is merged into gateway.toml (:mod:`edgeward.provisioning.device_config`),
-checked by the gateway's parser before the cloud is asked.
+- ``scan`` finds Modbus units, serial ports and BLE devices, and says which
+  built-in types fit what it found (:mod:`~edgeward.provisioning.scan`).
+- ``add`` binds a device in gateway.toml and registers it as a data source
+  of this gateway (:mod:`~edgeward.provisioning.device_add`), with the
+  installer's token, read from ``--token-file`` or ``$EDGEWARD_TOKEN`` and
+  never from the command line (other users see argv).
+- ``convert`` moves an old gateway.toml's inline register maps and
+  decoders into data-source types (:mod:`~edgeward.provisioning.convert`).
+
+Exit codes (also in docs/installers/devices.md): 0 done; 1 ``scan``: a bus
+could not be reached, ``add``: the device did not answer (``--force`` goes
+on); 2 usage: arguments, the type, a source or place already in
+gateway.toml, a result the gateway's parser refuses; 4 the cloud
+unreachable or refusing; 6 gateway.toml could not be written.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from edgeward.drivers.errors import DriverError
-from edgeward.provisioning import device_config, scan
-from edgeward.provisioning.cloud_client import register_source
+from edgeward.provisioning import scan
+from edgeward.provisioning.convert_command import run_convert
+from edgeward.provisioning.device_add import TOKEN_ENV, AddRequest, add_device
 from edgeward.provisioning.errors import ProvisioningError, UsageError
-from edgeward.provisioning.state import DEFAULT_ROOT, Layout, load_enrolled
+from edgeward.provisioning.state import DEFAULT_ROOT
 
-TOKEN_ENV = "EDGEWARD_TOKEN"  # noqa: S105 - the variable's name, not a secret
+DEFAULT_CONFIG = DEFAULT_ROOT / "gateway.toml"
 
 
 def add_parser(subcommands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -38,20 +44,43 @@ def add_parser(subcommands: argparse._SubParsersAction[argparse.ArgumentParser])
     scan_parser.add_argument("--timeout", type=float, default=0.5, help="seconds per unit")
     scan_parser.add_argument("--ble", type=float, metavar="SECONDS", help="scan BLE this long")
     scan_parser.set_defaults(handler=_scan)
-    add = actions.add_parser("add", help="register a data source of this gateway with the cloud")
+    _add_add(actions)
+    convert = actions.add_parser(
+        "convert", help="move an old gateway.toml's register maps and decoders into types"
+    )
+    convert.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="the gateway.toml")
+    convert.add_argument(
+        "--write", action="store_true", help="rewrite it without them (keeps FILE.bak)"
+    )
+    convert.set_defaults(handler=_convert)
+
+
+def _add_add(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    add = actions.add_parser(
+        "add", help="bind a device in gateway.toml and register it as a data source"
+    )
     add.add_argument("--root", type=Path, default=DEFAULT_ROOT)
     add.add_argument("--source", required=True, help="the data source's name")
-    add.add_argument("--type", dest="type_id", required=True, help="data-source type id")
+    add.add_argument("--type", dest="type_id", required=True, help="its data-source type's id")
     add.add_argument(
-        "--binding", action="append", default=[], metavar="KEY=VALUE", help="e.g. unit=1"
+        "--binding",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="where it is: bus=modbus-tcp://HOST:PORT and unit=N, port=TTY, topic=T, address=A",
     )
+    add.add_argument("--poll-interval", type=float, metavar="SECONDS", help="how often to read")
+    add.add_argument("--broker", metavar="HOST:PORT", help="MQTT: the broker the topic is on")
+    add.add_argument("--baudrate", type=int, help="serial or Modbus RTU: a new port's speed")
     add.add_argument("--token-file", type=Path, help=f"the installer's token (or ${TOKEN_ENV})")
     add.add_argument(
         "--section",
         type=Path,
         metavar="FILE",
-        help="the device's gateway.toml section (TOML), merged into gateway.toml once checked",
+        help="bind it with this gateway.toml section (TOML) instead of --binding's",
     )
+    add.add_argument("--force", action="store_true", help="register it even if it does not answer")
+    add.add_argument("--timeout", type=float, default=3.0, help="seconds the device has to answer")
     add.set_defaults(handler=_add)
 
 
@@ -94,8 +123,10 @@ def _scan(args: argparse.Namespace) -> int:
     if args.ble is not None:
         found, why_not = scan.ble_devices(args.ble)
         print(f"BLE: {why_not}" if why_not else f"BLE: {len(found)} devices")
-        for device in found:
+        for device, suggestions in found:
             print(f"  {device}")
+            for suggestion in suggestions:
+                print(f"    {suggestion}")
     return status
 
 
@@ -103,57 +134,38 @@ def _report(where: str, answers: list[scan.UnitAnswer]) -> None:
     print(f"{where}: {len(answers)} units answer")
     for answer in answers:
         print(f"  unit {answer.unit}: {answer.detail}")
-
-
-def _binding(entries: list[str]) -> dict[str, Any]:
-    binding: dict[str, Any] = {}
-    for entry in entries:
-        key, separator, value = entry.partition("=")
-        if not separator or not key:
-            raise UsageError(f"--binding: expected KEY=VALUE, found {entry!r}")
-        binding[key] = int(value) if value.isdigit() else value
-    return binding
-
-
-def _token(token_file: Path | None) -> str:
-    if token_file is not None:
-        try:
-            return token_file.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise UsageError(f"--token-file {token_file}: {exc.strerror}") from exc
-    token = os.environ.get(TOKEN_ENV)
-    if not token:
-        raise UsageError(f"the installer's token: give --token-file or set ${TOKEN_ENV}")
-    return token
-
-
-def add_source(args: argparse.Namespace) -> dict[str, Any]:
-    layout = Layout(args.root)
-    state = load_enrolled(layout)
-    section = (
-        device_config.prepare(layout.config, args.section, args.source) if args.section else None
-    )
-    body = {
-        "name": args.source,
-        "type_id": args.type_id,
-        "gateway_id": state.gateway_id,
-        "binding": _binding(args.binding),
-    }
-    created = register_source(state.cloud_url, _token(args.token_file), body)
-    if section:
-        device_config.keep(layout.config, section)
-    return created
+        for fit in answer.fits:
+            verdict = "fits" if fit.fits else "does not fit"
+            print(f"    {verdict} {fit.type_id} ({fit.detail})")
 
 
 def _add(args: argparse.Namespace) -> int:
+    request = AddRequest(
+        root=args.root,
+        source=args.source,
+        type_id=args.type_id,
+        binding=args.binding,
+        token_file=args.token_file,
+        section=args.section,
+        poll_interval=args.poll_interval,
+        broker=args.broker,
+        baudrate=args.baudrate,
+        force=args.force,
+        timeout=args.timeout,
+    )
+    return _run(lambda: add_device(request, print))
+
+
+def _convert(args: argparse.Namespace) -> int:
+    return _run(lambda: run_convert(args.config, write_file=args.write, say=print))
+
+
+def _run(step: Callable[[], object]) -> int:
     try:
-        created = add_source(args)
+        step()
     except ProvisioningError as exc:
         print(f"✗ {exc.message}", file=sys.stderr)
         if exc.hint:
             print(f"  what to check: {exc.hint}", file=sys.stderr)
         return exc.exit_code
-    print(f"✓ data source {created['name']} ({created['id']}) registered for this gateway")
-    if args.section:
-        print(f"✓ its section from {args.section} added to {Layout(args.root).config}")
     return 0

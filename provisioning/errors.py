@@ -17,6 +17,12 @@ class ProvisioningError(Exception):
         self.hint = hint
 
 
+class DeviceSilent(ProvisioningError):
+    """The device did not answer the check ``devices add`` makes before registering it."""
+
+    exit_code = 1
+
+
 class UsageError(ProvisioningError):
     exit_code = 2
 

@@ -9,15 +9,13 @@ enrollment answer, so a run interrupted at any point completes on a re-run
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from edgeward.gateway.config.toml_writer import dump_toml
-from edgeward.provisioning import cloud_client, tunnel
+from edgeward.provisioning import cloud_client, gateway_toml, tunnel
 from edgeward.provisioning.enrolling import enroll
-from edgeward.provisioning.errors import UsageError, WriteError
+from edgeward.provisioning.errors import WriteError
 from edgeward.provisioning.keys import GatewayKeys
 from edgeward.provisioning.owner import Owner, resolve
 from edgeward.provisioning.state import (
@@ -107,16 +105,25 @@ def write_config(
     if owner is not None:
         owner.give(layout.credential)
         _data_dir(layout.data_dir, owner)
-    document = _existing(layout.config)
-    document["gateway"] = {"id": state.gateway_id, "data_dir": str(layout.data_dir)}
-    document["cloud"] = {
-        "url": cloud_url(state, through_tunnel),
-        "credential_file": layout.credential.name,
-        # The cloud's signing key for the registry and remote settings, from the
-        # enrollment answer (else the gateway pins what the cloud names at first contact).
-        **_cloud_key(state),
+    tables = {
+        "gateway": {"id": state.gateway_id, "data_dir": str(layout.data_dir)},
+        "cloud": {
+            "url": cloud_url(state, through_tunnel),
+            "credential_file": layout.credential.name,
+            # The cloud's signing key for the registry and remote settings, from the
+            # enrollment answer (else the gateway pins what the cloud names at first contact).
+            **_cloud_key(state),
+        },
     }
-    write(layout.config, dump_toml(document).encode(), mode=0o644)
+    if not layout.config.exists():
+        write(layout.config, dump_toml(tables).encode(), mode=0o644)
+        return
+    # A re-run keeps the file as the installer and `devices add` left it (tomlkit:
+    # comments, order and number spelling stay), changing only these two tables.
+    document = gateway_toml.read(layout.config, "cannot keep the device sections of")
+    for key, values in tables.items():
+        gateway_toml.set_table(document, key, values)
+    gateway_toml.replace(layout.config, gateway_toml.text(document))
 
 
 def _data_dir(path: Path, owner: Owner) -> None:
@@ -130,15 +137,6 @@ def _data_dir(path: Path, owner: Owner) -> None:
 def _cloud_key(state: ProvisionState) -> dict[str, str]:
     key = state.answer.get("cloud", {}).get("registry_public_key")
     return {"public_key": str(key)} if key else {}
-
-
-def _existing(path: Path) -> dict[str, Any]:
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise UsageError(f"{path}: cannot keep its device sections: {exc}") from exc
 
 
 def rotate_keys(options: Options, steps: Steps) -> ProvisionState:

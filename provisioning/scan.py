@@ -6,8 +6,11 @@
   function, address or value: codes 1-3), is there; one that stays silent,
   or that a TCP server or gateway answers for with "device failure" or
   "gateway target failed to respond", is not.
+  Each unit found is then read for every built-in Modbus type
+  (:mod:`~edgeward.provisioning.type_fit`), to say which fit.
 - Serial ports: pyserial's list of the ports the kernel knows.
-- BLE: a bleak scan on the adapter, or a plain statement that there is none.
+- BLE: a bleak scan on the adapter, or a plain statement that there is none;
+  each device with the services it advertises and the types they suggest.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from edgeward.drivers.ble.errors import BLE_ERRORS
 from edgeward.drivers.errors import DeviceProtocolError, DeviceUnavailable
 from edgeward.drivers.modbus.blocks import Block, Table
 from edgeward.drivers.modbus.requests import connect, read_block
+from edgeward.provisioning.type_fit import Fit, ble_suggestions, modbus_fits
 
 PROBE = Block(Table.HOLDING, 0, 1)
 # Exception codes only the addressed device itself sends (Modbus Application
@@ -35,6 +39,7 @@ UNDERSTOOD = frozenset({0x01, 0x02, 0x03})
 class UnitAnswer:
     unit: int
     detail: str
+    fits: tuple[Fit, ...] = ()
 
 
 def _tcp_client(endpoint: str, timeout: float) -> Any:
@@ -61,14 +66,17 @@ async def _probe(
                 await connect(client, wait, where, "connection refused")
             try:
                 frame = await read_block(client, PROBE, unit, wait, f"{where} unit {unit}")
+                detail = f"answers (holding register 0 = {frame.hex()})"
             except DeviceProtocolError as answered:
-                if answered.code in UNDERSTOOD:
-                    found.append(UnitAnswer(unit, f"answers (exception {answered.code:#04x})"))
+                if answered.code not in UNDERSTOOD:
+                    continue
+                detail = f"answers (exception {answered.code:#04x})"
             except DeviceUnavailable:
                 client.close()
                 client = None
-            else:
-                found.append(UnitAnswer(unit, f"answers (holding register 0 = {frame.hex()})"))
+                continue
+            fits = await modbus_fits(client, unit, wait, where)
+            found.append(UnitAnswer(unit, detail, tuple(fits)))
     finally:
         if client is not None:
             client.close()
@@ -93,14 +101,19 @@ def serial_ports() -> list[str]:
     return [f"{port.device}: {port.description} ({port.hwid})" for port in list_ports.comports()]
 
 
-def ble_devices(seconds: float) -> tuple[list[str], str | None]:
-    """(devices seen, None) or ([], why there is no scan: no adapter, no BlueZ)."""
+def ble_devices(seconds: float) -> tuple[list[tuple[str, list[str]]], str | None]:
+    """(devices seen, each with what its advertised services suggest, None), or
+    ([], why there is no scan: no adapter, no BlueZ)."""
     from bleak import BleakScanner
 
-    async def scan() -> list[str]:
+    async def scan() -> list[tuple[str, list[str]]]:
         seen = await BleakScanner.discover(timeout=seconds, return_adv=True)
         return [
-            f"{device.address} {device.name or '(no name)'} rssi {adv.rssi}"
+            (
+                f"{device.address} {device.name or '(no name)'} rssi {adv.rssi}"
+                + (f" services {', '.join(adv.service_uuids)}" if adv.service_uuids else ""),
+                ble_suggestions(adv.service_uuids),
+            )
             for device, adv in seen.values()
         ]
 

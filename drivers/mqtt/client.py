@@ -113,7 +113,7 @@ class MqttDriver(StreamingDriver):
         client = paho.Client(CallbackAPIVersion.VERSION2, client_id=broker.client_id)
         client.connect_timeout = broker.connect_timeout
         client.reconnect_delay_set(broker.reconnect_min, broker.backoff_max)
-        _authenticate(client, broker)
+        authenticate(client, broker)
 
         def on_connect(
             client: paho.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any
@@ -186,8 +186,11 @@ class MqttDriver(StreamingDriver):
             health.last_error = reason
 
 
-def _authenticate(client: paho.Client, broker: Broker) -> None:
-    """Username/password, and TLS verifying the broker (hostname included)."""
+def authenticate(client: paho.Client, broker: Broker) -> None:
+    """Username/password, and TLS verifying the broker (hostname included).
+
+    Public: the installer's answer check (``edgeward devices add``) connects the same way.
+    """
     if broker.username is not None:
         client.username_pw_set(broker.username, broker.password)
     if broker.tls is not None:

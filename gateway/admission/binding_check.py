@@ -10,25 +10,16 @@ every reading refused.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from edgeward.gateway.admission.registry_pull import REGISTRY_FILE, pinned_key
 from edgeward.gateway.config.loader import GatewayConfig
+from edgeward.gateway.config.places import bindings
 from edgeward.sync.errors import SpecError, SyncError
 from edgeward.sync.signed_documents import RegistryStore
 from edgeward.sync.source_types import spec_of
-
-
-@dataclass(frozen=True, slots=True)
-class Binding:
-    """Where gateway.toml says a source is: its key, transport and binding values."""
-
-    key: str
-    source: str
-    transport: str
-    binding: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,28 +38,6 @@ def cached_registry(config: GatewayConfig) -> dict[str, Any] | None:
     except (OSError, SyncError):
         return None
     return None if loaded is None else loaded.document
-
-
-def bindings(config: GatewayConfig) -> Iterator[Binding]:
-    """Every source gateway.toml reads, with where it binds it."""
-    for sections, kind in ((config.modbus_tcp, "modbus_tcp"), (config.modbus_rtu, "modbus_rtu")):
-        for index, bus in enumerate(sections):
-            for number, device in enumerate(bus.devices):
-                yield Binding(
-                    f"{kind}[{index}].devices[{number}]",
-                    device.source,
-                    "modbus",
-                    {"bus": bus.bus, "unit": device.unit},
-                )
-    for index, port in enumerate(config.serial):
-        yield Binding(f"serial[{index}]", port.source, "serial", {"port": port.port})
-    for index, broker in enumerate(config.mqtt):
-        for number, subscription in enumerate(broker.subscriptions):
-            key = f"mqtt[{index}].subscriptions[{number}]"
-            yield Binding(key, subscription.source, "mqtt", {"topic": subscription.topic})
-    for index, device in enumerate(config.ble.devices if config.ble else ()):
-        where = {"address": device.match.address} if device.match.address else {}
-        yield Binding(f"ble.devices[{index}]", device.source, "ble", where)
 
 
 def check_bindings(config: GatewayConfig, registry: Mapping[str, Any]) -> BindingReport:

@@ -22,6 +22,9 @@ from edgeward.drivers.ble.supervisor import Timing
 from edgeward.drivers.errors import DriverConfigError
 from edgeward.gateway.config.section import Section
 
+# Keys of earlier versions, now in the data-source type (which characteristics, their layout).
+MOVED_TO_TYPE = ("characteristics",)
+
 
 @dataclass(frozen=True, slots=True)
 class BleBinding:
@@ -68,7 +71,7 @@ def parse_ble(ble: Section) -> BleConfig:
 
 
 def _device(device: Section) -> BleBinding:
-    device.refuse_moved("characteristics")
+    device.refuse_moved(*MOVED_TO_TYPE)
     device.allow("address", "name", "service_uuid", "source", "poll_interval")
     try:
         match = DeviceMatch(

@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from edgeward.drivers.mqtt.client import Broker, Subscription, Tls
 from edgeward.gateway.config.section import Section
 
+# Keys of earlier versions, now in the data-source type (the payload decoder).
+MOVED_TO_TYPE = ("fields",)
+
 
 @dataclass(frozen=True, slots=True)
 class MqttConfig:
@@ -67,7 +70,7 @@ def _password(section: Section) -> str:
 
 
 def _subscription(entry: Section) -> Subscription:
-    entry.refuse_moved("fields")
+    entry.refuse_moved(*MOVED_TO_TYPE)
     entry.allow("source", "topic", "qos")
     topic = entry.string("topic")
     if (

@@ -1,8 +1,13 @@
-"""Writing gateway.toml, for the demo now and for provisioning later.
+"""Writing a whole new gateway.toml: provisioning's first one, the demo's, the tests'.
 
-A small TOML emitter for what gateway.toml holds: tables, arrays of tables,
-strings, numbers, booleans and arrays of inline tables. The round trip
-through :mod:`tomllib` is tested, so what this writes the loader reads.
+A small TOML emitter for what gateway.toml holds: tables, arrays of tables
+(always as ``[[...]]`` sections), strings, numbers, booleans and arrays of
+scalars or inline tables. The round trip through :mod:`tomllib` is tested,
+so what this writes the loader reads.
+
+A file that exists is never rewritten through here: ``edgeward provision``
+and ``edgeward devices add`` edit it in place with tomlkit
+(:mod:`edgeward.provisioning.gateway_toml`), keeping what a person wrote.
 """
 
 from __future__ import annotations
@@ -38,12 +43,12 @@ def _table(lines: list[str], path: list[str], table: Mapping[str, Any]) -> None:
 
 
 def _is_table_array(value: object) -> bool:
-    # Arrays of tables whose items hold tables themselves need [[...]] headers.
+    # Every array of tables gets [[...]] headers, as gateway.toml's docs write
+    # them: an inline ``serial = [{...}]`` would sit among the top-level keys,
+    # above [gateway], and `edgeward devices add` would then have to extend an
+    # inline array where a person expects another [[serial]] (issue 16).
     return (
-        isinstance(value, list)
-        and bool(value)
-        and all(isinstance(item, Mapping) for item in value)
-        and any(isinstance(v, Mapping | list) for item in value for v in item.values())
+        isinstance(value, list) and bool(value) and all(isinstance(item, Mapping) for item in value)
     )
 
 

@@ -82,6 +82,20 @@ def test_arrays_of_tables_with_nested_inline_tables_round_trip() -> None:
     assert round_trip(document) == document
 
 
+def test_every_array_of_tables_is_written_as_sections_after_the_top_level_keys() -> None:
+    """Regression (issue 16): an array of scalar-only tables was written inline,
+    ``serial = [{...}]``, among the top-level keys, so above [gateway]."""
+    document = {
+        "gateway": {"id": "gw-1"},
+        "serial": [{"port": "/dev/ttyS0", "source": "probe-1"}],
+        "modbus_tcp": [{"host": "h", "devices": [{"source": "m1", "unit": 1}]}],
+    }
+    assert dump_toml(document) == (
+        '[gateway]\nid = "gw-1"\n\n[[serial]]\nport = "/dev/ttyS0"\nsource = "probe-1"\n\n'
+        '[[modbus_tcp]]\nhost = "h"\n\n[[modbus_tcp.devices]]\nsource = "m1"\nunit = 1\n'
+    )
+
+
 @pytest.mark.parametrize(
     "text",
     [
