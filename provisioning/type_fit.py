@@ -20,10 +20,13 @@ from typing import Any
 from edgeward.drivers.errors import DeviceProtocolError, DeviceUnavailable
 from edgeward.drivers.modbus.blocks import Block, Table
 from edgeward.drivers.modbus.requests import read_block
-from edgeward.sync.frames import normalize_uuid
+from edgeward.sync.reports import ReportRejected
 from edgeward.sync.source_types import parse_type_spec
 from edgeward.sync.source_types.builtin import BUILTIN
+from edgeward.sync.source_types.decoders import check_ranges
+from edgeward.sync.source_types.modbus import RegisterPlan
 from edgeward.sync.source_types.spec import BleType, ModbusDecoder, ModbusType, Register, TypeSpec
+from edgeward.sync.source_types.uuids import normalize_uuid
 
 # Registers a value of each type spans (strings: their ``count``).
 REGISTERS = {"int16": 1, "uint16": 1, "bool": 1, "int32": 2, "uint32": 2, "float32": 2}
@@ -59,23 +62,17 @@ def register_block(register: Register) -> Block:
 
 
 def reads(decoder: ModbusDecoder) -> list[Block]:
-    """The reads a fit check makes: one per register.
-
-    Wire here: once :class:`edgeward.sync.source_types.modbus.RegisterPlan`
-    is merged, return its ``blocks`` (as :class:`Block`) so that
-    :func:`decoded` gets the frame the plan decodes.
-    """
-    return [register_block(register) for register in decoder.registers]
+    """The reads a fit check makes: the type's own plan, as the gateway would poll it."""
+    return [Block(Table(b.table), b.address, b.count) for b in RegisterPlan(decoder).blocks]
 
 
 def decoded(spec: ModbusType, frame: bytes) -> str | None:
     """Why ``frame`` (the bytes of :func:`reads`, in order) doesn't fit ``spec``: a value
-    out of its field's range or undecodable; None if it fits or can't be told here.
-
-    Wire here: ``RegisterPlan(spec.decoder).decode(frame)`` then
-    ``decoders.check_ranges(values, spec.fields)``, returning the refusal's
-    message on :class:`~edgeward.sync.reports.ReportRejected`.
-    """
+    out of its field's range or undecodable; None if it fits."""
+    try:
+        check_ranges(RegisterPlan(spec.decoder).decode(frame), spec.fields)
+    except ReportRejected as refusal:
+        return str(refusal)
     return None
 
 

@@ -11,10 +11,10 @@ and, by doing, an example the type cannot decode. Every refusal is a
 from __future__ import annotations
 
 import math
-
-import msgspec
 from collections.abc import Iterable, Mapping
 from typing import Any
+
+import msgspec
 
 from edgeward.sync.errors import SpecError
 from edgeward.sync.reports import ReportRejected
