@@ -24,26 +24,20 @@ def modbus(*registers: dict[str, object]) -> ModbusType:
     return spec
 
 
-def test_each_register_is_read_on_its_own_with_its_width() -> None:
+def test_a_type_is_read_by_its_own_plan() -> None:
     meter = parse_type_spec(MODBUS_POWER_METER)
     assert isinstance(meter, ModbusType)
     holding = Table.HOLDING
-    assert reads(meter.decoder) == [
-        Block(holding, 0, 2),
-        Block(holding, 2, 2),
-        Block(holding, 4, 2),
-        Block(holding, 6, 2),
-        Block(holding, 8, 1),
-    ]
+    assert reads(meter.decoder) == [Block(holding, 0, 9)], "one request, as the gateway polls"
     odd = modbus(
         {"name": "s", "address": 10, "type": "string", "count": 4, "table": "input"},
         {"name": "c", "address": 3, "type": "bool", "table": "coil"},
         {"name": "e", "address": 20, "type": "float64"},
     )
     assert reads(odd.decoder) == [
+        Block(holding, 20, 4),
         Block(Table.INPUT, 10, 4),
         Block(Table.COIL, 3, 1),
-        Block(holding, 20, 4),
     ]
 
 
@@ -81,6 +75,7 @@ def test_advertised_standard_services_suggest_types_by_uuid() -> None:
         "12345678-1234-5678-1234-567812345678",
     ]
     assert ble_suggestions(advertised) == [
+        "fits builtin:ble-environmental-sensor (it advertises its service 181a)",
         "service 180f (Battery): a type naming 2a19 battery level by UUID needs no layout",
         "service 181a (Environmental Sensing): a type naming 2a6e temperature, 2a6f humidity, "
         "2a6d pressure by UUID needs no layout",
