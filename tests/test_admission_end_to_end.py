@@ -83,7 +83,7 @@ def modbus_config(
     return config
 
 
-def test_a_registered_meter_passes_and_an_unregistered_unit_is_flagged(
+def test_a_registered_meter_passes_a_mis_bound_one_is_flagged_an_unknown_one_waits(
     tmp_path: Path, cloud: CloudServer
 ) -> None:
     gateway = cloud.add_gateway(name="site-a")
@@ -92,16 +92,18 @@ def test_a_registered_meter_passes_and_an_unregistered_unit_is_flagged(
         with cloud.client(cloud.account.owner_token) as owner:
             webhook = owner.post("/v1/webhooks", json={"url": receiver.url}).json()
         modbus.update(lambda server: PowerMeters(server).update(time.time()))
-        # meter-1 is registered where it sits; unit 9 on the same bus is not.
-        cloud.bind_modbus(gateway.id, modbus_tcp_bus(modbus.port), [meter("meter-1", 1)])
-        devices = [meter("meter-1", 1), meter("meter-9", 9)]
+        # meter-1 is registered where it sits; meter-9 is registered at unit 2 but
+        # gateway.toml reads it at unit 9; meter-7 is not registered at all.
+        bus = modbus_tcp_bus(modbus.port)
+        cloud.bind_modbus(gateway.id, bus, [meter("meter-1", 1), meter("meter-9", 2)])
+        devices = [meter("meter-1", 1), meter("meter-9", 9), meter("meter-7", 9)]
         config = modbus_config(tmp_path, cloud, gateway, modbus.port, devices)
         with gateway_process(config) as process:
             process.wait_for(
                 lambda: len(cloud.all_readings(token, "meter-1")) >= 3, "meter-1 in the cloud"
             )
             process.wait_for(
-                lambda: from_gateway(cloud, "meter-9", "unknown-source"),
+                lambda: from_gateway(cloud, "meter-9", "wrong-binding"),
                 "the gateway's security event for meter-9 in the cloud",
             )
             wait_until(
@@ -109,21 +111,26 @@ def test_a_registered_meter_passes_and_an_unregistered_unit_is_flagged(
                 "the security event at the account's webhook",
             )
             shown = table(run_status(config).stdout)
-    assert shown["registry"].endswith("(1 sources)") and shown["registry pull"] == "ok"
-    assert "unknown-source" in shown["refused"] and "meter" not in shown["refused"]
+            devices_shown = status(config)["devices"]
+    assert shown["registry"].endswith("(2 sources)") and shown["registry pull"] == "ok"
+    assert "wrong-binding" in shown["refused"]
     assert cloud.all_readings(token, "meter-9") == [], "a refused reading is never stored"
-    events = from_gateway(cloud, "meter-9", "unknown-source")
+    assert cloud.all_readings(token, "meter-7") == []
+    assert "not in the registry" in devices_shown["meter-7"]["detail"], devices_shown["meter-7"]
+    events = from_gateway(cloud, "meter-9", "wrong-binding")
     assert {e["gateway_id"] for e in events} == {gateway.id} and events[0]["count"] >= 1
     assert len(events) <= 2, "one row per one-minute window (the test may span two)"
+    assert from_gateway(cloud, "meter-7", "unknown-source") == [], "meter-7 is never read"
     call = next(call for call in receiver.received if b'"meter-9"' in call.body)
     assert verify(call.headers[HEADER], bytes.fromhex(webhook["secret"]), call.body)
     delivered = json.loads(call.body)
     assert (delivered["reason"], delivered["reported_by"], delivered["gateway_id"]) == (
-        "unknown-source",
+        "wrong-binding",
         "gateway",
         gateway.id,
     )
     log = (config.parent / "gateway.log").read_text()
+    assert log.count("meter-7 is not read: waiting for its data-source type") == 1
     assert log.count("refused a reading of meter-9") == 1, "logged once, counted always"
 
 
@@ -225,7 +232,7 @@ def hmac_probe(cloud: CloudServer, gateway: RegisteredGateway) -> bytes:
     spec = {
         "transport": "mqtt",
         "auth_mode": "hmac",
-        "decoder": {"fields": {"temperature": "t"}},
+        "decoder": {"format": "json", "fields": [{"name": "temperature", "path": "t"}]},
         "fields": {"temperature": {"unit": "C", "min": -40, "max": 85}},
     }
     type_id = cloud.create_type(owner, "signed probe", spec)
