@@ -1,9 +1,10 @@
-"""The gateway program reading a BLE sensor through unmodified bleak: gateway.toml's
-[ble] section, the real D-Bus (a private bus with our BlueZ stand-in) and a bumble
-GATT peripheral, into the outbox decoded by the configured binary layouts."""
+"""A standard BLE sensor read end to end by its UUIDs alone: a bumble GATT peripheral,
+unmodified bleak in the gateway program on a private D-Bus with our BlueZ stand-in,
+the built-in environmental sensor type, the real cloud, and GET /v1/readings."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,90 +13,75 @@ import pytest
 from edgeward.drivers.simulators.ble_peripheral import HUMIDITY, TEMPERATURE
 from edgeward.gateway.config.toml_writer import dump_toml, write_secret
 from tests.peers.bluez.world import BleWorld
-from tests.peers.gateway import gateway_process, read_outbox
-from tests.peers.registry import bound_source, write_signed_registry
+from tests.peers.cloud import CloudServer, RegisteredGateway
+from tests.peers.gateway import gateway_process
 
 ADDRESS = "C0:00:00:00:00:2A"
 
 
-def write_config(directory: Path) -> Path:
-    write_secret(directory / "credential", "ewg_" + "0" * 36)
+@pytest.fixture(scope="module")
+def ble_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CloudServer]:
+    root = tmp_path_factory.mktemp("cloud")
+    server = CloudServer(root, f"sqlite:///{root / 'cloud.db'}").start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def write_config(directory: Path, cloud: CloudServer, gateway: RegisteredGateway) -> Path:
+    write_secret(directory / "credential", gateway.credential)
     document: dict[str, Any] = {
-        "gateway": {"id": "gw-ble", "data_dir": "data"},
-        # Nobody listens here: readings stay in the outbox, where the test reads them.
-        "cloud": {"url": "http://127.0.0.1:9", "credential_file": "credential"},
+        "gateway": {"id": gateway.id, "data_dir": "data"},
+        "cloud": {"url": cloud.url, "credential_file": "credential"},
+        "uplink": {"idle_interval": 0.05, "backoff_max": 1.0},
         "ble": {
             "scan_timeout": 0.5,
             "timeout": 3.0,
             "backoff_initial": 0.05,
             "backoff_max": 0.2,
-            "devices": [
-                {
-                    "address": ADDRESS,
-                    "characteristics": [
-                        {
-                            "source": "env-temperature",
-                            "uuid": TEMPERATURE,
-                            "mode": "notify",
-                            "fields": [
-                                {"name": "temperature", "offset": 0, "type": "int16", "scale": 0.01}
-                            ],
-                        },
-                        {
-                            "source": "env-humidity",
-                            "uuid": HUMIDITY,
-                            "mode": "poll",
-                            "poll_interval": 0.1,
-                            "fields": [
-                                {"name": "humidity", "offset": 0, "type": "uint16", "scale": 0.01}
-                            ],
-                        },
-                    ],
-                }
-            ],
+            # Only where it is and how often to read: the type lists the characteristics.
+            "devices": [{"address": ADDRESS, "source": "env-1", "poll_interval": 0.1}],
         },
     }
     path = directory / "gateway.toml"
     path.write_text(dump_toml(document))
-    write_signed_registry(
-        directory / "data",
-        "gw-ble",
-        [
-            ble_source("env-temperature", TEMPERATURE, "temperature", "int16"),
-            ble_source("env-humidity", HUMIDITY, "humidity", "uint16"),
-        ],
-    )
     return path
 
 
-def ble_source(name: str, uuid: str, field: str, value_type: str) -> dict[str, Any]:
-    """A registered characteristic: its layout is what decodes the readings."""
-    layout = [{"name": field, "offset": 0, "type": value_type, "scale": 0.01}]
-    decoder = {"characteristics": [{"uuid": uuid, "layout": layout}]}
-    return bound_source(name, "ble", decoder, {"address": ADDRESS})
-
-
-def values_of(config: Path, source: str) -> list[dict[str, Any]]:
-    return [values for name, values in read_outbox(config) if name == source]
-
-
-def test_ble_readings_reach_the_outbox_decoded(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_a_standard_sensor_is_decoded_by_its_uuids_alone(
+    tmp_path: Path, ble_cloud: CloudServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    gateway = ble_cloud.add_gateway()
+    owner = ble_cloud.account.owner_token
+    ble_cloud.register_source(
+        owner, "env-1", gateway.id, {"address": ADDRESS}, "builtin:ble-environmental-sensor"
+    )
+    token = ble_cloud.token_with("readings:GET")
+
+    def stored() -> list[dict[str, Any]]:
+        return [r["values"] for r in ble_cloud.all_readings(token, "env-1")]
+
     (tmp_path / "ble").mkdir()
     with BleWorld(tmp_path / "ble") as world:
-        sensor = world.add_sensor(ADDRESS, "env", temperature=21.5, humidity=40.25)
-        config = write_config(tmp_path / "gateway")
+        sensor = world.add_sensor(
+            ADDRESS, "env", temperature=-5.25, humidity=40.25, pressure=98765.4, battery_level=87
+        )
+        config = write_config(tmp_path / "gateway", ble_cloud, gateway)
         # bleak in the gateway program finds the private bus through its environment.
         monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", world.bus_address)
-        with gateway_process(config) as gateway:
-            gateway.wait_for(
-                lambda: {"humidity": 40.25} in values_of(config, "env-humidity"),
-                "a polled humidity of 40.25 in the outbox",
+        with gateway_process(config) as process:
+            process.wait_for(
+                lambda: {"pressure": 98765.4} in stored() and {"battery_level": 87} in stored(),
+                "the read characteristics (pressure, battery) in the cloud",
             )
-            world.run(lambda: sensor.set_temperature(-12.34))
-            gateway.wait_for(
-                lambda: {"temperature": -12.34} in values_of(config, "env-temperature"),
-                "a notified temperature of -12.34 in the outbox",
+            # Subscribed by now (the reads came after): notifications reach the cloud.
+            world.run(lambda: sensor.set(TEMPERATURE, -12.34))
+            world.run(lambda: sensor.set(HUMIDITY, 55.12))
+            process.wait_for(
+                lambda: {"temperature": -12.34} in stored() and {"humidity": 55.12} in stored(),
+                "a notified -12.34 °C and 55.12 % in the cloud",
             )
-    assert gateway.process is not None and gateway.process.returncode == 0
+        assert process.process is not None and process.process.returncode == 0
+    for values in stored():
+        assert len(values) == 1, "each characteristic's value is a reading of the one source"
