@@ -202,8 +202,12 @@ class RegisterPlan:
         self._shuffle = None if identity else itemgetter(*permutation)
         return struct.Struct("".join(pieces))
 
-    def decode(self, frame: bytes) -> Values:
-        """Named values from a frame the plan's reads produced; raises only ReportRejected."""
+    def decode(self, frame: bytes, origin: str = "") -> Values:
+        """Named values from a frame the plan's reads produced; raises only ReportRejected.
+
+        ``origin`` is not read (a frame decodes the same from any unit); taking it
+        makes the method a :data:`~edgeward.sync.source_types.decoders.Decoder`
+        without a wrapper call on the admission hot path."""
         if len(frame) != self.frame_size:
             raise ReportRejected(
                 "undecodable",
