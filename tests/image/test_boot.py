@@ -47,7 +47,6 @@ port = 502
 source = "meter-1"
 unit = 1
 poll_interval = 1.0
-registers = [{ name = "voltage", address = 0, type = "float32" }]
 """
 
 
