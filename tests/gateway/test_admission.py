@@ -39,7 +39,7 @@ def mqtt(auth_mode: str, sealed_for: str | None = None) -> dict[str, Any]:
         "transport": "mqtt",
         "auth_mode": auth_mode,
         "sealed_for": sealed_for,
-        "decoder": {"fields": {"temperature": "t"}},
+        "decoder": {"format": "json", "fields": [{"name": "temperature", "path": "t"}]},
         "fields": {"temperature": {"unit": "C", "min": -40, "max": 85}},
     }
 
@@ -76,6 +76,12 @@ REGISTRY = {
             auth_key=base64.b64encode(reports.authentication_key(KEY)).decode(),
         ),
         {**source("off", METER, {"bus": "modbus-tcp://10.0.0.5:502", "unit": 4}), "enabled": False},
+        # A type in the language of registry version 1: this gateway can't read it.
+        source(
+            "probe-old",
+            {**mqtt("bound"), "decoder": {"fields": {"temperature": "t"}}},
+            {"topic": "site/probe-old"},
+        ),
     ]
 }
 
@@ -145,6 +151,19 @@ def test_refusals_are_counted_with_their_reason() -> None:
     expected = {**dict.fromkeys(cases, 1), ("probe-h", "replay"): 1}
     expected[("probe-h", "bad-signature")] = 1
     assert dict(admission.rejections.counts) == expected
+
+
+def test_a_type_the_gateway_cannot_read_refuses_its_source_only() -> None:
+    admission = Admission(REGISTRY)
+    assert "probe-old" not in admission.types
+    assert set(admission.types) == {s["name"] for s in REGISTRY["sources"]} - {"probe-old"}
+    payload = json.dumps({"t": 21.5}).encode()
+    assert admission.admit(reading("probe-old", payload, "mqtt://b/site/probe-old")) is None
+    assert admission.rejections.counts == {("probe-old", "unsupported-type"): 1}
+    admitted = admission.admit(
+        reading("meter-1", meter_frame(230.5), "modbus-tcp://10.0.0.5:502/3")
+    )
+    assert admitted is not None and admitted.values == {"voltage": 230.5}
 
 
 def sealed_for_cloud(counter: int, key: bytes = KEY, source_name: str = "probe-c") -> bytes:
