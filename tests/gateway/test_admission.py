@@ -175,7 +175,8 @@ def test_sealed_for_the_cloud_passes_unopened_once_its_sender_is_proven() -> Non
     envelope = sealed_for_cloud(9)
     admitted = admission.admit(reading("probe-c", envelope, "mqtt://b/site/probe-c"))
     assert admitted is not None
-    assert base64.b64decode(admitted.values["sealed"]) == envelope
+    sealed = admitted.values["sealed"]
+    assert isinstance(sealed, str) and base64.b64decode(sealed) == envelope
     assert b'"t"' not in json.dumps(admitted.values).encode(), "the gateway never sees inside"
     assert admission.admit(reading("probe-c", envelope, "mqtt://b/site/probe-c")) is None
     assert admission.rejections.counts == {("probe-c", "replay"): 1}, "the tag covers the counter"
