@@ -8,11 +8,11 @@ import pytest
 
 from edgeward.demo import devices as demo_devices
 from edgeward.demo.devices import mqtt_device, serial_device, start_devices
-from edgeward.demo.run import gateway_document
+from edgeward.demo.run import METER_UNITS, gateway_document
 from edgeward.gateway.config.loader import load_config
 from edgeward.gateway.config.toml_writer import dump_toml, write_secret
 from edgeward.harness.processes import ChildProcess
-from edgeward.sync.registry import validate_type_spec
+from edgeward.sync.source_types.checks import validate_type_spec
 
 
 def test_missing_peers_are_named_with_their_debian_package(
@@ -40,4 +40,9 @@ def test_device_types_and_gateway_sections_are_valid(tmp_path: Path) -> None:
     config_path.write_text(dump_toml(document))
     config = load_config(config_path)
     assert [port.source for port in config.serial] == ["probe-1"]
-    assert [s.subscription.topic for s in config.mqtt[0].subscriptions] == ["demo/room1"]
+    assert [s.topic for s in config.mqtt[0].subscriptions] == ["demo/room1"]
+    # The meters' section binds units only: their type comes from the registry.
+    (meters,) = config.modbus_tcp
+    assert [(d.source, d.unit) for d in meters.devices] == [
+        (f"meter-{unit}", unit) for unit in METER_UNITS
+    ]

@@ -1,12 +1,15 @@
 """The Modbus RTU driver against a real pymodbus serial server behind a socat pty pair.
 
 Two units share the line (multi-drop); a unit id nobody serves stays silent,
-as an absent drop on RS-485 does.
+as an absent drop on RS-485 does. The driver issues the blocks it is given
+(a type's register plan, tested in tests/sync/source_types/test_modbus_plan.py)
+and returns their bytes as on the wire, read here with ``struct`` alone.
 """
 
 from __future__ import annotations
 
 import asyncio
+import struct
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
@@ -15,20 +18,36 @@ import pytest
 
 from edgeward.drivers.breaker import BreakerPolicy
 from edgeward.drivers.errors import DeviceProtocolError, DeviceUnavailable, DriverConfigError
-from edgeward.drivers.modbus.register_map import RegisterField, RegisterMap, Table, ValueType
+from edgeward.drivers.modbus.blocks import Block, Table
 from edgeward.drivers.modbus.rtu import ModbusRtuDriver, RtuDevice, SerialLine
 from edgeward.drivers.simulators.modbus_server import SerialRegisterBankServer
 from tests.peers.socat import PtyPair
 
-MAP = RegisterMap(
-    [
-        RegisterField("power", 0, ValueType.FLOAT32),
-        RegisterField("serial", 10, ValueType.STRING, count=4),
-        RegisterField("relay", 3, ValueType.BOOL, table=Table.COIL),
-        RegisterField("alarm", 17, ValueType.BOOL, table=Table.DISCRETE_INPUT),
-        RegisterField("door", 18, ValueType.BOOL, table=Table.DISCRETE_INPUT),
-    ]
+# A float32 at 0, four registers of text at 10, coil 3, discrete inputs 17 and 18.
+MAP = (
+    Block(Table.HOLDING, 0, 2),
+    Block(Table.HOLDING, 10, 4),
+    Block(Table.COIL, 3, 1),
+    Block(Table.DISCRETE_INPUT, 17, 2),
 )
+FRAME = struct.Struct(">f8sBB")
+
+
+def decode(raw: bytes) -> dict[str, object]:
+    """The frame as the driver returns it: registers as big-endian words, each bit
+    block packed lowest address first into the least significant bit, padded to bytes."""
+    assert len(raw) == FRAME.size == sum(block.size for block in MAP)
+    power, serial, coils, inputs = FRAME.unpack(raw)
+    assert coils >> 1 == 0 and inputs >> 2 == 0  # the padding bits are clear
+    return {
+        "power": power,
+        "serial": serial.rstrip(b"\0").decode(),
+        "relay": bool(coils & 1),
+        "alarm": bool(inputs & 1),
+        "door": bool(inputs & 2),
+    }
+
+
 DEAD_TIMEOUT = 0.15
 
 
@@ -81,11 +100,11 @@ def test_two_units_on_one_line_read_exact_values(line: PtyPair) -> None:
         try:
             for unit in (1, 2):
                 reading = await driver.poll(f"m{unit}")
-                assert MAP.decode(reading.raw) == expected[unit]
+                assert decode(reading.raw) == expected[unit]
                 assert reading.origin == f"modbus-rtu://{line.device_end}/{unit}"
             # Concurrent polls share the line one request at a time and still all succeed.
             readings = await asyncio.gather(*(driver.poll(s) for s in ("m1", "m2") * 5))
-            assert [MAP.decode(r.raw)["serial"] for r in readings] == ["SN-1", "SN-2"] * 5
+            assert [decode(r.raw)["serial"] for r in readings] == ["SN-1", "SN-2"] * 5
         finally:
             await driver.close()
 
@@ -115,7 +134,7 @@ def test_silent_unit_opens_its_breaker_and_then_fails_without_touching_the_line(
                 await driver.poll("ghost")
             assert time.monotonic() - started < DEAD_TIMEOUT / 3
             # The healthy unit on the same port is unaffected.
-            assert MAP.decode((await driver.poll("m1")).raw) == expected
+            assert decode((await driver.poll("m1")).raw) == expected
         finally:
             await driver.close()
 
@@ -125,7 +144,7 @@ def test_silent_unit_opens_its_breaker_and_then_fails_without_touching_the_line(
 def test_exception_response_is_a_protocol_error_and_keeps_the_breaker_closed(
     line: PtyPair,
 ) -> None:
-    beyond = RegisterMap([RegisterField("x", 1000, ValueType.UINT16)])
+    beyond = (Block(Table.HOLDING, 1000, 1),)
 
     async def test(server: SerialRegisterBankServer) -> None:
         expected = fill(server, 1)
@@ -141,7 +160,7 @@ def test_exception_response_is_a_protocol_error_and_keeps_the_breaker_closed(
                     await driver.poll("beyond")
                 assert caught.value.code == 0x02
             assert not driver.breakers["beyond"].is_open
-            assert MAP.decode((await driver.poll("m1")).raw) == expected
+            assert decode((await driver.poll("m1")).raw) == expected
         finally:
             await driver.close()
 
@@ -161,7 +180,7 @@ def test_missing_port_is_unavailable_and_a_port_that_appears_is_used(tmp_path: P
             expected = fill(server, 1)
             await server.start()
             try:
-                assert MAP.decode((await driver.poll("m1")).raw) == expected
+                assert decode((await driver.poll("m1")).raw) == expected
             finally:
                 await server.stop()
         finally:
@@ -195,7 +214,7 @@ def test_pulled_cable_is_unavailable_and_the_bus_recovers_when_plugged_back(
         server = await serve()
         driver = driver_on(pair, RtuDevice("m1", 1, MAP, timeout=0.3))
         try:
-            assert MAP.decode((await driver.poll("m1")).raw)["serial"] == "SN-1"
+            assert decode((await driver.poll("m1")).raw)["serial"] == "SN-1"
             pair.stop()  # socat killed: both ptys vanish mid-operation
             await server.stop()
             for _ in range(2):
@@ -203,7 +222,7 @@ def test_pulled_cable_is_unavailable_and_the_bus_recovers_when_plugged_back(
                     await driver.poll("m1")
             pair.start()  # same link names, new ptys
             server = await serve()
-            assert MAP.decode((await driver.poll("m1")).raw)["serial"] == "SN-1"
+            assert decode((await driver.poll("m1")).raw)["serial"] == "SN-1"
         finally:
             await driver.close()
             await server.stop()

@@ -1,5 +1,8 @@
 """The Modbus TCP driver against a real pymodbus server (RegisterBankServer).
 
+The driver issues the blocks it is given (a type's register plan, made in
+:mod:`edgeward.sync.source_types.modbus` and tested there) and returns their
+bytes as on the wire, so these tests read the frame with ``struct`` alone.
 Every test runs its own event loop with ``asyncio.run`` and starts the
 server inside it on port 0.
 """
@@ -10,18 +13,14 @@ import asyncio
 import struct
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 import pytest
+from pymodbus.constants import ExcCodes
 
 from edgeward.drivers.breaker import BreakerPolicy
 from edgeward.drivers.errors import DeviceProtocolError, DeviceUnavailable, DriverConfigError
-from edgeward.drivers.modbus.register_map import (
-    Order,
-    RegisterField,
-    RegisterMap,
-    Table,
-    ValueType,
-)
+from edgeward.drivers.modbus.blocks import Block, Table
 from edgeward.drivers.modbus.tcp import ModbusDevice, ModbusTcpDriver
 from edgeward.drivers.simulators.modbus_server import RegisterBankServer
 
@@ -29,19 +28,28 @@ HOST = "127.0.0.1"
 # Short, so that a read the stopped server never answers fails fast.
 TIMEOUT = 1.0
 
-METER = RegisterMap(
-    [
-        RegisterField("voltage", 0, ValueType.FLOAT32),
-        RegisterField("energy", 2, ValueType.UINT32),
-        RegisterField("balance", 4, ValueType.INT32),
-        RegisterField("frequency", 6, ValueType.UINT16, scale=0.01),
-        RegisterField("temperature", 7, ValueType.INT16),
-        RegisterField("total", 8, ValueType.FLOAT64),
-        RegisterField("swapped", 12, ValueType.UINT32, word_order=Order.LITTLE),
-        # Far enough away to need a second request, and from the input table.
-        RegisterField("step", 40, ValueType.UINT32, table=Table.INPUT),
-    ]
-)
+# Registers 0-13 in one request: float32 voltage, uint32 energy, int32 balance,
+# uint16 frequency (hundredths), int16 temperature, float64 total and a word pair
+# the driver must hand over unswapped; then, far enough away to need a second
+# request, and from the input table, a uint32 step.
+METER = (Block(Table.HOLDING, 0, 14), Block(Table.INPUT, 40, 2))
+FRAME = struct.Struct(">fIiHhdHHI")
+
+
+def decode(raw: bytes) -> dict[str, float]:
+    """The meter's frame as the driver returns it: the blocks' words, big-endian, in order."""
+    assert len(raw) == FRAME.size == sum(block.size for block in METER)
+    voltage, energy, balance, frequency, temperature, total, high, low, step = FRAME.unpack(raw)
+    return {
+        "voltage": voltage,
+        "energy": energy,
+        "balance": balance,
+        "frequency": frequency / 100,
+        "temperature": temperature,
+        "total": total,
+        "pair": (high << 16) | low,
+        "step": step,
+    }
 
 
 def words(packed: bytes) -> list[int]:
@@ -64,7 +72,7 @@ def fill_meter(server: RegisterBankServer, unit: int) -> dict[str, float]:
         "frequency": 49.98,
         "temperature": -40,
         "total": -1234.5678901234,
-        "swapped": 0x0001_0002,
+        "pair": 0x0002_0001,  # as written: word order is the decoder's business
         "step": 70_000 + unit,
     }
 
@@ -99,8 +107,7 @@ def test_poll_reads_exact_values_from_two_units() -> None:
                 before = datetime.now(UTC)
                 reading = await driver.poll(f"meter-{unit}")
                 assert reading.source == f"meter-{unit}"
-                assert len(reading.raw) == METER.frame_size
-                assert METER.decode(reading.raw) == expected[unit]
+                assert decode(reading.raw) == expected[unit]
                 assert reading.time.utcoffset() == timedelta(0)
                 assert before <= reading.time <= datetime.now(UTC)
         finally:
@@ -114,10 +121,10 @@ def test_poll_sees_register_changes_between_polls() -> None:
         driver = driver_for(server, ModbusDevice("meter-1", 1, METER))
         try:
             fill_meter(server, 1)
-            assert METER.decode((await driver.poll("meter-1")).raw)["step"] == 70_001
+            assert decode((await driver.poll("meter-1")).raw)["step"] == 70_001
             server.write_uint32(1, 40, 5)
             server.write_float32(1, 0, -0.5)
-            values = METER.decode((await driver.poll("meter-1")).raw)
+            values = decode((await driver.poll("meter-1")).raw)
             assert (values["step"], values["voltage"]) == (5, -0.5)
         finally:
             await driver.close()
@@ -153,11 +160,11 @@ def test_unknown_unit_is_a_protocol_error_and_the_driver_stays_usable() -> None:
             assert caught.value.code is not None
             assert caught.value.device is not None and "/9" in caught.value.device
             # The next poll, on the same connection, works.
-            assert METER.decode((await driver.poll("meter-1")).raw) == expected
+            assert decode((await driver.poll("meter-1")).raw) == expected
             # And the unknown unit keeps failing the same way rather than crashing.
             with pytest.raises(DeviceProtocolError):
                 await driver.poll("ghost")
-            assert METER.decode((await driver.poll("meter-1")).raw) == expected
+            assert decode((await driver.poll("meter-1")).raw) == expected
         finally:
             await driver.close()
 
@@ -165,7 +172,7 @@ def test_unknown_unit_is_a_protocol_error_and_the_driver_stays_usable() -> None:
 
 
 def test_address_beyond_the_device_is_a_protocol_error() -> None:
-    beyond = RegisterMap([RegisterField("x", 1000, ValueType.UINT16)])
+    beyond = (Block(Table.HOLDING, 1000, 1),)
 
     async def test(server: RegisterBankServer) -> None:
         expected = fill_meter(server, 1)
@@ -175,7 +182,7 @@ def test_address_beyond_the_device_is_a_protocol_error() -> None:
         try:
             with pytest.raises(DeviceProtocolError):
                 await driver.poll("beyond")
-            assert METER.decode((await driver.poll("meter-1")).raw) == expected
+            assert decode((await driver.poll("meter-1")).raw) == expected
         finally:
             await driver.close()
 
@@ -191,7 +198,7 @@ def test_stopped_server_is_unavailable_and_a_restart_is_picked_up() -> None:
         driver = ModbusTcpDriver(HOST, port, [ModbusDevice("meter-1", 1, METER)], timeout=TIMEOUT)
         restarted: RegisterBankServer | None = None
         try:
-            assert METER.decode((await driver.poll("meter-1")).raw)["step"] == 70_001
+            assert decode((await driver.poll("meter-1")).raw)["step"] == 70_001
 
             await server.stop()
             with pytest.raises(DeviceUnavailable):
@@ -206,7 +213,7 @@ def test_stopped_server_is_unavailable_and_a_restart_is_picked_up() -> None:
             restarted.write_uint32(1, 40, 42)
             # The very next poll reconnects by itself.
             reading = await driver.poll("meter-1")
-            assert METER.decode(reading.raw)["step"] == 42
+            assert decode(reading.raw)["step"] == 42
             assert reading.origin == f"modbus-tcp://{HOST}:{port}/1"
         finally:
             await driver.close()
@@ -247,7 +254,7 @@ def test_close_is_idempotent_and_poll_after_close_reconnects() -> None:
         await driver.close()
         await driver.close()
         try:
-            assert METER.decode((await driver.poll("meter-1")).raw) == expected
+            assert decode((await driver.poll("meter-1")).raw) == expected
         finally:
             await driver.close()
 
@@ -292,7 +299,7 @@ def test_breaker_opens_on_a_dead_endpoint_and_a_probe_after_backoff_recovers() -
             async with asyncio.timeout(5):
                 while not driver.breakers["meter-1"].allow():  # noqa: ASYNC110 - a clock, no event
                     await asyncio.sleep(0.02)
-            assert METER.decode((await driver.poll("meter-1")).raw) == expected
+            assert decode((await driver.poll("meter-1")).raw) == expected
             assert not driver.breakers["meter-1"].is_open
         finally:
             await driver.close()
@@ -318,5 +325,67 @@ def test_a_server_that_accepts_but_never_answers_times_out_in_time() -> None:
         finally:
             await driver.close()
             silent.close()
+
+    asyncio.run(main())
+
+
+class ClockedServer(RegisterBankServer):
+    """Records when each register request arrives, on the event loop's clock."""
+
+    def __init__(self, units: list[int]) -> None:
+        super().__init__(units, host=HOST, port=0)
+        self.arrivals: list[tuple[int, int, float]] = []  # (unit, address, time)
+
+    async def _serve(
+        self,
+        unit: int,
+        function_code: int,
+        start_address: int,
+        address: int,
+        count: int,
+        current_registers: list[int],
+        set_values: list[int] | list[bool] | None,
+    ) -> ExcCodes | None:
+        self.arrivals.append((unit, address, asyncio.get_running_loop().time()))
+        return await super()._serve(
+            unit, function_code, start_address, address, count, current_registers, set_values
+        )
+
+
+def test_pause_spaces_a_devices_requests_and_only_that_devices() -> None:
+    pause = 0.2
+    blocks = (Block(Table.HOLDING, 0, 2), Block(Table.HOLDING, 10, 2), Block(Table.INPUT, 40, 2))
+
+    async def main() -> None:
+        server = ClockedServer([1, 2])
+        await server.start()
+        for unit in (1, 2):
+            server.write_uint32(unit, 0, 1000 + unit)
+            server.write_uint32(unit, 10, 2000 + unit)
+            server.write_uint32(unit, 40, 3000 + unit)
+        driver = driver_for(
+            server, ModbusDevice("slow", 1, blocks, pause), ModbusDevice("quick", 2, blocks)
+        )
+        try:
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            slow = await driver.poll("slow")
+            slow_arrivals = [(a, t) for u, a, t in server.arrivals if u == 1]
+            assert [a for a, _ in slow_arrivals] == [0, 10, 40]
+            # No pause before the first request, at least ``pause`` between the next ones.
+            assert slow_arrivals[0][1] - started < pause
+            gaps = [later - earlier for (_, earlier), (_, later) in pairwise(slow_arrivals)]
+            assert all(gap >= pause * 0.95 for gap in gaps), gaps
+            # The pause changes when the requests go, not what they read.
+            assert struct.unpack(">III", slow.raw) == (1001, 2001, 3001)
+
+            started = loop.time()
+            quick = await driver.poll("quick")
+            assert loop.time() - started < pause
+            assert [a for u, a, _ in server.arrivals if u == 2] == [0, 10, 40]
+            assert struct.unpack(">III", quick.raw) == (1002, 2002, 3002)
+        finally:
+            await driver.close()
+            await server.stop()
 
     asyncio.run(main())

@@ -39,7 +39,7 @@ def mqtt(auth_mode: str, sealed_for: str | None = None) -> dict[str, Any]:
         "transport": "mqtt",
         "auth_mode": auth_mode,
         "sealed_for": sealed_for,
-        "decoder": {"fields": {"temperature": "t"}},
+        "decoder": {"format": "json", "fields": [{"name": "temperature", "path": "t"}]},
         "fields": {"temperature": {"unit": "C", "min": -40, "max": 85}},
     }
 
@@ -76,6 +76,12 @@ REGISTRY = {
             auth_key=base64.b64encode(reports.authentication_key(KEY)).decode(),
         ),
         {**source("off", METER, {"bus": "modbus-tcp://10.0.0.5:502", "unit": 4}), "enabled": False},
+        # A type in the language of registry version 1: this gateway can't read it.
+        source(
+            "probe-old",
+            {**mqtt("bound"), "decoder": {"fields": {"temperature": "t"}}},
+            {"topic": "site/probe-old"},
+        ),
     ]
 }
 
@@ -147,6 +153,19 @@ def test_refusals_are_counted_with_their_reason() -> None:
     assert dict(admission.rejections.counts) == expected
 
 
+def test_a_type_the_gateway_cannot_read_refuses_its_source_only() -> None:
+    admission = Admission(REGISTRY)
+    assert "probe-old" not in admission.types
+    assert set(admission.types) == {s["name"] for s in REGISTRY["sources"]} - {"probe-old"}
+    payload = json.dumps({"t": 21.5}).encode()
+    assert admission.admit(reading("probe-old", payload, "mqtt://b/site/probe-old")) is None
+    assert admission.rejections.counts == {("probe-old", "unsupported-type"): 1}
+    admitted = admission.admit(
+        reading("meter-1", meter_frame(230.5), "modbus-tcp://10.0.0.5:502/3")
+    )
+    assert admitted is not None and admitted.values == {"voltage": 230.5}
+
+
 def sealed_for_cloud(counter: int, key: bytes = KEY, source_name: str = "probe-c") -> bytes:
     return reports.seal_for_cloud(b'{"t": 1}', source_name, counter, key, secrets.token_bytes(12))
 
@@ -156,7 +175,8 @@ def test_sealed_for_the_cloud_passes_unopened_once_its_sender_is_proven() -> Non
     envelope = sealed_for_cloud(9)
     admitted = admission.admit(reading("probe-c", envelope, "mqtt://b/site/probe-c"))
     assert admitted is not None
-    assert base64.b64decode(admitted.values["sealed"]) == envelope
+    sealed = admitted.values["sealed"]
+    assert isinstance(sealed, str) and base64.b64decode(sealed) == envelope
     assert b'"t"' not in json.dumps(admitted.values).encode(), "the gateway never sees inside"
     assert admission.admit(reading("probe-c", envelope, "mqtt://b/site/probe-c")) is None
     assert admission.rejections.counts == {("probe-c", "replay"): 1}, "the tag covers the counter"

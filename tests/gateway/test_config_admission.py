@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from edgeward.gateway.config.loader import load_config
-from tests.gateway.test_config import assert_names, config_error, valid_document, write_config
+from tests.gateway.config_files import assert_names, config_error, valid_document, write_config
 
 
 def test_defaults_and_set_intervals(tmp_path: Path) -> None:

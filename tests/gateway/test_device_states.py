@@ -30,7 +30,12 @@ from tests.peers.registry import admission_gate, bound_source
 from tests.test_gateway_health import table
 
 PORT = "/dev/ttyUSB0"
-SENSOR = bound_source("probe-1", "serial", {"fields": ["temperature", "humidity"]}, {"port": PORT})
+DECODER = {
+    "framing": {"kind": "line"},
+    "fields": [{"name": "temperature", "type": "float"}, {"name": "humidity", "type": "float"}],
+    "separator": ",",
+}
+SENSOR = bound_source("probe-1", "serial", DECODER, {"port": PORT})
 WARM = Refusal("undecodable", "field 'temperature': 'warm' is not float", "temperature", "'warm'")
 
 
@@ -186,7 +191,9 @@ class Streams(StreamingDriver):
 
 
 def test_the_stream_coordinator_notes_refusals_in_the_drivers_health(tmp_path: Path) -> None:
-    driver = Streams([b"21.5,40"] + [b"1,2,3"] * 3)
+    # A third part is a newer firmware's extra field, read as the type says (ignored);
+    # a frame that is not text at all is refused, and no field is at fault.
+    driver = Streams([b"21.5,40", b"21.5,40,3"] + [b"\xff\xfe,40"] * 3)
     gate, _ = admission_gate(tmp_path, [SENSOR])
     coordinator = StreamCoordinator(driver, gate)
 
@@ -201,7 +208,7 @@ def test_the_stream_coordinator_notes_refusals_in_the_drivers_health(tmp_path: P
         return device_snapshot(coordinator.health["probe-1"])
 
     shown = asyncio.run(main())
-    assert (shown["state"], shown["refused"], shown["reads"]) == ("refused", 3, 4)
-    assert shown["detail"] == "undecodable: frame has 3 fields, the field spec 2", (
-        "too many parts name no field, and the frame is not shown"
+    assert (shown["state"], shown["refused"], shown["reads"]) == ("refused", 3, 5)
+    assert shown["detail"] == "undecodable: the frame is not UTF-8 text", (
+        "a refusal of the whole frame names no field, and the frame is not shown"
     )

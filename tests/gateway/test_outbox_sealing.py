@@ -16,8 +16,8 @@ import pytest
 from edgeward.gateway.errors import KeyringError
 from edgeward.gateway.outbox.data_keys import Keyring
 from edgeward.gateway.outbox.store import NewReading, Outbox
+from tests.gateway.config_files import valid_document, write_config
 from tests.gateway.outbox import with_outbox
-from tests.gateway.test_config import valid_document, write_config
 
 CANARY_SOURCE = "meter-canary-7f3a"
 CANARY_TEXT = "PLAINTEXT-CANARY-91d2"

@@ -10,7 +10,7 @@ import pytest
 
 from edgeward.gateway.config.loader import load_config
 from edgeward.gateway.config.pipeline import HealthConfig, OutboxConfig, UplinkConfig
-from tests.gateway.test_config import assert_names, config_error, valid_document, write_config
+from tests.gateway.config_files import assert_names, config_error, valid_document, write_config
 
 
 def test_store_and_forward_keys_load(tmp_path: Path) -> None:

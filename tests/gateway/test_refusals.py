@@ -38,7 +38,12 @@ KEY = secrets.token_bytes(32)
 PORT = "/dev/ttyUSB0"
 ORIGIN = f"serial://{PORT}"
 NOW = 1_764_128_460_000_000
-SENSOR = bound_source("probe-1", "serial", {"fields": ["temperature", "humidity"]}, {"port": PORT})
+DECODER = {
+    "framing": {"kind": "line"},
+    "fields": [{"name": "temperature", "type": "float"}, {"name": "humidity", "type": "float"}],
+    "separator": ",",
+}
+SENSOR = bound_source("probe-1", "serial", DECODER, {"port": PORT})
 SIGNED = {
     "name": "probe-h",
     "enabled": True,
@@ -47,7 +52,7 @@ SIGNED = {
         "transport": "mqtt",
         "auth_mode": "hmac",
         "sealed_for": None,
-        "decoder": {"fields": {"temperature": "t"}},
+        "decoder": {"format": "json", "fields": [{"name": "temperature", "path": "t"}]},
         "fields": {"temperature": {"unit": "C", "min": -40, "max": 85}},
     },
     "key": base64.b64encode(KEY).decode(),
@@ -66,7 +71,7 @@ def reading(raw: bytes, source: str = "probe-1", origin: str = ORIGIN) -> Readin
 def test_a_decoding_refusal_keeps_field_and_value() -> None:
     refusal = Admission({"sources": [SENSOR]}).decide(reading(b"warm,40"))
     assert refusal == Refusal(
-        "undecodable", "field 'temperature': 'warm' is not float", "temperature", "'warm'"
+        "undecodable", "field 'temperature': not a decimal number", "temperature", "'warm'"
     )
     assert refusal.summary() == "undecodable: field temperature = 'warm'"
 
@@ -76,7 +81,7 @@ def test_too_few_parts_name_the_first_missing_field_and_show_no_value() -> None:
     assert isinstance(refusal, Refusal)
     assert (refusal.reason, refusal.field, refusal.value) == ("undecodable", "humidity", None)
     assert refusal.summary() == (
-        "undecodable: field humidity (frame has 1 fields, the field spec 2)"
+        "undecodable: field humidity (field 'humidity' is empty or missing)"
     )
 
 
@@ -87,7 +92,7 @@ def test_an_out_of_range_value_is_named() -> None:
         reading(signed, "probe-h", "mqtt://b/site/probe-h")
     )
     assert refusal == Refusal(
-        "out-of-range", "temperature=99.5 outside [-40, 85]", "temperature", "99.5"
+        "out-of-range", "temperature=99.5 outside [-40.0, 85.0]", "temperature", "99.5"
     )
 
 
@@ -206,7 +211,7 @@ def test_a_new_reason_or_field_is_logged_and_a_flapping_source_is_not(
     gate, _ = gate_over(tmp_path, clock)
     take_all(gate, [b"warm,40", b"warm,40", b"21.5,wet", b"21.5,wet"])
     assert [m for _, m in messages(caplog)][1].endswith(
-        "undecodable: field humidity = 'wet' (field 'humidity': 'wet' is not float); "
+        "undecodable: field humidity = 'wet' (field 'humidity': not a decimal number); "
         "counted and reported, logged again when the refusal changes"
     )
     caplog.clear()
@@ -228,7 +233,7 @@ def test_a_source_refused_without_a_field_is_logged_with_the_message(
     gate, _ = gate_over(tmp_path, Clock())
     take_all(gate, [b"\xff\xfe,1"] * 3)
     ((_, message),) = messages(caplog)
-    assert "undecodable: frame is not UTF-8 text" in message
+    assert "undecodable: the frame is not UTF-8 text" in message
 
 
 # Stored and reported.
@@ -296,5 +301,5 @@ def test_the_reported_event_says_why(tmp_path: Path) -> None:
     assert (event.field, event.value, event.detail) == (
         "temperature",
         "'hot'",
-        "field 'temperature': 'hot' is not float",
+        "field 'temperature': not a decimal number",
     )

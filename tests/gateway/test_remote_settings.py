@@ -11,11 +11,12 @@ from typing import Any
 import pytest
 
 from edgeward.gateway.config.loader import load_config
+from edgeward.gateway.config.settings_state import read_state
 from edgeward.gateway.errors import ConfigError
-from edgeward.gateway.runtime.remote_settings import RemoteSettings, read_state
+from edgeward.gateway.runtime.remote_settings import RemoteSettings
 from edgeward.gateway.runtime.service import cloud_client
 from edgeward.sync.remote_settings import REMOTE_RULES, Rule, SettingsError, validate_overlay
-from tests.gateway.test_config import valid_document, write_config
+from tests.gateway.config_files import valid_document, write_config
 from tests.peers.cloud import CloudServer
 
 

@@ -15,15 +15,16 @@ from pathlib import Path
 import pytest
 
 from edgeward.drivers.breaker import BreakerPolicy
-from edgeward.drivers.modbus.register_map import RegisterField, RegisterMap, ValueType
+from edgeward.drivers.modbus.blocks import Block, Table
 from edgeward.drivers.modbus.rtu import ModbusRtuDriver, RtuDevice, SerialLine
 from edgeward.drivers.simulators.modbus_server import SerialRegisterBankServer
 from edgeward.gateway.devices.polling import PollCoordinator
 from tests.peers.registry import admission_gate, bound_source
 from tests.peers.socat import PtyPair
 
-MAP = RegisterMap([RegisterField("power", 0, ValueType.FLOAT32)])
+# The type's one float32 register, and the one block its plan reads.
 REGISTERS = [{"name": "power", "address": 0, "type": "float32"}]
+MAP = (Block(Table.HOLDING, 0, 2),)
 PERIOD = 0.2
 # Long enough that, without the bus scheduler and breaker, each dead request
 # would push the healthy poll well past 10% of its period.

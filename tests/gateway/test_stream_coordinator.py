@@ -20,7 +20,11 @@ from tests.peers.registry import admission_gate, bound_source
 from tests.peers.serial_sensor import serial_sensor
 from tests.peers.socat import PtyPair
 
-FIELDS = ["counter", "temperature", "humidity"]
+FIELDS = [
+    {"name": "counter", "type": "integer"},
+    {"name": "temperature", "type": "float"},
+    {"name": "humidity", "type": "float"},
+]
 WAIT = 15.0
 
 
@@ -56,7 +60,10 @@ def test_serial_lines_decode_and_garbage_lines_are_counted(tmp_path: Path) -> No
     with PtyPair(tmp_path) as pair, serial_sensor(pair.peer_end, tmp_path, *options):
         driver = SerialDriver(SerialSettings(str(pair.device_end)), "probe-1", LineFramer())
         registered = bound_source(
-            "probe-1", "serial", {"fields": FIELDS}, {"port": str(pair.device_end)}
+            "probe-1",
+            "serial",
+            {"framing": {"kind": "line"}, "fields": FIELDS, "separator": ","},
+            {"port": str(pair.device_end)},
         )
         gate, queue = admission_gate(tmp_path, [registered])
         coordinator = StreamCoordinator(driver, gate)
@@ -90,7 +97,8 @@ def test_mqtt_json_decodes_and_non_json_is_counted(tmp_path: Path) -> None:
                 tls=Tls(str(mosquitto.certificates.ca_file)),
             )
             driver = MqttDriver(broker, [Subscription("probe-1", "t/1")])
-            decoder = {"fields": {name: name for name in FIELDS}}
+            fields = [field | {"path": field["name"]} for field in FIELDS]
+            decoder = {"format": "json", "fields": fields}
             registered = bound_source("probe-1", "mqtt", decoder, {"topic": "t/1"})
             gate, queue = admission_gate(tmp_path, [registered])
             coordinator = StreamCoordinator(driver, gate)

@@ -11,19 +11,50 @@ import pytest
 
 from edgeward.gateway.outbox.store import NewReading, Outbox
 from edgeward.gateway.outbox.writer import OutboxWriter
-from edgeward.sync.frames import FieldType, JsonDecoder, TextField
 from edgeward.sync.reports import ReportRejected
+from edgeward.sync.source_types import parse_type_spec
+from edgeward.sync.source_types.checks import validate_type_spec
+from edgeward.sync.source_types.decoders import build_decoder, check_ranges
+from edgeward.sync.source_types.spec import TypeSpec
+
+
+def mqtt_type(field: dict[str, object]) -> TypeSpec:
+    document = {"transport": "mqtt", "auth_mode": "bound", "decoder": {"fields": [field]}}
+    return parse_type_spec(validate_type_spec(document))
 
 
 @pytest.mark.parametrize(
     "payload",
-    [b'{"t": NaN}', b'{"t": Infinity}', b'{"t": -Infinity}', b'{"t": 1' + b"0" * 400 + b"}"],
+    [
+        b'{"t": NaN}',
+        b'{"t": Infinity}',
+        b'{"t": -Infinity}',
+        b'{"t": 1' + b"0" * 400 + b"}",
+        b'{"t": 1e400}',
+    ],
 )
 def test_json_decoder_refuses_what_is_not_a_finite_number(payload: bytes) -> None:
-    decoder = JsonDecoder((TextField("t", FieldType.FLOAT),))
-    with pytest.raises(ReportRejected, match=r"^undecodable: "):
-        decoder.decode(payload)
-    assert decoder.decode(b'{"t": 21.5}') == {"t": 21.5}
+    decode = build_decoder(mqtt_type({"name": "t", "type": "float"}))
+    with pytest.raises(ReportRejected) as refused:
+        decode(payload, "mqtt://broker/t")
+    assert refused.value.reason == "undecodable"
+    assert decode(b'{"t": 21.5}', "mqtt://broker/t") == {"t": 21.5}
+
+
+def test_a_finite_value_its_conversion_makes_infinite_is_out_of_range() -> None:
+    spec = mqtt_type({"name": "t", "type": "float", "scale": 1e10})
+    with pytest.raises(ReportRejected) as refused:
+        build_decoder(spec)(b'{"t": 1e300}', "mqtt://broker/t")
+    assert (refused.value.reason, refused.value.field) == ("out-of-range", "t")
+
+
+def test_admission_refuses_any_non_finite_value_it_is_handed() -> None:
+    """The last check before the outbox (check_ranges), whatever decoder made the values."""
+    for value in (math.nan, math.inf, -math.inf):
+        with pytest.raises(ReportRejected) as refused:
+            check_ranges({"ok": 1.0, "t": value}, {})
+        assert (refused.value.reason, refused.value.field) == ("out-of-range", "t")
+    check_ranges({"t": 1.0e308}, {})
 
 
 def test_the_writer_drops_an_unstorable_reading_and_commits_the_rest(tmp_path: Path) -> None:

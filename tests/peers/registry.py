@@ -44,8 +44,15 @@ def bound_source(
     }
 
 
-def write_signed_registry(data_dir: Path, gateway_id: str, sources: list[dict[str, Any]]) -> None:
-    signer = Ed25519PrivateKey.generate()
+def write_signed_registry(
+    data_dir: Path,
+    gateway_id: str,
+    sources: list[dict[str, Any]],
+    signer: Ed25519PrivateKey | None = None,
+) -> None:
+    """``signer``: the cloud's key; the same one again replaces a registry a running
+    gateway already verified (a new one is made when None)."""
+    signer = signer or Ed25519PrivateKey.generate()
     public = signer.public_key().public_bytes(
         serialization.Encoding.Raw, serialization.PublicFormat.Raw
     )
