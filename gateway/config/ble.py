@@ -57,16 +57,19 @@ def parse_ble(ble: Section) -> BleConfig:
     devices = tuple(_device(device) for device in ble.sections("devices"))
     if not devices:
         raise ble.error("devices", "at least one [[ble.devices]]", "none")
-    seen: dict[DeviceMatch, int] = {}
+    seen: dict[object, int] = {}
     for index, device in enumerate(devices):
-        if device.match in seen:
+        # One address is one device whatever name or service an entry adds,
+        # as the driver (drivers/ble/driver.py) will hold it.
+        same = device.match.address or device.match
+        if same in seen:
             raise ble.error(
                 f"devices[{index}]",
-                f"each device once (ble.devices[{seen[device.match]}] is {device.match} too; "
-                "its type lists every characteristic)",
+                f"each device once (ble.devices[{seen[same]}] is "
+                f"{devices[seen[same]].match} too; its type lists every characteristic)",
                 f"{device.match} again",
             )
-        seen[device.match] = index
+        seen[same] = index
     return BleConfig(ble.optional_string("adapter"), timing, devices)
 
 

@@ -19,15 +19,37 @@ def test_toml_examples_together_are_one_valid_gateway_toml(tmp_path: Path) -> No
     write_secret(tmp_path / "mqtt-password", "example")
     (tmp_path / "mqtt-ca.pem").write_text("example\n")
     config = load_config(path)
-    # The gateway example's endpoint and the `devices add --section` example's.
-    assert [len(c.devices) for c in config.modbus_tcp] == [1, 1]
-    assert [len(c.devices) for c in config.modbus_rtu] == [1]
-    assert [c.source for c in config.serial] == ["probe-1"]
-    assert [len(c.subscriptions) for c in config.mqtt] == [1]
-    assert config.ble is not None
-    assert sorted(source for _, source in config.ble.sources) == [
-        "env-1-humidity",
-        "env-1-temperature",
+    # The `devices add` example's endpoint (installers/ sorts first) and the gateway example's.
+    assert [c.bus for c in config.modbus_tcp] == [
+        "modbus-tcp://10.0.0.5:502",
+        "modbus-tcp://192.168.1.50:502",
     ]
-    assert config.unused_decoder_keys == [], "the docs show no deprecated decoder keys"
+    assert [[(d.source, d.unit) for d in c.devices] for c in config.modbus_tcp] == [
+        [("meter-9", 9)],
+        [("meter-1", 1)],
+    ]
+    assert [(c.bus, [d.source for d in c.devices]) for c in config.modbus_rtu] == [
+        ("modbus-rtu:///dev/ttyUSB0", ["pump-1"])
+    ]
+    (serial,) = config.serial
+    assert (serial.source, serial.poll_interval, serial.timeout, serial.stale_after) == (
+        "gps-1",
+        5.0,
+        0.5,
+        10.0,
+    )
+    assert [[s.source for s in c.subscriptions] for c in config.mqtt] == [["room-1"]]
+    assert config.ble is not None
+    assert [(d.match.address, d.source, d.poll_interval) for d in config.ble.devices] == [
+        ("C0:FF:EE:00:00:01", "env-1", 30.0)
+    ]
     assert (config.admission.registry_interval, config.admission.report_interval) == (60.0, 5.0)
+
+
+def test_no_toml_example_describes_a_device_inline() -> None:
+    """Keys the type holds now would be refused: the docs must not teach them."""
+    moved = ("registers", "framing", "fields", "characteristics", "request", "separator")
+    for block in blocks("toml"):
+        for line in block.text.splitlines():
+            key = line.split("=", 1)[0].strip().strip("[]").rsplit(".", 1)[-1]
+            assert key not in moved, f"{block.where()}: {line.strip()}"

@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 
-from edgeward.drivers.modbus.register_map import Block, Order, Table, ValueType
 from edgeward.gateway.config.loader import load_config
 from edgeward.gateway.config.toml_writer import dump_toml, write_secret
 from edgeward.gateway.errors import ConfigError
@@ -38,46 +37,13 @@ def valid_document() -> dict[str, Any]:
                 "port": 5020,
                 "timeout": 1.5,
                 "devices": [
-                    {
-                        "source": "meter-1",
-                        "unit": 1,
-                        "poll_interval": 0.25,
-                        "registers": [
-                            {"name": "voltage", "address": 0, "type": "float32"},
-                            {
-                                "name": "energy",
-                                "address": 6,
-                                "type": "uint32",
-                                "word_order": "little",
-                                "byte_order": "little",
-                            },
-                            {
-                                "name": "frequency",
-                                "address": 8,
-                                "type": "uint16",
-                                "scale": 0.01,
-                                "offset": -1,
-                                "table": "input",
-                            },
-                        ],
-                    },
-                    {
-                        "source": "meter-2",
-                        "unit": 2,
-                        "registers": [{"name": "voltage", "address": 0, "type": "float32"}],
-                    },
+                    {"source": "meter-1", "unit": 1, "poll_interval": 0.25},
+                    {"source": "meter-2", "unit": 2},
                 ],
             },
             {
                 "host": "meters.local",
-                "devices": [
-                    {
-                        "source": "meter-3",
-                        "unit": 0,
-                        "poll_interval": 60,
-                        "registers": [{"name": "power", "address": 100, "type": "int16"}],
-                    }
-                ],
+                "devices": [{"source": "meter-3", "unit": 0, "poll_interval": 60}],
             },
         ],
     }
@@ -145,22 +111,7 @@ def test_full_valid_config_loads_with_every_value(tmp_path: Path) -> None:
     assert (second.devices[0].source, second.devices[0].unit) == ("meter-3", 0)
     assert second.devices[0].poll_interval == 60.0
 
-    voltage, energy, frequency = meter1.register_map.fields
-    assert (voltage.name, voltage.address, voltage.type) == ("voltage", 0, ValueType.FLOAT32)
-    assert (voltage.table, voltage.word_order, voltage.byte_order) == (
-        Table.HOLDING,
-        Order.BIG,
-        Order.BIG,
-    )
-    assert (voltage.scale, voltage.offset) == (1.0, 0.0)
-    assert (energy.type, energy.word_order, energy.byte_order) == (
-        ValueType.UINT32,
-        Order.LITTLE,
-        Order.LITTLE,
-    )
-    assert (frequency.table, frequency.scale, frequency.offset) == (Table.INPUT, 0.01, -1.0)
-    assert meter1.register_map.blocks == (Block(Table.HOLDING, 0, 8), Block(Table.INPUT, 8, 1))
-    assert meter1.register_map.decode(bytes(16) + (4998).to_bytes(2, "big"))["frequency"] == 48.98
+    # What to read from each unit, and how, is its type's: nothing more to load here.
 
 
 def test_optional_sections_take_their_defaults(tmp_path: Path) -> None:
@@ -240,11 +191,6 @@ def device(document: dict[str, Any], endpoint: int = 0, index: int = 0) -> dict[
     return found
 
 
-def register(document: dict[str, Any], index: int = 0) -> dict[str, Any]:
-    found: dict[str, Any] = device(document)["registers"][index]
-    return found
-
-
 CASES: list[tuple[str, Mutation, str, tuple[str, ...]]] = [
     ("missing-gateway", lambda d: d.pop("gateway"), "gateway", ("a [gateway] table", "missing")),
     (
@@ -279,12 +225,6 @@ CASES: list[tuple[str, Mutation, str, tuple[str, ...]]] = [
         ("an integer from 0 to 255", "missing"),
     ),
     (
-        "missing-register-type",
-        lambda d: register(d, 1).pop("type"),
-        "modbus_tcp[0].devices[0].registers[1].type",
-        ("'float32'", "missing"),
-    ),
-    (
         "unknown-top-level-key",
         lambda d: d.update(modbus_ascii=[]),
         "modbus_ascii",
@@ -301,12 +241,6 @@ CASES: list[tuple[str, Mutation, str, tuple[str, ...]]] = [
         lambda d: d["modbus_tcp"][1].update(hostname="x"),
         "modbus_tcp[1].hostname",
         ("an unknown key", "host"),
-    ),
-    (
-        "unknown-register-key",
-        lambda d: register(d, 2).update(scael=0.1),
-        "modbus_tcp[0].devices[0].registers[2].scael",
-        ("an unknown key", "scale"),
     ),
     (
         "unknown-uplink-key",
@@ -363,18 +297,6 @@ CASES: list[tuple[str, Mutation, str, tuple[str, ...]]] = [
         ("an array of tables [[modbus_tcp]]",),
     ),
     (
-        "registers-is-not-an-array",
-        lambda d: device(d).update(registers="voltage"),
-        "modbus_tcp[0].devices[0].registers",
-        ("an array of tables",),
-    ),
-    (
-        "register-is-not-a-table",
-        lambda d: device(d).update(registers=[1, 2]),
-        "modbus_tcp[0].devices[0].registers[0]",
-        ("a table", "int"),
-    ),
-    (
         "unit-out-of-range",
         lambda d: device(d).update(unit=256),
         "modbus_tcp[0].devices[0].unit",
@@ -417,12 +339,6 @@ CASES: list[tuple[str, Mutation, str, tuple[str, ...]]] = [
         ("a number from 0.01 to 86400", "nan"),
     ),
     (
-        "address-out-of-range",
-        lambda d: register(d).update(address=65536),
-        "modbus_tcp[0].devices[0].registers[0].address",
-        ("an integer from 0 to 65535", "65536"),
-    ),
-    (
         "batch-max-readings-zero",
         lambda d: d["uplink"].update(batch_max_readings=0),
         "uplink.batch_max_readings",
@@ -439,30 +355,6 @@ CASES: list[tuple[str, Mutation, str, tuple[str, ...]]] = [
         lambda d: d["uplink"].update(timeout=-1.0),
         "uplink.timeout",
         ("a number from 0.1 to 600", "-1.0"),
-    ),
-    (
-        "bad-register-type",
-        lambda d: register(d).update(type="float16"),
-        "modbus_tcp[0].devices[0].registers[0].type",
-        ("one of 'int16', 'uint16', 'int32', 'uint32', 'float32', 'float64'", "'float16'"),
-    ),
-    (
-        "register-type-wrong-case",
-        lambda d: register(d).update(type="Float32"),
-        "modbus_tcp[0].devices[0].registers[0].type",
-        ("'float32'", "'Float32'"),
-    ),
-    (
-        "bad-register-table",
-        lambda d: register(d).update(table="disk"),
-        "modbus_tcp[0].devices[0].registers[0].table",
-        ("one of 'holding', 'input', 'coil', 'discrete_input'", "'disk'"),
-    ),
-    (
-        "bad-word-order",
-        lambda d: register(d).update(word_order="middle"),
-        "modbus_tcp[0].devices[0].registers[0].word_order",
-        ("one of 'big', 'little'", "'middle'"),
     ),
     (
         "bad-synchronous",
@@ -489,40 +381,16 @@ CASES: list[tuple[str, Mutation, str, tuple[str, ...]]] = [
         ("a data source configured once", "'meter-2'"),
     ),
     (
-        "overlapping-registers",
-        lambda d: register(d, 1).update(address=1),
-        "modbus_tcp[0].devices[0].registers",
-        ("a register map without clashes", "overlap", "'voltage'", "'energy'"),
-    ),
-    (
-        "duplicate-register-names",
-        lambda d: register(d, 2).update(name="voltage"),
-        "modbus_tcp[0].devices[0].registers",
-        ("a register map without clashes", "'voltage'"),
-    ),
-    (
         "source-not-an-identifier",
         lambda d: device(d).update(source="meter 1"),
         "modbus_tcp[0].devices[0].source",
         ("an identifier", "'meter 1'"),
     ),
     (
-        "register-name-not-an-identifier",
-        lambda d: register(d, 0).update(name="voltage L1"),
-        "modbus_tcp[0].devices[0].registers[0].name",
-        ("an identifier",),
-    ),
-    (
         "gateway-id-not-an-identifier",
         lambda d: d["gateway"].update(id="gw/1"),
         "gateway.id",
         ("an identifier",),
-    ),
-    (
-        "no-registers",
-        lambda d: device(d, 1, 0).update(registers=[]),
-        "modbus_tcp[1].devices[0].registers",
-        ("a register map without clashes",),
     ),
 ]
 
@@ -538,6 +406,51 @@ def test_each_mistake_names_file_key_and_expectation(
     mutate(document)
     path = write_config(tmp_path, document)
     assert_names(config_error(path), path, key, "expected", *expected)
+
+
+# --- keys that moved into the data-source type ----------------------------------------
+
+
+def assert_moved(error: ConfigError, path: Path, key: str, name: str) -> None:
+    """Refused naming the key, where its description went, and the command that moves it."""
+    assert_names(error, path, key, f"no {name!r} here", "data-source type")
+    assert f"edgeward devices convert --config {path}" in str(error)
+
+
+@pytest.mark.parametrize(
+    "registers",
+    [
+        [{"name": "voltage", "address": 0, "type": "float32"}],
+        [],  # even an empty map: the file must not look as if it said what to read
+        "voltage",
+    ],
+    ids=["a-register-map", "an-empty-one", "not-even-an-array"],
+)
+def test_an_inline_register_map_is_refused_naming_the_converter(
+    tmp_path: Path, registers: object
+) -> None:
+    document = valid_document()
+    device(document, 1, 0)["registers"] = registers
+    path = write_config(tmp_path, document)
+    assert_moved(config_error(path), path, "modbus_tcp[1].devices[0].registers", "registers")
+
+
+def test_the_bus_spells_the_endpoint_as_its_registry_binding(tmp_path: Path) -> None:
+    from edgeward.gateway.config.places import Binding, bindings
+    from edgeward.provisioning.placement import parse_bus
+
+    config = load_config(write_config(tmp_path, valid_document()))
+    first, second = config.modbus_tcp
+    assert first.bus == "modbus-tcp://192.168.1.50:5020"
+    assert second.bus == "modbus-tcp://meters.local:502"  # the port the parser defaulted
+    # `devices add --binding bus=...` reads the same spelling back to the same section.
+    assert parse_bus(first.bus) == ("modbus_tcp", {"host": "192.168.1.50", "port": 5020})
+    assert parse_bus(second.bus) == ("modbus_tcp", {"host": "meters.local", "port": 502})
+    assert list(bindings(config)) == [
+        Binding("modbus_tcp[0].devices[0]", "meter-1", "modbus", {"bus": first.bus, "unit": 1}),
+        Binding("modbus_tcp[0].devices[1]", "meter-2", "modbus", {"bus": first.bus, "unit": 2}),
+        Binding("modbus_tcp[1].devices[0]", "meter-3", "modbus", {"bus": second.bus, "unit": 0}),
+    ]
 
 
 # --- the credential file -------------------------------------------------------------
@@ -605,6 +518,20 @@ def test_check_config_refuses_a_bad_file_with_status_2(tmp_path: Path) -> None:
     assert str(path) in result.stderr
     assert "modbus_tcp[0].devices[0].unit" in result.stderr
     assert "an integer from 0 to 255" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "OK" not in result.stdout
+
+
+def test_check_config_refuses_an_inline_register_map_naming_the_converter(
+    tmp_path: Path,
+) -> None:
+    document = valid_document()
+    device(document)["registers"] = [{"name": "voltage", "address": 0, "type": "float32"}]
+    path = write_config(tmp_path / "etc", document)
+    result = edgeward("gateway", "check-config", "--config", str(path), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "modbus_tcp[0].devices[0].registers" in result.stderr
+    assert f"edgeward devices convert --config {path}" in result.stderr
     assert "Traceback" not in result.stderr
     assert "OK" not in result.stdout
 

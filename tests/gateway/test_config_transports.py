@@ -8,11 +8,16 @@ from typing import Any
 
 import pytest
 
-from edgeward.drivers.modbus.register_map import Table, ValueType
-from edgeward.drivers.serial.framing import Checksum, LineFramer, StxEtxFramer
+from edgeward.drivers.mqtt.client import Subscription
 from edgeward.gateway.config.loader import load_config
-from edgeward.sync.frames import FieldType
-from tests.gateway.test_config import assert_names, config_error, valid_document, write_config
+from edgeward.gateway.config.places import Binding, bindings
+from tests.gateway.test_config import (
+    assert_moved,
+    assert_names,
+    config_error,
+    valid_document,
+    write_config,
+)
 
 
 def rtu_document() -> dict[str, Any]:
@@ -25,23 +30,8 @@ def rtu_document() -> dict[str, Any]:
             "stopbits": 1,
             "timeout": 0.3,
             "devices": [
-                {
-                    "source": "pump-1",
-                    "unit": 5,
-                    "poll_interval": 2.0,
-                    "timeout": 0.1,
-                    "registers": [
-                        {"name": "running", "address": 0, "type": "bool", "table": "coil"},
-                        {"name": "model", "address": 10, "type": "string", "count": 8},
-                    ],
-                },
-                {
-                    "source": "pump-2",
-                    "unit": 6,
-                    "registers": [
-                        {"name": "fault", "address": 3, "type": "bool", "table": "discrete_input"}
-                    ],
-                },
+                {"source": "pump-1", "unit": 5, "poll_interval": 2.0, "timeout": 0.1},
+                {"source": "pump-2", "unit": 6},
             ],
         }
     ]
@@ -56,22 +46,15 @@ def stream_document(directory: Path) -> dict[str, Any]:
     (directory / "ca.pem").write_text("not checked until connecting\n")
     document["serial"] = [
         {
+            # A device whose type sends a request: asked every poll_interval.
             "port": "/dev/ttyUSB1",
             "baudrate": 115200,
             "source": "probe-1",
-            "framing": "stx_etx",
-            "checksum": "sum",
-            "request": "READ",
             "poll_interval": 5.0,
             "timeout": 0.5,
-            "separator": ";",
-            "fields": [{"name": "counter", "type": "int"}, {"name": "temperature"}],
         },
-        {
-            "port": "/dev/ttyUSB2",
-            "source": "probe-2",
-            "fields": [{"name": "level"}],
-        },
+        # One that talks by itself: gone after stale_after seconds of silence.
+        {"port": "/dev/ttyUSB2", "source": "probe-2", "stale_after": 10.0},
     ]
     document["mqtt"] = [
         {
@@ -79,14 +62,7 @@ def stream_document(directory: Path) -> dict[str, Any]:
             "username": "gw",
             "password_file": "mqtt-password",
             "tls": {"ca_file": "ca.pem"},
-            "subscriptions": [
-                {
-                    "source": "room-1",
-                    "topic": "site/+/room1",
-                    "qos": 1,
-                    "fields": [{"name": "t", "path": "sensor.temperature"}],
-                }
-            ],
+            "subscriptions": [{"source": "room-1", "topic": "site/+/room1", "qos": 1}],
         }
     ]
     return document
@@ -95,25 +71,21 @@ def stream_document(directory: Path) -> dict[str, Any]:
 def test_serial_and_mqtt_sections_load(tmp_path: Path) -> None:
     config = load_config(write_config(tmp_path, stream_document(tmp_path)))
     first, second = config.serial
-    assert (first.port, first.baudrate, first.framing, first.checksum) == (
+    assert (first.port, first.baudrate, first.parity, first.bytesize, first.stopbits) == (
         "/dev/ttyUSB1",
         115200,
-        "stx_etx",
-        Checksum.SUM,
+        "N",
+        8,
+        1,
     )
-    assert (first.request, first.poll_interval, first.timeout, first.separator) == (
-        b"READ",
+    assert (first.source, first.poll_interval, first.timeout, first.stale_after) == (
+        "probe-1",
         5.0,
         0.5,
-        ";",
+        30.0,
     )
-    assert [(f.name, f.type) for f in first.fields] == [
-        ("counter", FieldType.INT),
-        ("temperature", FieldType.FLOAT),
-    ]
-    assert isinstance(first.framer(), StxEtxFramer)
-    assert (second.framing, second.delimiter, second.request) == ("line", b"\n", None)
-    assert isinstance(second.framer(), LineFramer)
+    assert (second.port, second.baudrate, second.source) == ("/dev/ttyUSB2", 9600, "probe-2")
+    assert (second.poll_interval, second.timeout, second.stale_after) == (1.0, 1.0, 10.0)
     (mqtt,) = config.mqtt
     broker = mqtt.broker
     assert (broker.host, broker.port, broker.username, broker.password) == (
@@ -123,24 +95,18 @@ def test_serial_and_mqtt_sections_load(tmp_path: Path) -> None:
         "hunter2",
     )
     assert broker.tls is not None and broker.tls.ca_file == str(tmp_path / "ca.pem")
-    (entry,) = mqtt.subscriptions
-    assert (entry.subscription.source, entry.subscription.topic, entry.subscription.qos) == (
-        "room-1",
-        "site/+/room1",
-        1,
-    )
-    assert entry.fields[0].path == "sensor.temperature"
+    assert (broker.tls.cert_file, broker.tls.key_file) == (None, None)
+    assert mqtt.subscriptions == (Subscription("room-1", "site/+/room1", 1),)
     assert config.source_count == 3 + 2 + 2 + 1
 
 
-def test_decoder_fields_are_optional_and_named_as_unused(tmp_path: Path) -> None:
-    """The registry's type decodes: gateway.toml needs only what the drivers read by."""
+def test_serial_poll_interval_timeout_and_stale_after_are_all_bindings(tmp_path: Path) -> None:
+    """Whether the type sends a request is the type's: the port takes all three."""
     document = stream_document(tmp_path)
-    _serial(document, 1).pop("fields")
-    _mqtt(document)["subscriptions"][0].pop("fields")
+    document["serial"][1].update(poll_interval=0.5, timeout=2.0, stale_after=600)
     config = load_config(write_config(tmp_path, document))
-    assert config.serial[1].fields == () and config.mqtt[0].subscriptions[0].fields == ()
-    assert config.unused_decoder_keys == [config.serial[0].source]
+    second = config.serial[1]
+    assert (second.poll_interval, second.timeout, second.stale_after) == (0.5, 2.0, 600.0)
 
 
 def test_modbus_rtu_section_loads(tmp_path: Path) -> None:
@@ -156,11 +122,24 @@ def test_modbus_rtu_section_loads(tmp_path: Path) -> None:
     )
     first, second = bus.devices
     assert (first.source, first.unit, first.poll_interval, first.timeout) == ("pump-1", 5, 2.0, 0.1)
+    assert (second.source, second.unit, second.poll_interval) == ("pump-2", 6, 1.0)
     assert second.timeout is None  # the bus's timeout applies
-    running, model = first.register_map.fields
-    assert (running.type, running.table) == (ValueType.BOOL, Table.COIL)
-    assert (model.type, model.count) == (ValueType.STRING, 8)
     assert config.source_count == 3 + 2
+
+
+def test_every_transport_binds_its_sources_where_the_cloud_does(tmp_path: Path) -> None:
+    config = load_config(write_config(tmp_path, stream_document(tmp_path)))
+    rtu = "modbus-rtu:///dev/ttyUSB0"
+    assert config.modbus_rtu[0].bus == rtu
+    assert [found for found in bindings(config) if found.transport != "modbus"] == [
+        Binding("serial[0]", "probe-1", "serial", {"port": "/dev/ttyUSB1"}),
+        Binding("serial[1]", "probe-2", "serial", {"port": "/dev/ttyUSB2"}),
+        Binding("mqtt[0].subscriptions[0]", "room-1", "mqtt", {"topic": "site/+/room1"}),
+    ]
+    assert [found for found in bindings(config) if found.binding.get("bus") == rtu] == [
+        Binding("modbus_rtu[0].devices[0]", "pump-1", "modbus", {"bus": rtu, "unit": 5}),
+        Binding("modbus_rtu[0].devices[1]", "pump-2", "modbus", {"bus": rtu, "unit": 6}),
+    ]
 
 
 def _rtu(document: dict[str, Any]) -> dict[str, Any]:
@@ -194,24 +173,30 @@ MISTAKES: list[tuple[str, Callable[[dict[str, Any]], object], str, tuple[str, ..
         ("a non-empty string", "missing"),
     ),
     (
-        "rtu-string-without-count",
-        lambda d: _rtu(d)["devices"][0]["registers"][1].pop("count"),
-        "modbus_rtu[0].devices[0].registers",
-        ("count",),
-    ),
-    (
-        "rtu-bool-in-holding",
-        lambda d: _rtu(d)["devices"][0]["registers"][0].pop("table"),
-        "modbus_rtu[0].devices[0].registers",
-        ("bool",),
-    ),
-    (
         "rtu-same-port-twice",
         lambda d: d["modbus_rtu"].append(
             {**_rtu(d), "devices": [{**_rtu(d)["devices"][1], "source": "pump-9"}]}
         ),
         "modbus_rtu[1].port",
         ("a serial port used by one section", "/dev/ttyUSB0"),
+    ),
+    (
+        "rtu-device-timeout-zero",
+        lambda d: _rtu(d)["devices"][0].update(timeout=0),
+        "modbus_rtu[0].devices[0].timeout",
+        ("a number from 0.01 to 60", "0"),
+    ),
+    (
+        "rtu-bytesize",
+        lambda d: _rtu(d).update(bytesize=9),
+        "modbus_rtu[0].bytesize",
+        ("an integer from 7 to 8", "9"),
+    ),
+    (
+        "rtu-unknown-device-key",
+        lambda d: _rtu(d)["devices"][1].update(stale_after=5.0),
+        "modbus_rtu[0].devices[1].stale_after",
+        ("an unknown key", "timeout"),
     ),
     (
         "source-on-tcp-and-rtu",
@@ -240,35 +225,52 @@ def _mqtt(document: dict[str, Any]) -> dict[str, Any]:
 
 MISTAKES += [
     (
-        "serial-delimiter-with-stx",
-        lambda d: _serial(d).update(delimiter=";"),
-        "serial[0].delimiter",
-        ("no delimiter with framing 'stx_etx'",),
+        "serial-poll-interval-zero",
+        lambda d: _serial(d).update(poll_interval=0),
+        "serial[0].poll_interval",
+        ("a number from 0.01 to 86400", "0"),
     ),
     (
-        "serial-unknown-framing",
-        lambda d: _serial(d).update(framing="slip"),
-        "serial[0].framing",
-        ("one of 'line', 'stx_etx', 'length_prefixed'", "'slip'"),
+        "serial-timeout-too-long",
+        lambda d: _serial(d).update(timeout=61),
+        "serial[0].timeout",
+        ("a number from 0.01 to 60", "61"),
     ),
     (
-        "serial-timeout-without-request",
-        lambda d: _serial(d, 1).update(timeout=2.0),
-        "serial[1].timeout",
-        ("a request to go with it",),
+        "serial-stale-after-too-short",
+        lambda d: _serial(d, 1).update(stale_after=0.05),
+        "serial[1].stale_after",
+        ("a number from 0.1 to 86400", "0.05"),
     ),
     (
-        # Deprecated and optional (the registry decodes), but never present and empty.
-        "serial-empty-fields",
-        lambda d: _serial(d, 1).update(fields=[]),
-        "serial[1].fields",
-        ("at least one",),
+        "serial-stale-after-a-string",
+        lambda d: _serial(d, 1).update(stale_after="30s"),
+        "serial[1].stale_after",
+        ("a number from 0.1 to 86400", "'30s'"),
     ),
     (
-        "serial-field-type",
-        lambda d: _serial(d)["fields"][0].update(type="double"),
-        "serial[0].fields[0].type",
-        ("one of 'int', 'float', 'str', 'bool'", "'double'"),
+        "serial-baudrate",
+        lambda d: _serial(d).update(baudrate=250000),
+        "serial[0].baudrate",
+        ("one of 1200", "250000"),
+    ),
+    (
+        "serial-parity",
+        lambda d: _serial(d).update(parity="M"),
+        "serial[0].parity",
+        ("one of 'N', 'E', 'O'", "'M'"),
+    ),
+    (
+        "serial-no-source",
+        lambda d: _serial(d, 1).pop("source"),
+        "serial[1].source",
+        ("a non-empty string", "missing"),
+    ),
+    (
+        "serial-unknown-key",
+        lambda d: _serial(d).update(poll=5),
+        "serial[0].poll",
+        ("an unknown key", "poll_interval", "stale_after"),
     ),
     (
         "serial-port-shared-with-rtu",
@@ -307,15 +309,27 @@ MISTAKES += [
         ("an integer from 0 to 2",),
     ),
     (
+        "mqtt-password-file-without-username",
+        lambda d: _mqtt(d).pop("username"),
+        "mqtt[0].password_file",
+        ("a username to go with it",),
+    ),
+    (
+        "mqtt-client-cert-without-key",
+        lambda d: _mqtt(d)["tls"].update(cert_file="ca.pem"),
+        "mqtt[0].tls.key_file",
+        ("cert_file and key_file together",),
+    ),
+    (
+        "mqtt-without-subscriptions",
+        lambda d: _mqtt(d).update(subscriptions=[]),
+        "mqtt[0].subscriptions",
+        ("at least one [[mqtt.subscriptions]]",),
+    ),
+    (
         "mqtt-password-in-the-file",
         lambda d: _mqtt(d).update(password="hunter2"),
         "mqtt[0].password",
-        ("an unknown key",),
-    ),
-    (
-        "mqtt-path-in-a-serial-field",
-        lambda d: _serial(d)["fields"][0].update(path="x"),
-        "serial[0].fields[0].path",
         ("an unknown key",),
     ),
 ]
@@ -338,3 +352,31 @@ def test_each_transport_mistake_names_file_key_and_expectation(
     del document["_dir"]
     path = write_config(tmp_path, document)
     assert_names(config_error(path), path, key, *expected)
+
+
+# Every key an earlier gateway.toml described a device with, where it sat.
+MOVED: list[tuple[str, Callable[[dict[str, Any]], dict[str, Any]], str]] = [
+    ("modbus_rtu[0].devices[1]", lambda d: _rtu(d)["devices"][1], "registers"),
+    # Spelt out, not taken from the parser: a key dropped there must fail here.
+    *(
+        ("serial[0]", _serial, name)
+        for name in (
+            *("framing", "delimiter", "checksum", "length_size", "max_length"),
+            *("request", "separator", "fields"),
+        )
+    ),
+    ("mqtt[0].subscriptions[0]", lambda d: _mqtt(d)["subscriptions"][0], "fields"),
+]
+
+
+@pytest.mark.parametrize(
+    ("where", "table", "name"), MOVED, ids=[f"{where}.{name}" for where, _, name in MOVED]
+)
+def test_each_key_moved_into_the_type_is_refused_naming_the_converter(
+    tmp_path: Path, where: str, table: Callable[[dict[str, Any]], dict[str, Any]], name: str
+) -> None:
+    """Ignored, it would let the file and the type disagree unseen; refused, whatever it holds."""
+    document = stream_document(tmp_path)
+    table(document)[name] = [{"name": "level"}] if name in ("registers", "fields") else "x"
+    path = write_config(tmp_path, document)
+    assert_moved(config_error(path), path, f"{where}.{name}", name)
