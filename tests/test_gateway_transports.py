@@ -64,9 +64,7 @@ def gateway_config(
                 "username": USERNAME,
                 "password_file": "mqtt-password",
                 "tls": {"ca_file": str(mosquitto.certificates.ca_file)},
-                "subscriptions": [
-                    {"source": "room-1", "topic": "site/room1"}
-                ],
+                "subscriptions": [{"source": "room-1", "topic": "site/room1"}],
             }
         ],
     }
