@@ -69,11 +69,8 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/backlog_drain.py
 	$(BIN)/python bench/proxy_overhead.py
 	$(BIN)/python bench/admission.py
-<<<<<<< HEAD
 	$(BIN)/python bench/binary_decoders.py
-=======
 	$(BIN)/python bench/text_decoders.py
->>>>>>> text
 
 # The gateway's root filesystem (needs root and mmdebstrap; cached, see image/README.md).
 image: | $(BIN)/python
