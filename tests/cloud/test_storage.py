@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -72,3 +74,45 @@ def test_security_events_gain_the_why_and_keep_their_rows(database_url: str) -> 
         assert not {"field", "value", "detail"} & columns and count == 4
     finally:
         database.dispose()
+
+
+def test_types_stored_in_the_first_language_are_rewritten_with_their_meaning(
+    database_url: str,
+) -> None:
+    """0015 rewrites types stored before the type language (word/byte orders, serial
+    field lists, MQTT key maps); one it can't rewrite is kept as it was."""
+    old = {
+        "transport": "modbus",
+        "auth_mode": "bound",
+        "sealed_for": None,
+        "decoder": {
+            "registers": [{"name": "e", "address": 6, "type": "uint32", "word_order": "little"}]
+        },
+        "fields": {"e": {"unit": "Wh", "min": 0, "max": None}},
+    }
+    broken = {"transport": "serial", "auth_mode": "bound", "decoder": {"fields": ["1 bad"]}}
+    database = Database(database_url)
+    try:
+        migrate_to(database, "0014")
+        with database.engine.begin() as connection:
+            connection.execute(
+                sa.text("INSERT INTO accounts (id, name, created_us) VALUES ('acc_1', 'a', 0)")
+            )
+            for type_id, spec in (("dst_old", old), ("dst_broken", broken)):
+                connection.execute(
+                    sa.text(
+                        "INSERT INTO data_source_types (id, account_id, name, spec, created_us) "
+                        "VALUES (:id, 'acc_1', 't', :spec, 0)"
+                    ),
+                    {"id": type_id, "spec": json.dumps(spec)},
+                )
+        migrate_to(database, "0015")
+        with database.engine.connect() as connection:
+            rows = dict(connection.execute(sa.text("SELECT id, spec FROM data_source_types")).all())
+    finally:
+        database.dispose()
+    specs = {k: json.loads(v) if isinstance(v, str) else v for k, v in rows.items()}
+    (register,) = specs["dst_old"]["decoder"]["registers"]
+    assert register["order"] == "CDAB" and "word_order" not in register
+    assert specs["dst_old"]["decoder"]["requests"]["max_registers"] == 125
+    assert specs["dst_broken"] == broken
