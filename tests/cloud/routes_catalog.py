@@ -405,6 +405,9 @@ EXAMPLES: dict[tuple[str, str], Example] = {
     ),
     ("GET", "/v1/registry/public-key"): Example(lambda c, a: Request("/v1/registry/public-key")),
     ("GET", "/v1/data-source-types"): Example(lambda c, a: Request("/v1/data-source-types")),
+    ("GET", "/v1/data-source-types/schema"): Example(
+        lambda c, a: Request("/v1/data-source-types/schema")
+    ),
     ("POST", "/v1/data-source-types"): Example(
         lambda c, a: Request("/v1/data-source-types", json={"name": "t", "spec": TYPE_SPEC})
     ),
