@@ -21,7 +21,6 @@ from pathlib import Path
 
 import pytest
 
-from edgeward.drivers.simulators.power_meters import METER_REGISTERS
 from edgeward.gateway.config.toml_writer import dump_toml
 from edgeward.harness.network_namespaces import TUNNEL_POOL
 from edgeward.harness.processes import ChildProcess
@@ -91,7 +90,7 @@ def _add_meter(config: Path, meters_port: int) -> None:
     document = tomllib.loads(config.read_text())
     document["uplink"] = {"idle_interval": 0.1, "backoff_max": 1.0}
     document["health"] = {"status_interval": 0.5}
-    device = {"source": "meter-1", "unit": 1, "poll_interval": 0.2, "registers": METER_REGISTERS}
+    device = {"source": "meter-1", "unit": 1, "poll_interval": 0.2}  # the type holds the map
     document["modbus_tcp"] = [{"host": "127.0.0.1", "port": meters_port, "devices": [device]}]
     config.write_text(dump_toml(document))
 
