@@ -54,6 +54,18 @@ def cloud(tmp_path: Path, database_url: str) -> Iterator[CloudServer]:
         server.stop()
 
 
+@pytest.fixture(scope="module")
+def sqlite_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CloudServer]:
+    """One real cloud on SQLite for a whole module of device tests, where the
+    storage backend is not what is tested; tests keep apart by their own gateways."""
+    root = tmp_path_factory.mktemp("cloud")
+    server = CloudServer(root, f"sqlite:///{root / 'cloud.db'}").start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.fixture(
     scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)]
 )

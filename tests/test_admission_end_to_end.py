@@ -12,16 +12,12 @@ import base64
 import json
 import secrets
 import sqlite3
-import ssl
 import time
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 import pytest
-from paho.mqtt import client as paho
-from paho.mqtt.enums import CallbackAPIVersion
 
 from edgeward.cloud.webhooks.signing import HEADER, verify
 from edgeward.drivers.simulators.power_meters import METER_REGISTERS, PowerMeters
@@ -31,7 +27,7 @@ from tests.peers import wait_until
 from tests.peers.cloud import CloudServer, RegisteredGateway
 from tests.peers.gateway import gateway_process, modbus_tcp_bus, write_gateway_config
 from tests.peers.modbus import ModbusServerThread
-from tests.peers.mosquitto import PASSWORD, USERNAME, Mosquitto
+from tests.peers.mosquitto import PASSWORD, USERNAME, Mosquitto, publish, publisher
 from tests.peers.webhook_receiver import WebhookReceiver
 from tests.test_gateway_health import run_status, table
 
@@ -168,27 +164,6 @@ def test_a_source_disabled_at_the_cloud_is_refused_after_the_next_pull(
 def drained(config: Path) -> bool:
     outbox = status(config).get("outbox") or {}
     return outbox.get("depth") == 0 and outbox.get("queued") == 0
-
-
-@contextmanager
-def publisher(mosquitto: Mosquitto) -> Iterator[paho.Client]:
-    client = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"test-{secrets.token_hex(4)}")
-    client.username_pw_set(USERNAME, PASSWORD)
-    assert mosquitto.certificates is not None
-    client.tls_set(
-        ca_certs=str(mosquitto.certificates.ca_file), tls_version=ssl.PROTOCOL_TLS_CLIENT
-    )
-    client.connect("127.0.0.1", mosquitto.port)
-    client.loop_start()
-    try:
-        yield client
-    finally:
-        client.disconnect()
-        client.loop_stop()
-
-
-def publish(client: paho.Client, topic: str, payload: bytes) -> None:
-    client.publish(topic, payload, qos=1).wait_for_publish(10)
 
 
 def mqtt_config(

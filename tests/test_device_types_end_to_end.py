@@ -8,98 +8,14 @@ the real gateway, and reads the exact values back from ``GET /v1/readings``.
 from __future__ import annotations
 
 import struct
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
-import pytest
-import serial
-
-from edgeward.gateway.config.toml_writer import dump_toml, write_secret
-from edgeward.harness.processes import ChildProcess
-from tests.peers.cloud import CloudServer, RegisteredGateway
+from tests.peers.cloud import CloudServer
+from tests.peers.device_site import Site, talking
 from tests.peers.gateway import gateway_process, modbus_tcp_bus
 from tests.peers.modbus import ModbusServerThread
 from tests.peers.socat import PtyPair
-
-GRANTS = (
-    "data-source-types:POST",
-    "data-sources:POST",
-    "readings:GET",
-    "security-events:GET",
-)
-
-
-@pytest.fixture(scope="module")
-def device_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CloudServer]:
-    root = tmp_path_factory.mktemp("cloud")
-    server = CloudServer(root, f"sqlite:///{root / 'cloud.db'}").start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-class Site:
-    """A gateway of the cloud's default account and an installer's token for it."""
-
-    def __init__(self, cloud: CloudServer, root: Path) -> None:
-        self.cloud = cloud
-        self.root = root
-        self.gateway: RegisteredGateway = cloud.add_gateway()
-        self.token = cloud.token_with(*GRANTS)
-
-    def api(self) -> httpx.Client:
-        return self.cloud.client(self.token)
-
-    def register(self, source: str, spec: dict[str, Any], binding: dict[str, Any]) -> None:
-        """Create ``spec`` as a type (the cloud decodes its examples) and a source of it."""
-        with self.api() as api:
-            created = api.post("/v1/data-source-types", json={"name": source, "spec": spec})
-            assert created.status_code == 201, created.text
-            body = {
-                "name": source,
-                "type_id": created.json()["id"],
-                "gateway_id": self.gateway.id,
-                "binding": binding,
-            }
-            assert api.post("/v1/data-sources", json=body).status_code == 201
-
-    def config(self, sections: dict[str, Any]) -> Path:
-        """gateway.toml: the gateway, its cloud, and ``sections`` (bindings only)."""
-        directory = self.root / "gateway"
-        write_secret(directory / "credential", self.gateway.credential)
-        document = {
-            "gateway": {"id": self.gateway.id, "data_dir": "data"},
-            "cloud": {"url": self.cloud.url, "credential_file": "credential"},
-            "uplink": {"idle_interval": 0.05, "backoff_max": 1.0},
-            "admission": {"report_interval": 0.2},
-            **sections,
-        }
-        path = directory / "gateway.toml"
-        path.write_text(dump_toml(document))
-        return path
-
-    def readings(self, source: str) -> list[dict[str, Any]]:
-        return self.cloud.all_readings(self.token, source)
-
-    def refusals(self, source: str, reason: str) -> int:
-        """How many of ``source``'s readings the gateway refused for ``reason``."""
-        with self.api() as api:
-            page = api.get("/v1/security-events", params={"source": source, "limit": 1000})
-        return sum(
-            event["count"]
-            for event in page.raise_for_status().json()["items"]
-            if event["reason"] == reason and event["reported_by"] == "gateway"
-        )
-
-    def wait_for_reading(self, process: ChildProcess, source: str) -> dict[str, Any]:
-        process.wait_for(lambda: bool(self.readings(source)), f"a reading of {source}")
-        return self.readings(source)[0]
-
 
 # A meter that defines only these input registers, answers "illegal address"
 # for any other and "illegal value" for a request over 16 registers.
@@ -152,9 +68,9 @@ def swapped_type() -> dict[str, Any]:
 
 
 def test_picky_and_word_swapped_meters_read_exactly(
-    tmp_path: Path, device_cloud: CloudServer
+    tmp_path: Path, sqlite_cloud: CloudServer
 ) -> None:
-    site = Site(device_cloud, tmp_path)
+    site = Site(sqlite_cloud, tmp_path)
     swapped_span = range(SWAPPED_AT, SWAPPED_AT + 2 * len(SWAPPED))
     undefined = _undefined(PICKY_DEFINED, swapped_span)
     with ModbusServerThread([1, 2], max_registers=16, undefined=undefined) as modbus:
@@ -178,29 +94,6 @@ def test_picky_and_word_swapped_meters_read_exactly(
     assert refused == 0, "the gateway kept to the meter's limits: no request was refused"
 
 
-@contextmanager
-def talking(port: Path, frames: list[bytes]) -> Iterator[None]:
-    """A device on the far end of ``port`` sending ``frames`` over and over, as a
-    receiver does, until the block ends (so no frame depends on when the gateway
-    opened its end)."""
-    stop = threading.Event()
-
-    def talk() -> None:
-        with serial.Serial(str(port), timeout=1) as device:
-            while not stop.is_set():
-                for frame in frames:
-                    device.write(frame)
-                stop.wait(0.05)
-
-    thread = threading.Thread(target=talk, daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join(5)
-
-
 GGA = b"$GPGGA,123519,4807.038,N,01131.000,E,1,08,0.9,545.4,M,46.9,M,,*47\r\n"
 RMC = b"$GPRMC,123519,A,4807.038,N,01131.000,E,022.4,084.4,230394,003.1,W*6A\r\n"
 # The same sentences with one digit changed and their old checksums.
@@ -211,9 +104,9 @@ CORRUPT = [
 
 
 def test_a_gps_sending_mixed_sentences_is_read_by_the_built_in_type(
-    tmp_path: Path, device_cloud: CloudServer
+    tmp_path: Path, sqlite_cloud: CloudServer
 ) -> None:
-    site = Site(device_cloud, tmp_path)
+    site = Site(sqlite_cloud, tmp_path)
     with PtyPair(tmp_path, ("gps-gw", "gps-device")) as cable:
         with site.api() as api:
             body = {
@@ -269,11 +162,11 @@ METER_BLOCKS = {
 
 
 def test_a_meter_sending_blocks_closed_by_a_crc_is_read_and_bad_blocks_refused(
-    tmp_path: Path, device_cloud: CloudServer
+    tmp_path: Path, sqlite_cloud: CloudServer
 ) -> None:
     from crccheck.crc import Crc16Arc
 
-    site = Site(device_cloud, tmp_path)
+    site = Site(sqlite_cloud, tmp_path)
     good = TELEGRAM + b"%04X\r\n" % Crc16Arc.calc(TELEGRAM)
     bad = good.replace(b"001234.567", b"009999.567")
     with PtyPair(tmp_path, ("p1-gw", "p1-meter")) as cable:

@@ -4,7 +4,6 @@ the built-in environmental sensor type, the real cloud, and GET /v1/readings."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,16 +16,6 @@ from tests.peers.cloud import CloudServer, RegisteredGateway
 from tests.peers.gateway import gateway_process
 
 ADDRESS = "C0:00:00:00:00:2A"
-
-
-@pytest.fixture(scope="module")
-def ble_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CloudServer]:
-    root = tmp_path_factory.mktemp("cloud")
-    server = CloudServer(root, f"sqlite:///{root / 'cloud.db'}").start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def write_config(directory: Path, cloud: CloudServer, gateway: RegisteredGateway) -> Path:
@@ -50,24 +39,24 @@ def write_config(directory: Path, cloud: CloudServer, gateway: RegisteredGateway
 
 
 def test_a_standard_sensor_is_decoded_by_its_uuids_alone(
-    tmp_path: Path, ble_cloud: CloudServer, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, sqlite_cloud: CloudServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    gateway = ble_cloud.add_gateway()
-    owner = ble_cloud.account.owner_token
-    ble_cloud.register_source(
+    gateway = sqlite_cloud.add_gateway()
+    owner = sqlite_cloud.account.owner_token
+    sqlite_cloud.register_source(
         owner, "env-1", gateway.id, {"address": ADDRESS}, "builtin:ble-environmental-sensor"
     )
-    token = ble_cloud.token_with("readings:GET")
+    token = sqlite_cloud.token_with("readings:GET")
 
     def stored() -> list[dict[str, Any]]:
-        return [r["values"] for r in ble_cloud.all_readings(token, "env-1")]
+        return [r["values"] for r in sqlite_cloud.all_readings(token, "env-1")]
 
     (tmp_path / "ble").mkdir()
     with BleWorld(tmp_path / "ble") as world:
         sensor = world.add_sensor(
             ADDRESS, "env", temperature=-5.25, humidity=40.25, pressure=98765.4, battery_level=87
         )
-        config = write_config(tmp_path / "gateway", ble_cloud, gateway)
+        config = write_config(tmp_path / "gateway", sqlite_cloud, gateway)
         # bleak in the gateway program finds the private bus through its environment.
         monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", world.bus_address)
         with gateway_process(config) as process:

@@ -18,7 +18,9 @@ Battery Level   0x2A19  0x180F   uint8   1 %
 (0x181A is the Environmental Sensing Service, 0x180F the Battery Service.)
 By default a sensor serves temperature and humidity; each keyword argument
 of :class:`EnvironmentalSensor` given a number adds its characteristic, and
-``None`` leaves it out. The advertisement lists the services served.
+``None`` leaves it out. ``custom`` adds vendor characteristics (any UUID,
+128-bit ones included) holding the bytes given, in the Environmental Sensing
+Service. The advertisement lists the services served.
 
 It runs on a bumble controller attached to a :class:`bumble.link.LocalLink`,
 so a bumble central on the same link (the tests' BlueZ stand-in, later the
@@ -40,7 +42,7 @@ demo's) reaches it without a radio. What a test does with it:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from bumble.controller import Controller
@@ -127,6 +129,7 @@ class EnvironmentalSensor:
         pressure: float | None = None,
         elevation: float | None = None,
         battery_level: float | None = None,
+        custom: Mapping[str, bytes] | None = None,
     ) -> None:
         self.name = name
         self.address = address
@@ -144,11 +147,15 @@ class EnvironmentalSensor:
             BATTERY_LEVEL: battery_level,
         }
         self._values = {uuid: encode(uuid, v) for uuid, v in initial.items() if v is not None}
+        self._service_of = {uuid: FORMATS[uuid].service for uuid in self._values}
+        for uuid, raw in (custom or {}).items():
+            self._values[uuid] = raw
+            self._service_of[uuid] = ENVIRONMENTAL_SENSING_SERVICE
         if not self._values:
             raise ValueError(f"sensor {name}: no characteristic to serve")
         self.characteristics: dict[str, Characteristic[bytes]] = {
             uuid: Characteristic(
-                _short(uuid),
+                _short(uuid) if uuid in FORMATS else uuid,
                 Characteristic.Properties.READ | Characteristic.Properties.NOTIFY,
                 Characteristic.Permissions.READABLE,
                 CharacteristicValue[bytes](read=self._reader(uuid)),
@@ -156,10 +163,12 @@ class EnvironmentalSensor:
             for uuid in self._values
         }
         # In FORMATS order: the Environmental Sensing Service first.
-        self.services = list(dict.fromkeys(FORMATS[uuid].service for uuid in self._values))
+        self.services = sorted(
+            set(self._service_of.values()), key=lambda s: s != ENVIRONMENTAL_SENSING_SERVICE
+        )
         for service in self.services:
             served = [
-                c for uuid, c in self.characteristics.items() if FORMATS[uuid].service == service
+                c for uuid, c in self.characteristics.items() if self._service_of[uuid] == service
             ]
             self.device.add_service(Service(_short(service), served))
 

@@ -2,8 +2,9 @@
 
 Tests and the demo both need a Modbus device whose values they decide.
 :class:`RegisterBankServer` serves, per unit, one register bank (holding and
-input reads see the same bank, as many meters do) and two bit banks (coils
-and discrete inputs), and lets the owner change them between reads. Like
+input reads see the same bank, as many meters do, unless ``separate_input``
+gives input registers a bank of their own) and two bit banks (coils and
+discrete inputs), and lets the owner change them between reads. Like
 many real meters it can be picky: refuse requests for more than
 ``max_registers`` registers (exception 3, illegal data value) and reads
 that touch registers it leaves ``undefined`` (exception 2, illegal data
@@ -27,6 +28,7 @@ BANK_SIZE = 256
 # Function codes (Modbus application protocol v1.1b3 §6) that touch each bit bank.
 _COIL_CODES = frozenset({1, 5, 15})
 _DISCRETE_CODES = frozenset({2})
+_READ_INPUT = 4
 
 
 class RegisterBankServer:
@@ -40,11 +42,15 @@ class RegisterBankServer:
         *,
         max_registers: int | None = None,
         undefined: Iterable[range] = (),
+        separate_input: bool = False,
     ) -> None:
         self.max_registers = max_registers
         self.undefined = frozenset(address for span in undefined for address in span)
         self.refused = 0  # requests answered with an exception, for tests to check
         self.banks: dict[int, list[int]] = {unit: [0] * BANK_SIZE for unit in units}
+        self.input_banks: dict[int, list[int]] = (
+            {unit: [0] * BANK_SIZE for unit in self.banks} if separate_input else self.banks
+        )
         self.coils: dict[int, list[bool]] = {unit: [False] * BANK_SIZE for unit in self.banks}
         self.discrete_inputs: dict[int, list[bool]] = {
             unit: [False] * BANK_SIZE for unit in self.banks
@@ -87,8 +93,11 @@ class RegisterBankServer:
             await self._server.shutdown()  # type: ignore[no-untyped-call]
             self._server = None
 
-    def write(self, unit: int, address: int, words: Iterable[int]) -> None:
-        bank = self.banks[unit]
+    def write(
+        self, unit: int, address: int, words: Iterable[int], *, table: str = "holding"
+    ) -> None:
+        """Set registers of ``table`` (``holding`` or ``input``) from ``address``."""
+        bank = (self.input_banks if table == "input" else self.banks)[unit]
         for index, word in enumerate(words):
             bank[address + index] = word & 0xFFFF
 
@@ -133,7 +142,7 @@ class RegisterBankServer:
                 word = sum(1 << bit for bit, value in enumerate(chunk) if value)
                 current_registers[first - start_address + index] = word
         else:
-            bank = self.banks[unit]
+            bank = (self.input_banks if function_code == _READ_INPUT else self.banks)[unit]
             if set_values is not None:
                 for index, value in enumerate(set_values):
                     bank[address + index] = int(value) & 0xFFFF

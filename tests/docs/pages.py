@@ -6,9 +6,11 @@ image and is included in the site) and every page under docs/.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
@@ -54,4 +56,14 @@ def blocks(language: str | None = None) -> list[Block]:
             block = Block(path, before.count("\n") + 1, match.group(1), match.group(2), request)
             if language is None or block.language == language:
                 found.append(block)
+    return found
+
+
+def documented_types() -> list[tuple[str, dict[str, Any]]]:
+    """Every JSON block that is a data-source type (it names a transport), where it is."""
+    found = []
+    for block in blocks("json"):
+        body = json.loads(block.text)
+        if isinstance(body, dict) and "transport" in body:
+            found.append((block.where(), body))
     return found

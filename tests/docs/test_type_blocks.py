@@ -7,21 +7,9 @@ that stopped decoding (or stopped being valid) fails here.
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from edgeward.sync.source_types.builtin import BUILTIN
-from tests.docs.pages import blocks
+from tests.docs.pages import blocks, documented_types
 from tests.peers.cloud import CloudServer
-
-
-def documented_types() -> list[tuple[str, dict[str, Any]]]:
-    found = []
-    for block in blocks("json"):
-        body = json.loads(block.text)
-        if isinstance(body, dict) and "transport" in body:
-            found.append((block.where(), body))
-    return found
 
 
 def test_every_documented_type_is_created_with_its_examples(api_cloud: CloudServer) -> None:

@@ -18,9 +18,16 @@ class ModbusServerThread:
         *,
         max_registers: int | None = None,
         undefined: Iterable[range] = (),
+        separate_input: bool = False,
     ) -> None:
-        """``max_registers`` and ``undefined`` make a picky meter (see RegisterBankServer)."""
-        self.server = RegisterBankServer(units, max_registers=max_registers, undefined=undefined)
+        """``max_registers`` and ``undefined`` make a picky meter; ``separate_input`` gives
+        input registers their own bank (see RegisterBankServer)."""
+        self.server = RegisterBankServer(
+            units,
+            max_registers=max_registers,
+            undefined=undefined,
+            separate_input=separate_input,
+        )
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
 

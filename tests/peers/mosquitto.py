@@ -6,8 +6,12 @@ from __future__ import annotations
 import datetime
 import getpass
 import ipaddress
+import secrets
 import socket
+import ssl
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -16,6 +20,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from paho.mqtt import client as paho
+from paho.mqtt.enums import CallbackAPIVersion
 
 from edgeward.harness.processes import ChildProcess
 from tests.peers import require_program
@@ -155,3 +161,25 @@ class Mosquitto:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+@contextmanager
+def publisher(mosquitto: Mosquitto) -> Iterator[paho.Client]:
+    """A connected MQTT client of the test user, over the broker's TLS."""
+    client = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"test-{secrets.token_hex(4)}")
+    client.username_pw_set(USERNAME, PASSWORD)
+    assert mosquitto.certificates is not None
+    client.tls_set(
+        ca_certs=str(mosquitto.certificates.ca_file), tls_version=ssl.PROTOCOL_TLS_CLIENT
+    )
+    client.connect("127.0.0.1", mosquitto.port)
+    client.loop_start()
+    try:
+        yield client
+    finally:
+        client.disconnect()
+        client.loop_stop()
+
+
+def publish(client: paho.Client, topic: str, payload: bytes) -> None:
+    client.publish(topic, payload, qos=1).wait_for_publish(10)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import Future
 from pathlib import Path
 from types import TracebackType
@@ -74,12 +74,18 @@ class BleWorld:
         self.standin = BlueZStandIn(self._dbus, central)
         await self.standin.start()
 
-    def add_sensor(self, address: str, name: str, **values: float) -> EnvironmentalSensor:
-        """A new advertising sensor on the link."""
+    def add_sensor(
+        self,
+        address: str,
+        name: str,
+        custom: Mapping[str, bytes] | None = None,
+        **values: float | None,
+    ) -> EnvironmentalSensor:
+        """A new advertising sensor on the link (``custom``: vendor characteristics)."""
 
         async def create() -> EnvironmentalSensor:
             assert self.link is not None
-            sensor = EnvironmentalSensor(self.link, address, name, **values)
+            sensor = EnvironmentalSensor(self.link, address, name, custom=custom, **values)
             await sensor.start()
             return sensor
 
