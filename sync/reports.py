@@ -91,6 +91,12 @@ class ReportRejected(SyncError):
         self.value = None if value is None else render_value(value)
 
 
+class FrameIgnored(SyncError):
+    """A frame its type passes over on purpose: a record kind the type does not read
+    (``"unmatched": "ignore"``, such as a GPS receiver's $GPTXT). Nothing is wrong
+    with the device or the frame, so it is counted, never refused or reported."""
+
+
 @dataclass(frozen=True, slots=True)
 class OpenedReport:
     counter: int

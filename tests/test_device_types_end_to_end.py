@@ -95,6 +95,8 @@ def test_picky_and_word_swapped_meters_read_exactly(
 
 
 GGA = b"$GPGGA,123519,4807.038,N,01131.000,E,1,08,0.9,545.4,M,46.9,M,,*47\r\n"
+# What receivers send beside positions: passed over by the built-in type, not refused.
+TXT = b"$GPTXT,01,01,02,ANTSTATUS=OK*3B\r\n"
 RMC = b"$GPRMC,123519,A,4807.038,N,01131.000,E,022.4,084.4,230394,003.1,W*6A\r\n"
 # The same sentences with one digit changed and their old checksums.
 CORRUPT = [
@@ -119,13 +121,15 @@ def test_a_gps_sending_mixed_sentences_is_read_by_the_built_in_type(
         config = site.config(
             {"serial": [{"port": str(cable.device_end), "baudrate": 4800, "source": "gps-1"}]}
         )
-        with talking(cable.peer_end, [GGA, *CORRUPT, RMC]), gateway_process(config) as process:
+        with talking(cable.peer_end, [GGA, TXT, *CORRUPT, RMC]), gateway_process(config) as process:
             process.wait_for(
                 lambda: (
                     {r["values"]["sentence"] for r in site.readings("gps-1")} == {"GPGGA", "GPRMC"}
                     and site.refusals("gps-1", "checksum") >= 2
+                    and site.ignored() >= 1
                 ),
-                "GGA and RMC readings in the cloud, corrupt sentences refused as checksum",
+                "GGA and RMC readings in the cloud, corrupt sentences refused as checksum, "
+                "TXT passed over",
             )
     stored = {r["values"]["sentence"]: r["values"] for r in site.readings("gps-1")}
     assert stored["GPGGA"] == {
@@ -141,6 +145,7 @@ def test_a_gps_sending_mixed_sentences_is_read_by_the_built_in_type(
     }
     assert stored["GPRMC"]["latitude"] == 48.1173 and stored["GPRMC"]["date"] == "1994-03-23"
     assert stored["GPRMC"]["speed_knots"] == 22.4 and stored["GPRMC"]["course"] == 84.4
+    assert site.refusals("gps-1", "undecodable") == 0, "a TXT sentence is no security event"
     corrupted = [r for r in site.readings("gps-1") if 999.4 in r["values"].values()]
     assert not corrupted, "no sentence with a wrong checksum got in"
 

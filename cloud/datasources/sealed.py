@@ -27,7 +27,7 @@ from edgeward.cloud.datasources.types import get_type
 from edgeward.cloud.storage.schema import data_sources, readings, sealed_report_counters
 from edgeward.sync.batch import WireReading
 from edgeward.sync.errors import SpecError
-from edgeward.sync.reports import ReportRejected, open_sealed_for_cloud
+from edgeward.sync.reports import FrameIgnored, ReportRejected, open_sealed_for_cloud
 from edgeward.sync.source_types import spec_of
 from edgeward.sync.source_types.decoders import Decoder, Values, build_decoder, check_ranges
 from edgeward.sync.source_types.spec import FieldMeta
@@ -80,6 +80,8 @@ def open_sealed(
         except ReportRejected as refusal:
             result.refused[(reading.source, refusal.reason)] += 1
             continue
+        except FrameIgnored:
+            continue  # its type passes over this frame on purpose: nothing to store or flag
         result.readings.append(replace(reading, values=values.values))
     return result
 

@@ -46,6 +46,7 @@ class AdmissionGate:
         self.store = store
         self.sink = sink
         self.admitted = 0
+        self.ignored = 0  # frames their type passes over (unmatched: ignore)
         # Since start, by reason: what `edgeward gateway status` shows beside the store's rows.
         self.refused: Counter[str] = Counter()
         self.refusal_log = refusal_log or RefusalLog()
@@ -54,6 +55,9 @@ class AdmissionGate:
     async def take(self, reading: Reading) -> Refusal | None:
         """Queue ``reading`` decoded if admitted: None if it was, else why it was refused."""
         decided = self.admission.decide(reading)
+        if decided is None:
+            self.ignored += 1
+            return None
         if isinstance(decided, Refusal):
             self.refused[decided.reason] += 1
             self.refusal_log.refused(reading.source, reading.origin, decided)

@@ -44,7 +44,7 @@ from urllib.parse import urlsplit
 from edgeward.drivers.base import Reading, Refusal
 from edgeward.sync import reports
 from edgeward.sync.errors import SpecError
-from edgeward.sync.reports import ReportRejected
+from edgeward.sync.reports import FrameIgnored, ReportRejected
 from edgeward.sync.source_types import TypeSpec, spec_of
 from edgeward.sync.source_types.decoders import Decoder, Value, build_decoder, range_check
 
@@ -204,18 +204,24 @@ class Admission:
         }
 
     def admit(self, reading: Reading) -> Admitted | None:
-        """The decoded reading, or None after counting why it was refused."""
+        """The decoded reading, or None after counting why it was refused (or if its
+        type passes over the frame)."""
         try:
             return self._admit(reading)
+        except FrameIgnored:
+            return None
         except ReportRejected as rejected:
             refusal = refusal_of(rejected)
             self.rejections.add(reading.source, refusal.reason, refusal)
             return None
 
-    def decide(self, reading: Reading) -> Admitted | Refusal:
-        """The decoded reading, or why it was refused (counted and kept)."""
+    def decide(self, reading: Reading) -> Admitted | Refusal | None:
+        """The decoded reading, why it was refused (counted and kept), or None for a
+        frame its type passes over on purpose (``unmatched: ignore``)."""
         try:
             return self._admit(reading)
+        except FrameIgnored:
+            return None
         except ReportRejected as rejected:
             refusal = refusal_of(rejected)
             self.rejections.add(reading.source, refusal.reason, refusal)

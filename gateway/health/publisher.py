@@ -92,6 +92,7 @@ def admission_snapshot(status: PipelineStatus) -> dict[str, Any]:
     return {
         "registry": dict(admission.registry),
         "admitted_total": admission.admitted_total,
+        "ignored_total": admission.ignored_total,
         "refused_since_start": dict(sorted(admission.refused_since_start.items())),
         "refused_rows": dict(admission.refused_rows),
         "reporting_failing": admission.reporting_failing,
@@ -275,6 +276,9 @@ def _admission_metrics(admission: dict[str, Any]) -> list[str]:
         "# HELP edgeward_admission_admitted_total Readings admitted since start.",
         "# TYPE edgeward_admission_admitted_total counter",
         f"edgeward_admission_admitted_total {admission['admitted_total']}",
+        "# HELP edgeward_admission_ignored_total Frames passed over by their type since start.",
+        "# TYPE edgeward_admission_ignored_total counter",
+        f"edgeward_admission_ignored_total {admission.get('ignored_total', 0)}",
         "# HELP edgeward_admission_refused_total Readings refused since start, by reason.",
         "# TYPE edgeward_admission_refused_total counter",
     ]

@@ -44,6 +44,8 @@ class AdmissionStatus:
     # The registry in force: version, sources, when it was verified, its last error.
     registry: Mapping[str, Any]
     admitted_total: int
+    # Frames their type passes over on purpose (``unmatched: ignore``): not refusals.
+    ignored_total: int
     refused_since_start: Mapping[str, int]
     # Refusals kept in rows until the cloud heard of them.
     refused_rows: Mapping[str, Any]

@@ -96,6 +96,7 @@ def _admission_rows(admission: dict[str, Any] | None, now: int) -> list[tuple[st
         ("registry verified", _ago(registry["verified_us"], now)),
         ("registry pull", f"FAILING: {error}" if error else "ok"),
         ("admitted", f"{admission['admitted_total']} readings since start"),
+        ("ignored", f"{admission.get('ignored_total', 0)} frames the types pass over"),
         ("refused", f"{reasons} (since start)"),
         (
             "security events",

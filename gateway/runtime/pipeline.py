@@ -151,6 +151,7 @@ class GatewayRuntime:
             admission=AdmissionStatus(
                 registry=self.registry.status(),
                 admitted_total=gate.admitted,
+                ignored_total=gate.ignored,
                 refused_since_start=dict(gate.refused),
                 refused_rows=gate.store.totals(),
                 reporting_failing=gate.reporting_failing,

@@ -17,7 +17,7 @@ from typing import Any
 import msgspec
 
 from edgeward.sync.errors import SpecError
-from edgeward.sync.reports import ReportRejected
+from edgeward.sync.reports import FrameIgnored, ReportRejected
 from edgeward.sync.source_types import parse_type_spec, spec_document
 from edgeward.sync.source_types.ble import check_ble
 from edgeward.sync.source_types.decoders import binary_layout, build_decoder, check_ranges
@@ -132,8 +132,10 @@ def _with_bits(fields: Iterable[BinaryField | TextField | Conversions]) -> Itera
 def _check_example(spec: TypeSpec, example: Example, where: str) -> None:
     if (example.text is None) == (example.hex is None):
         raise SpecError(where, "expected one of 'text' or 'hex'")
-    if (example.values is None) == (example.refused is None):
-        raise SpecError(where, "expected one of 'values' (what it decodes to) or 'refused'")
+    if (example.values is not None) + (example.refused is not None) + example.ignored != 1:
+        raise SpecError(
+            where, "expected one of 'values' (what it decodes to), 'refused' or 'ignored'"
+        )
     if example.hex is not None:
         try:
             payload = bytes.fromhex(example.hex)
@@ -149,6 +151,12 @@ def _check_example(spec: TypeSpec, example: Example, where: str) -> None:
         if example.refused == refusal.reason:
             return
         raise SpecError(where, f"the type can't decode its own example: {refusal}") from None
+    except FrameIgnored as ignored:
+        if example.ignored:
+            return
+        raise SpecError(where, f"the type passes over its own example: {ignored}") from None
+    if example.ignored:
+        raise SpecError(where, f"decodes to {values}, the example says it is ignored")
     if example.refused is not None:
         raise SpecError(where, f"decodes to {values}, the example says {example.refused}")
     if values != example.values or _types(values) != _types(example.values or {}):

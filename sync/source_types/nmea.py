@@ -21,9 +21,10 @@ u-blox M8 receiver description, which documents each field's use):
 
 Positions are signed decimal degrees (south and west negative), times
 ``HH:MM:SS[.f]`` UTC, dates ``YYYY-MM-DD``. A receiver without a fix sends
-empty fields: they are absent, not refused. Other sentences (TXT,
-proprietary ``$P...``) have no record and are refused as ``undecodable``;
-configure the receiver not to send them.
+empty fields: they are absent, not refused. Other sentences (TXT, ZDA,
+proprietary ``$P...``) have no record and are passed over (``"unmatched":
+"ignore"``): counted as ignored, not refused, since a receiver sends them in
+the ordinary course. Their checksum is still checked first.
 """
 
 from __future__ import annotations
@@ -265,7 +266,7 @@ EXAMPLES: list[dict[str, Any]] = [
         "text": "$GPGGA,123519,4807.038,N,01131.000,E,1,08,0.9,545.4,M,46.9,M,,",
         "refused": "checksum",
     },
-    {"text": "$GPTXT,01,01,02,ANTSTATUS=OK*3B", "refused": "undecodable"},
+    {"text": "$GPTXT,01,01,02,ANTSTATUS=OK*3B", "ignored": True},
 ]
 
 NMEA_0183: dict[str, Any] = {
@@ -278,6 +279,9 @@ NMEA_0183: dict[str, Any] = {
         # XOR of the bytes between $ and * (NMEA 0183 v4.11 section 5.3.1)
         "checksum": {"algorithm": "xor8", "marker": "*", "skip": 1},
         "records": [GGA, RMC, GLL, VTG, GSA, GSV],
+        # Receivers also send sentences these records don't read ($GPTXT at start,
+        # $GPZDA, proprietary $P...): passed over, not refused as undecodable.
+        "unmatched": "ignore",
         # A sentence is at most 82 characters with $ and CR LF (section 5.3); some
         # receivers' proprietary sentences are longer, hence the margin.
         "framing": {"kind": "line", "delimiter": "\r\n", "max_length": 256},

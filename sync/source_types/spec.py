@@ -322,6 +322,13 @@ class TextDecoder(Strict, kw_only=True, frozen=True):
     checksum: Checksum | None = None
     fields: Annotated[list[TextField], Meta(max_length=256)] = []
     records: Annotated[list[Record], Meta(max_length=64)] = []
+    unmatched: Annotated[
+        Literal["refuse", "ignore"],
+        Meta(
+            description="a frame no record kind (or pattern) matches: refused as undecodable, "
+            "or passed over (counted as ignored, no security event)"
+        ),
+    ] = "refuse"
     layout: Annotated[list[BinaryField], Meta(max_length=256)] = []
 
 
@@ -402,6 +409,10 @@ class Example(Strict, kw_only=True, frozen=True):
         Literal["checksum", "undecodable", "out-of-range"] | None,
         Meta(description="instead of values: the reason it must be refused"),
     ] = None
+    ignored: Annotated[
+        bool,
+        Meta(description="instead of values: a frame the type passes over (unmatched: ignore)"),
+    ] = False
 
 
 AuthMode = Literal["bound", "hmac", "ed25519", "sealed"]

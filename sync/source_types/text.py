@@ -37,11 +37,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import cast
+from typing import NoReturn, cast
 
 import msgspec
 
-from edgeward.sync.reports import ReportRejected
+from edgeward.sync.reports import FrameIgnored, ReportRejected
 from edgeward.sync.source_types.checksums import FrameChecksum
 from edgeward.sync.source_types.conversions import Store, Value, Values, converter
 from edgeward.sync.source_types.spec import TextDecoder, TextField
@@ -194,7 +194,12 @@ class TextFrameDecoder:
             assert kind.matcher is not None
             if kind.matcher.fullmatch(tag):
                 return kind
-        raise ReportRejected("undecodable", f"no record kind has the tag {tag!r}", value=tag)
+        self._unmatched(f"no record kind has the tag {tag!r}", tag)
+
+    def _unmatched(self, message: str, tag: str | None = None) -> NoReturn:
+        if self.decoder.unmatched == "ignore":
+            raise FrameIgnored(message)
+        raise ReportRejected("undecodable", message, value=tag)
 
     def _check_field(self, checksum_at: tuple[int, str], parts: list[str]) -> None:
         assert self._checksum is not None
@@ -214,8 +219,8 @@ class TextFrameDecoder:
                 break
         else:
             if self._has_records:
-                raise ReportRejected("undecodable", "no record kind's pattern matches the frame")
-            raise ReportRejected("undecodable", "the frame does not match the decoder's pattern")
+                self._unmatched("no record kind's pattern matches the frame")
+            self._unmatched("the frame does not match the decoder's pattern")
         raws: list[object] = []
         for source in kind.groups:
             if isinstance(source, str):

@@ -49,6 +49,9 @@ def check_text(decoder: TextDecoder, path: str, *, binary: LayoutBuilder | None 
         check_checksum(decoder.checksum, f"{path}.checksum")
     if decoder.pattern is not None and decoder.format != "regex":
         raise SpecError(f"{path}.pattern", "a decoder pattern is for format regex")
+    matching = decoder.records or (decoder.format == "regex" and decoder.pattern is not None)
+    if decoder.unmatched == "ignore" and not matching:
+        raise SpecError(f"{path}.unmatched", "ignore is for records or a regex pattern")
     if decoder.format == "binary":
         _check_binary(decoder, path, binary)
     else:

@@ -5,8 +5,9 @@ cloud's API, a source of it registered and bound in gateway.toml; a real
 device (a pymodbus server, a device on a socat pty, an MQTT publisher on a
 mosquitto broker, a bumble BLE peripheral) sends each of the type's
 examples; the real gateway reads and decodes them; ``GET /v1/readings``
-then holds exactly the example's values, and an example to refuse is
-counted by the gateway under its reason.
+then holds exactly the example's values, an example to refuse is counted
+by the gateway under its reason, and one its type passes over is counted
+as ignored.
 
 An example that decodes to no value at all (a "value not known" code)
 leaves nothing to read back, so it is only checked by the cloud when the
@@ -56,7 +57,7 @@ def source_name(where: str) -> str:
 
 def read_back(site: Site, process: ChildProcess, source: str, where: str, send: Send) -> int:
     """Have the device send each example of ``where``'s type until the cloud shows it
-    decoded (or the gateway counted it refused); how many examples were read back."""
+    decoded (or the gateway counted it refused, or passed over); how many were checked."""
     spec = dict(documented_types())[where]
     checked = 0
     for index, example in enumerate(spec["examples"]):
@@ -72,6 +73,14 @@ def read_back(site: Site, process: ChildProcess, source: str, where: str, send: 
                 return site.refusals(source, reason) > before
 
             process.wait_for(refused, f"{what} refused as {reason}")
+        elif example.get("ignored"):
+            passed_over = site.ignored()
+
+            def ignored(example: Example = example, before: int = passed_over) -> bool:
+                send(example)
+                return site.ignored() > before
+
+            process.wait_for(ignored, f"{what} passed over")
         elif example.get("values"):
 
             def stored(example: Example = example) -> bool:

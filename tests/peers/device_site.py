@@ -3,6 +3,7 @@ installer's token, its gateway.toml of bindings, and a device talking on a seria
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -76,6 +77,14 @@ class Site:
             for event in page.raise_for_status().json()["items"]
             if event["reason"] == reason and event["reported_by"] == "gateway"
         )
+
+    def ignored(self) -> int:
+        """Frames the gateway passed over because their type says so (its status file)."""
+        try:
+            status = json.loads((self.root / "gateway" / "data" / "status.json").read_text())
+        except (OSError, ValueError):
+            return 0
+        return int(status.get("admission", {}).get("ignored_total", 0))
 
     def wait_for_reading(self, process: ChildProcess, source: str) -> dict[str, Any]:
         process.wait_for(lambda: bool(self.readings(source)), f"a reading of {source}")

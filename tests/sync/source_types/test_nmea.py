@@ -11,8 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from edgeward.drivers.serial.framing import LineFramer
-from edgeward.sync.reports import ReportRejected
+from edgeward.sync.reports import FrameIgnored, ReportRejected
 from edgeward.sync.source_types import parse_type_spec, spec_document
+from edgeward.sync.source_types.checksums import compute
 from edgeward.sync.source_types.nmea import NMEA_0183
 from edgeward.sync.source_types.spec import Example, LineFraming, SerialType
 from edgeward.sync.source_types.text import TextFrameDecoder, check_text
@@ -40,6 +41,10 @@ def test_the_document_is_a_serial_type_that_passes_its_checks() -> None:
 @pytest.mark.parametrize("example", SPEC.examples, ids=lambda e: (e.text or "")[:12])
 def test_each_example_decodes_exactly_or_is_refused_as_it_says(example: Example) -> None:
     assert example.text is not None
+    if example.ignored:
+        with pytest.raises(FrameIgnored):
+            DECODER.decode(example.text.encode())
+        return
     if example.refused is not None:
         with pytest.raises(ReportRejected) as caught:
             DECODER.decode(example.text.encode())
@@ -188,3 +193,30 @@ def test_a_changed_byte_is_refused_never_misread(sentence: str, index: int, byte
     with pytest.raises(ReportRejected) as caught:
         DECODER.decode(bytes(data))
     assert caught.value.reason == "checksum"  # XOR catches every single changed byte
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "$GPTXT,01,01,02,ANTSTATUS=OK",
+        "$GPZDA,201530.00,04,07,2002,00,00",
+        "$PGRME,15.0,M,45.0,M,25.0,M",
+        "$GNGNS,014035.00,4332.69262,S,17235.48549,E,RR,13,0.9,25.63,11.24,,",
+    ],
+)
+def test_sentences_no_record_reads_are_passed_over_not_refused(sentence: str) -> None:
+    body = sentence[1:].encode()
+    framed = sentence.encode() + b"*" + xor_hex(body)
+    with pytest.raises(FrameIgnored):
+        DECODER.decode(framed)
+
+
+def test_a_passed_over_sentence_with_a_wrong_checksum_is_still_refused() -> None:
+    body = b"GPTXT,01,01,02,ANTSTATUS=OK"
+    with pytest.raises(ReportRejected) as caught:
+        DECODER.decode(b"$" + body + b"*" + b"%02X" % (int(xor_hex(body), 16) ^ 1))
+    assert caught.value.reason == "checksum"
+
+
+def xor_hex(body: bytes) -> bytes:
+    return b"%02X" % compute("xor8", body)

@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from edgeward.sync.errors import SpecError
-from edgeward.sync.reports import ReportRejected
+from edgeward.sync.reports import FrameIgnored, ReportRejected
 from edgeward.sync.source_types.checksums import compute
 from edgeward.sync.source_types.conversions import Value
 from edgeward.sync.source_types.spec import BinaryField, TextDecoder
@@ -271,6 +271,21 @@ def test_a_frame_no_record_claims_names_its_tag() -> None:
     assert "no tag" in refused(build(tag_at=3, records=RECORDS.decoder.records), b"T1,1").detail
 
 
+def test_unmatched_ignore_passes_over_frames_no_record_claims() -> None:
+    passing = build(tag_at=0, records=RECORDS.decoder.records, unmatched="ignore")
+    with pytest.raises(FrameIgnored, match="no record kind has the tag 'P'"):
+        passing.decode(b"P,1")
+    assert passing.decode(b"T1,21.5,C") == {"t": 21.5, "unit": "C"}
+    refused(passing, b"T1,warm,C")  # a record it reads is still checked: refused, not passed
+    assert "no tag" in refused(build(tag_at=3, records=RECORDS.decoder.records), b"T1,1").detail
+
+
+def test_unmatched_ignore_needs_something_to_match() -> None:
+    with pytest.raises(SpecError) as caught:
+        build(fields=[{"name": "t"}], unmatched="ignore")
+    assert caught.value.path == "decoder.unmatched"
+
+
 FIELD_CHECKSUM = build(
     checksum={"algorithm": "xor8", "field": "cs", "skip": 1},
     records=[
@@ -383,6 +398,14 @@ def test_regex_records_the_first_whose_pattern_matches_wins() -> None:
     assert REGEX_RECORDS.decode(b"H=40 #dry") == {"h": 40.0, "note": "dry"}
     assert refused(REGEX_RECORDS, b"P=1").detail == "no record kind's pattern matches the frame"
     assert refused(REGEX_RECORDS, b"T=warm").field == "t"
+    passing = build(format="regex", records=REGEX_RECORDS.decoder.records, unmatched="ignore")
+    with pytest.raises(FrameIgnored):
+        passing.decode(b"P=1")
+    pattern = build(
+        format="regex", pattern=r"T=(?P<t>\S+)", fields=[{"name": "t"}], unmatched="ignore"
+    )
+    with pytest.raises(FrameIgnored):
+        pattern.decode(b"H=1")
 
 
 # ---------------------------------------------------------------- json
