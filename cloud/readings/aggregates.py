@@ -25,8 +25,9 @@ import sqlalchemy as sa
 
 from edgeward.cloud.errors import BadRequest
 from edgeward.cloud.readings.filters import ResolvedFilter
+from edgeward.cloud.readings.query import wire_time
 from edgeward.cloud.storage.schema import readings
-from edgeward.sync.clock import format_us, to_us
+from edgeward.sync.clock import to_us
 
 FUNCTIONS = ("count", "min", "max", "avg", "sum", "first", "last")
 MAX_BUCKETS = 1440  # a day by the minute
@@ -93,7 +94,7 @@ def aggregate(
         items.append(
             {
                 "source": row["source"],
-                "start": format_us(since_us + row["bucket"] * bucket_us),
+                "start": wire_time(since_us + row["bucket"] * bucket_us),
                 "fields": values,
             }
         )

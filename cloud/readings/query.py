@@ -99,6 +99,11 @@ def describe(row: Any, resolved: ResolvedFilter) -> dict[str, Any]:
         "gateway_id": row.gateway_id,
         "seq": row.seq,
         "source": row.source,
-        "time": from_us(row.time_us).isoformat().replace("+00:00", "Z"),
+        "time": wire_time(row.time_us),
         "values": resolved.narrow(row.values),
     }
+
+
+def wire_time(micros: int) -> str:
+    """RFC 3339 UTC, with a fraction only when there is one: how readings showed time first."""
+    return from_us(micros).isoformat().replace("+00:00", "Z")
