@@ -6,15 +6,17 @@ they can only ever select rows of the account it was checked against.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from edgeward.cloud.errors import BadRequest
 from edgeward.cloud.readings.cursors import CursorKey
 from edgeward.cloud.readings.filters import ResolvedFilter
-from edgeward.cloud.storage.schema import data_sources, readings
+from edgeward.cloud.storage.schema import readings
 from edgeward.sync.clock import from_us
 
 MAX_PAGE = 1000
@@ -71,26 +73,54 @@ def latest_readings(connection: sa.Connection, resolved: ResolvedFilter) -> list
     newest row, so the cost grows with the number of sources, not readings.
     Sources without a reading are left out.
     """
-    where = resolved.source_conditions()
-    count = connection.execute(sa.select(sa.func.count()).where(*where)).scalar_one()
-    if count > MAX_LATEST_SOURCES:
+    if resolved.sources and not resolved.types and resolved.filter.gateway_id is None:
+        names = list(resolved.sources)  # resolve() found every one of them registered
+    else:
+        names = resolved.registered_sources(connection)
+    if len(names) > MAX_LATEST_SOURCES:
         raise BadRequest(
-            f"{count} sources match; latest values take at most {MAX_LATEST_SOURCES}",
+            f"{len(names)} sources match; latest values take at most {MAX_LATEST_SOURCES}",
             field="type" if resolved.types else "source",
         )
+    if not names:
+        return []
+    wanted = _names_table(connection.dialect.name, names)
     inner = readings.alias("newest")
     newest_id = (
         sa.select(inner.c.id)
         .where(*resolved.conditions(inner, by_source=False))
-        .where(inner.c.source == data_sources.c.name)
+        .where(inner.c.source == wanted.c.name)
         .order_by(inner.c.time_us.desc(), inner.c.id.desc())
         .limit(1)
-        .correlate(data_sources)
+        .correlate(wanted)
         .scalar_subquery()
     )
-    ids = sa.select(newest_id).where(*where)
-    statement = sa.select(readings).where(readings.c.id.in_(ids)).order_by(readings.c.source)
-    return [describe(row, resolved) for row in connection.execute(statement)]
+    # A derived table, not ``id IN (...)``: PostgreSQL then runs the subquery
+    # once per source instead of twice (once to hash, once to probe). A
+    # LATERAL join (PostgreSQL only) measured no faster.
+    ids = sa.select(newest_id.label("id")).select_from(wanted).subquery("ids")
+    statement = (
+        sa.select(*_shown(readings))
+        .join_from(ids, readings, readings.c.id == ids.c.id)
+        .order_by(readings.c.source)
+    )
+    return [describe(row, resolved) for row in connection.execute(statement).all()]
+
+
+def _shown(table: sa.FromClause) -> list[sa.ColumnElement[Any]]:
+    """The columns a reading shows (latest values read no more than these)."""
+    return [table.c[name] for name in ("gateway_id", "seq", "source", "time_us", "values")]
+
+
+def _names_table(dialect: str, names: list[str]) -> sa.FromClause:
+    """``names`` as a one-column table ``name``, passed as one parameter: ``unnest`` of an
+    array on PostgreSQL, ``json_each`` of a JSON list on SQLite."""
+    if dialect == "postgresql":
+        array = sa.bindparam("names", names, type_=ARRAY(sa.String))
+        return sa.func.unnest(array).table_valued("name").render_derived(name="wanted")
+    listed = sa.bindparam("names", json.dumps(names), type_=sa.Text)
+    each = sa.func.json_each(listed).table_valued("value")
+    return sa.select(each.c.value.label("name")).subquery("wanted")
 
 
 def describe(row: Any, resolved: ResolvedFilter) -> dict[str, Any]:
