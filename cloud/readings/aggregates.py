@@ -31,6 +31,7 @@ from edgeward.sync.clock import to_us
 
 FUNCTIONS = ("count", "min", "max", "avg", "sum", "first", "last")
 MAX_BUCKETS = 1440  # a day by the minute
+MAX_BUCKET_US = 366 * 86_400 * 1_000_000
 # Sources times buckets: the most rows one answer may hold.
 MAX_SERIES_POINTS = 100_000
 
@@ -51,8 +52,8 @@ def bucket_count(resolved: ResolvedFilter, bucket: timedelta) -> int:
             raise BadRequest(f"aggregates need {name}", field=name)
     assert since is not None and until is not None
     bucket_us = _micros(bucket)
-    if bucket_us < 1_000_000:
-        raise BadRequest("bucket must be at least one second", field="bucket")
+    if not 1_000_000 <= bucket_us <= MAX_BUCKET_US:
+        raise BadRequest("bucket must be between one second and 366 days", field="bucket")
     buckets = -(-(to_us(until) - to_us(since)) // bucket_us)
     if buckets > MAX_BUCKETS:
         raise BadRequest(

@@ -177,6 +177,7 @@ def _seconds(stamp: str) -> float:
         ({"bucket": "1", "until": "2026-11-27T12:00:00Z"}, 400, "bucket"),
         ({"bucket": "P1Y"}, 400, "bucket"),
         ({"bucket": "PT0.5S"}, 400, "bucket"),
+        ({"bucket": "P999999D"}, 400, "bucket"),
         ({"bucket": "soon"}, 400, "bucket"),
         ({"since": None}, 400, "since"),
         ({"until": None}, 400, "until"),
