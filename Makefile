@@ -71,6 +71,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/admission.py
 	$(BIN)/python bench/binary_decoders.py
 	$(BIN)/python bench/text_decoders.py
+	$(BIN)/python bench/readings_query.py
 
 # The gateway's root filesystem (needs root and mmdebstrap; cached, see image/README.md).
 image: | $(BIN)/python

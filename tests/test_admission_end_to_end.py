@@ -111,7 +111,11 @@ def test_a_registered_meter_passes_a_mis_bound_one_is_flagged_an_unknown_one_wai
     assert shown["registry"].endswith("(2 sources)") and shown["registry pull"] == "ok"
     assert "wrong-binding" in shown["refused"]
     assert cloud.all_readings(token, "meter-9") == [], "a refused reading is never stored"
-    assert cloud.all_readings(token, "meter-7") == []
+    with cloud.client(token) as client:
+        # Never registered: named as unknown, and nothing of it in the account's readings.
+        assert client.get("/v1/readings", params={"source": "meter-7"}).status_code == 404
+        everything = client.get("/v1/readings", params={"limit": 1000}).json()["items"]
+    assert "meter-7" not in {reading["source"] for reading in everything}
     assert "not in the registry" in devices_shown["meter-7"]["detail"], devices_shown["meter-7"]
     events = from_gateway(cloud, "meter-9", "wrong-binding")
     assert {e["gateway_id"] for e in events} == {gateway.id} and events[0]["count"] >= 1

@@ -26,6 +26,7 @@ BENCH = Path(__file__).resolve().parent.parent / "bench"
         ["admission.py", "--readings", "200", "--rounds", "1"],
         ["binary_decoders.py", "--seconds", "0.05", "--rounds", "1"],
         ["text_decoders.py", "--frames", "200", "--rounds", "1"],
+        ["readings_query.py", "--readings", "2000", "--sources", "20", "--rounds", "1"],
     ],
 )
 def test_benchmark_runs(command: list[str]) -> None:
@@ -45,5 +46,6 @@ def test_benchmark_runs(command: list[str]) -> None:
         "proxy overhead per call",
         "the bare primitive's rate",
         "the bare unpack's rate",
+        "x the SQL (target",
     )
     assert any(marker in result.stdout for marker in markers), result.stdout[-2000:]

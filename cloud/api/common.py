@@ -1,4 +1,4 @@
-"""Helpers every router shares: the transaction, the clock, the audit hook."""
+"""Helpers every router shares: the transaction, the audit hook, paging, parameter checks."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from fastapi import Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 
 from edgeward.cloud.errors import BadRequest, Forbidden, RateLimited
 from edgeward.cloud.identity import audit
@@ -85,3 +87,28 @@ def newest_first_page(
         "next_cursor": str(rows[limit - 1].id) if more else None,
         "has_more": more,
     }
+
+
+def declared_parameters(request: Request) -> None:
+    """Refuse (400, naming it) a query parameter the route does not declare.
+
+    A dependency: ``dependencies=[Depends(declared_parameters)]``. FastAPI
+    otherwise ignores unknown parameters, so a misspelt or unsupported one
+    (``order=desc`` on a route without ``order``) silently answers something
+    else than what was asked. The declared names are read from the route's
+    own dependency tree, so the check never drifts from the signature.
+    """
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    declared = set(_query_names(route.dependant))
+    unknown = [name for name in dict.fromkeys(request.query_params) if name not in declared]
+    if unknown:
+        raise BadRequest(f"unknown query parameter: {', '.join(unknown)}", field=unknown[0])
+
+
+def _query_names(dependant: Dependant) -> Iterator[str]:
+    """The query parameter names of ``dependant`` and its sub-dependencies, by alias."""
+    yield from (param.alias for param in dependant.query_params)
+    for sub in dependant.dependencies:
+        yield from _query_names(sub)

@@ -1,12 +1,8 @@
-"""Readings: storing a gateway's batch exactly once, and paging through them."""
+"""Readings: storing a gateway's batch exactly once (reading them back: :mod:`.query`)."""
 
 from __future__ import annotations
 
-import base64
-import json
 from collections import Counter
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,13 +11,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from edgeward.cloud.crypto.keys import SealedBox
 from edgeward.cloud.datasources.admission import verdicts
 from edgeward.cloud.datasources.sealed import open_sealed
-from edgeward.cloud.errors import BadRequest
 from edgeward.cloud.security_events.store import flag
 from edgeward.cloud.storage.schema import readings
 from edgeward.sync.batch import Batch, BatchAck, WireReading
-from edgeward.sync.clock import from_us, now_us, to_us
-
-MAX_PAGE = 1000
+from edgeward.sync.clock import now_us, to_us
 
 
 def store_batch(
@@ -107,81 +100,3 @@ def _insert_ignoring_duplicates(connection: sa.Connection) -> Any:
     if dialect == "sqlite":
         return sqlite.insert(readings).on_conflict_do_nothing(index_elements=["gateway_id", "seq"])
     return readings.insert()
-
-
-@dataclass(frozen=True, slots=True)
-class ReadingQuery:
-    account_id: str
-    source: str
-    since: datetime | None = None
-    until: datetime | None = None
-    gateway_id: str | None = None
-    limit: int = 100
-    cursor: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ReadingPage:
-    items: list[dict[str, Any]]
-    # After the last item (or where the caller was, on an empty page): page on
-    # with it while ``has_more``, or keep it to tail newer readings later.
-    next_cursor: str | None
-    has_more: bool
-
-
-def query_readings(connection: sa.Connection, query: ReadingQuery) -> ReadingPage:
-    """One page in (time, id) order; ``next_cursor`` continues after its last row.
-
-    Keyset pagination: a page costs the same however deep it is, and rows
-    arriving meanwhile never shift the pages already handed out.
-    """
-    if not 1 <= query.limit <= MAX_PAGE:
-        raise BadRequest(f"limit must be between 1 and {MAX_PAGE}", field="limit")
-    statement = sa.select(readings).where(
-        readings.c.account_id == query.account_id, readings.c.source == query.source
-    )
-    if query.gateway_id is not None:
-        statement = statement.where(readings.c.gateway_id == query.gateway_id)
-    if query.since is not None:
-        statement = statement.where(readings.c.time_us >= to_us(query.since))
-    if query.until is not None:
-        statement = statement.where(readings.c.time_us < to_us(query.until))
-    if query.cursor is not None:
-        after_time, after_id = _decode_cursor(query.cursor)
-        statement = statement.where(
-            sa.or_(
-                readings.c.time_us > after_time,
-                sa.and_(readings.c.time_us == after_time, readings.c.id > after_id),
-            )
-        )
-    statement = statement.order_by(readings.c.time_us, readings.c.id).limit(query.limit + 1)
-    rows = connection.execute(statement).all()
-    more = len(rows) > query.limit
-    rows = rows[: query.limit]
-    items = [
-        {
-            "gateway_id": row.gateway_id,
-            "seq": row.seq,
-            "source": row.source,
-            "time": from_us(row.time_us).isoformat().replace("+00:00", "Z"),
-            "values": row.values,
-        }
-        for row in rows
-    ]
-    next_cursor = _encode_cursor(rows[-1].time_us, rows[-1].id) if rows else query.cursor
-    return ReadingPage(items=items, next_cursor=next_cursor, has_more=more)
-
-
-def _encode_cursor(time_us: int, row_id: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps([time_us, row_id]).encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[int, int]:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        time_us, row_id = json.loads(base64.urlsafe_b64decode(padded))
-        if not all(isinstance(n, int) and 0 <= n < 2**63 for n in (time_us, row_id)):
-            raise TypeError
-    except (ValueError, TypeError) as exc:
-        raise BadRequest("cursor is not one this API handed out", field="cursor") from exc
-    return time_us, row_id

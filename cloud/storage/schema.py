@@ -135,6 +135,7 @@ readings = sa.Table(
     sa.Column("received_us", sa.BigInteger, nullable=False),
     sa.UniqueConstraint("gateway_id", "seq", name="uq_readings_gateway_seq"),
     sa.Index("ix_readings_account_source_time", "account_id", "source", "time_us", "id"),
+    sa.Index("ix_readings_account_time", "account_id", "time_us", "id"),
 )
 
 data_source_types = sa.Table(

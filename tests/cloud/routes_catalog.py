@@ -366,7 +366,20 @@ EXAMPLES: dict[tuple[str, str], Example] = {
         lambda c, a: Request("/v1/ingest/security-events"), principal="gateway"
     ),
     ("GET", "/v1/readings"): Example(
-        lambda c, a: Request("/v1/readings", params={"source": "meter-1"})
+        lambda c, a: Request("/v1/readings", params={"order": "desc", "limit": 10})
+    ),
+    ("GET", "/v1/readings/latest"): Example(lambda c, a: Request("/v1/readings/latest")),
+    ("GET", "/v1/readings/aggregates"): Example(
+        lambda c, a: Request(
+            "/v1/readings/aggregates",
+            params={
+                "since": "2026-11-26T12:00:00Z",
+                "until": "2026-11-26T13:00:00Z",
+                "bucket": "PT1M",
+                "type": "builtin:modbus-power-meter",
+                "fields": "power",
+            },
+        )
     ),
     ("GET", "/v1/audit-events"): Example(lambda c, a: Request("/v1/audit-events")),
     ("GET", "/v1/webhooks"): Example(lambda c, a: Request("/v1/webhooks")),

@@ -69,7 +69,7 @@ def test_groups_map_to_grants_and_never_more(api_cloud: CloudServer, slapd: Slap
     bob = sign_in(api_cloud, account, "bob", "bob-pass").json()
     assert bob["grants"] == READER
     with api_cloud.client(bob["secret"]) as client:
-        assert client.get("/v1/readings", params={"source": "x"}).status_code == 200
+        assert client.get("/v1/readings").status_code == 200
         assert client.get("/v1/users").status_code == 403
         assert client.post("/v1/tokens", json={"name": "t", "grants": {}}).status_code == 403
     with api_cloud.client(alice.json()["secret"]) as client:
@@ -161,11 +161,11 @@ def _disable_and_remove(api_cloud: CloudServer, slapd: Slapd) -> None:
     slapd.delete("grace")
     for name, secret in (("frank", frank), ("grace", grace)):
         with api_cloud.client(secret) as client:
-            assert client.get("/v1/readings", params={"source": "x"}).status_code == 200
+            assert client.get("/v1/readings").status_code == 200
         refused = sign_in(api_cloud, account, name, f"{name}-pass")
         assert (refused.status_code, refused.json()) == (401, REFUSED)
         with api_cloud.client(secret) as client:
-            assert client.get("/v1/readings", params={"source": "x"}).status_code == 401
+            assert client.get("/v1/readings").status_code == 401
     failures = audit(api_cloud, account, "directory.sign-in-failed")
     assert {e["details"]["username"]: e["details"]["revoked_tokens"] for e in failures} == {
         "frank": 1,
@@ -184,13 +184,13 @@ def test_a_narrower_mapping_narrows_tokens_at_once_and_removal_revokes_them(
     )
     configure(api_cloud, account, narrower).raise_for_status()
     with api_cloud.client(bob) as client:
-        assert client.get("/v1/readings", params={"source": "x"}).status_code == 200
+        assert client.get("/v1/readings").status_code == 200
         assert client.get("/v1/data-sources").status_code == 403
     with api_cloud.client(account.owner_token) as owner:
         assert owner.delete("/v1/directory").status_code == 204
         assert owner.get("/v1/directory").status_code == 404
     with api_cloud.client(bob) as client:
-        assert client.get("/v1/readings", params={"source": "x"}).status_code == 401
+        assert client.get("/v1/readings").status_code == 401
     assert sign_in(api_cloud, account, "bob", "bob-pass").status_code == 401
 
 
@@ -343,7 +343,7 @@ def test_a_directory_users_role_is_not_changed_locally(
         assert owner.put(user, json={"role": "owner"}).status_code == 409
         assert owner.put(user, json={"disabled": True}).status_code == 200
     with api_cloud.client(bob["secret"]) as client:
-        assert client.get("/v1/readings", params={"source": "x"}).status_code == 401
+        assert client.get("/v1/readings").status_code == 401
     disabled = sign_in(api_cloud, account, "bob", "bob-pass")
     assert disabled.status_code == 403, "the account disabled them; the directory can't undo it"
 
@@ -398,7 +398,7 @@ def test_sync_takes_tokens_of_the_gone_and_grants_of_the_regrouped_at_once(
         with api_cloud.client(signed["frank"]["secret"]) as client:
             assert client.get("/v1/account").status_code == 401
         with api_cloud.client(signed["bob"]["secret"]) as client:
-            assert client.get("/v1/readings", params={"source": "x"}).status_code == 403
+            assert client.get("/v1/readings").status_code == 403
         with api_cloud.client(signed["alice"]["secret"]) as client:
             assert client.get("/v1/users").status_code == 200
         (event,) = audit(api_cloud, account, "directory.synced")

@@ -66,8 +66,12 @@ def test_readings_of_another_account_are_invisible(api_cloud: CloudServer) -> No
     response = post(api_cloud, gateway.credential, batch_body(gateway.id, "shared-name", [1, 2]))
     assert response.json()["stored"] == 2
     with api_cloud.client(api_cloud.token_with("readings:GET", account=theirs)) as intruder:
-        page = intruder.get("/v1/readings", params={"source": "shared-name"}).json()
-    assert page["items"] == []
+        # Their account has no such source: named as unknown, never answered with ours.
+        response = intruder.get("/v1/readings", params={"source": "shared-name"})
+        assert response.status_code == 404, response.text
+        assert response.json()["error"]["field"] == "source"
+        assert intruder.get("/v1/readings").json()["items"] == []
+        assert intruder.get("/v1/readings/latest").json()["items"] == []
     with api_cloud.client(api_cloud.token_with("readings:GET", account=mine)) as owner:
         page = owner.get("/v1/readings", params={"source": "shared-name"}).json()
     assert [item["seq"] for item in page["items"]] == [1, 2]

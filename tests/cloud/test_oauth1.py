@@ -16,7 +16,7 @@ from authlib.oauth1.rfc5849 import client_auth
 from tests.cloud.oauth import SignedAuth, issue_oauth1, oauth1_client
 from tests.peers.cloud import CloudServer
 
-READINGS = "/v1/readings?source=meter-1"
+READINGS = "/v1/readings?order=desc"
 
 
 def signed(
@@ -68,7 +68,7 @@ def test_signed_requests_act_with_the_applications_grants(
 ) -> None:
     assert credentials["signature_methods"] == ["HMAC-SHA256"]
     with oauth1_client(api_cloud, credentials) as app:
-        assert app.get("/v1/readings", params={"source": "meter-1"}).status_code == 200
+        assert app.get("/v1/readings").status_code == 200
         created = app.post("/v1/gateways", json={"name": "signed-gw"})
         assert created.status_code == 201, created.text
         assert app.get("/v1/gateways").status_code == 403
@@ -84,7 +84,7 @@ def test_signed_requests_act_with_the_applications_grants(
 def test_tampered_requests_are_refused(api_cloud: CloudServer, credentials: dict[str, Any]) -> None:
     request = signed(api_cloud, credentials)
     tampered = httpx.Request(
-        "GET", str(request.url).replace("meter-1", "meter-2"), headers=request.headers
+        "GET", str(request.url).replace("order=desc", "order=asc"), headers=request.headers
     )
     refused(send(tampered), "signature does not verify")
     wrong_secret = dict(credentials, token_secret=one_character_off(credentials["token_secret"]))

@@ -94,9 +94,14 @@ def test_bad_query_is_a_json_error(
     assert assert_error(response, status, code)["field"] == field
 
 
-def test_missing_source_is_a_json_error(api_cloud: CloudServer, seeded: tuple[str, str]) -> None:
-    with api_cloud.client(seeded[1]) as client:
-        assert assert_error(client.get("/v1/readings"), 422, "invalid_request")["field"] == "source"
+def test_without_source_the_whole_account_is_read(
+    api_cloud: CloudServer, seeded: tuple[str, str]
+) -> None:
+    """``source`` became optional (issue 17): none means every source of the account."""
+    source, token = seeded
+    with api_cloud.client(token) as client:
+        page = client.get("/v1/readings", params={"limit": 1000}).json()
+    assert [item["seq"] for item in page["items"] if item["source"] == source] == list(range(1, 26))
 
 
 def test_reading_needs_the_readings_get_grant(
