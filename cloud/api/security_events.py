@@ -7,9 +7,12 @@ from typing import Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Query, Request
+from pydantic import Field
 
 from edgeward.cloud.api.authz import requires
 from edgeward.cloud.api.common import newest_first_page
+from edgeward.cloud.api.models import Reply, Time
+from edgeward.cloud.api.openapi import errors
 from edgeward.cloud.errors import BadRequest
 from edgeward.cloud.identity.principal import Principal
 from edgeward.cloud.security_events.store import describe
@@ -19,7 +22,33 @@ from edgeward.sync.clock import to_us
 router = APIRouter(tags=["security events"])
 
 
-@router.get("/v1/security-events", summary="Discarded reports, counted per source, reason, window")
+class SecurityEvent(Reply):
+    """Discarded reports of one source for one reason, counted over a window."""
+
+    id: int
+    gateway_id: str | None = Field(description="none when the cloud itself discarded them")
+    source: str
+    reason: str
+    count: int
+    window_start: Time
+    first: Time
+    last: Time
+    reported_by: str = Field(description="cloud or gateway")
+
+
+class SecurityEventPage(Reply):
+    items: list[SecurityEvent]
+    next_cursor: str | None = Field(description="pass as cursor for the next page")
+    has_more: bool
+
+
+@router.get(
+    "/v1/security-events",
+    summary="Discarded reports, counted per source, reason, window",
+    response_model=SecurityEventPage,
+    # 400: a cursor this API did not hand out, a time without its UTC offset
+    responses=errors(400),
+)
 def list_security_events(
     request: Request,
     principal: Annotated[Principal, requires("security-events")],
