@@ -50,6 +50,8 @@ def install(app: FastAPI) -> None:
             # The Authorize dialog signs in through the cloud's own OAuth 2 server,
             # as a public client would (RFC 7636).
             init_oauth={"usePkceWithAuthorizationCodeGrant": True},
+            # No validator badge: it would send the document to validator.swagger.io.
+            swagger_ui_parameters={**(app.swagger_ui_parameters or {}), "validatorUrl": None},
         )
 
     async def oauth2_redirect(_request: Request) -> HTMLResponse:

@@ -26,6 +26,7 @@ from fastapi.routing import APIRoute
 
 from edgeward.cloud.api.authz import Requirement
 from edgeward.cloud.api.models import Error
+from edgeward.cloud.identity import grants as grant_maps
 from edgeward.cloud.oauth2 import rfc8414, scopes
 
 ERROR_REF = {"$ref": "#/components/schemas/Error"}
@@ -100,7 +101,11 @@ def document_routes(routes: Iterable[APIRoute]) -> None:
             continue
         (method,) = route.methods
         scope = f"{requirement.api}:{'GET' if method == 'HEAD' else method}"
-        security = [{BEARER: []}, {OAUTH2: [scope]}]
+        security: list[dict[str, list[str]]] = [{BEARER: []}]
+        if requirement.api not in grant_maps.GATEWAY_ONLY:
+            # Gateway-only APIs (ingest, registry) take a gateway credential, never
+            # an OAuth 2 access token: no scope names them.
+            security.append({OAUTH2: [scope]})
         route.openapi_extra = {**(route.openapi_extra or {}), "security": security}
 
 
