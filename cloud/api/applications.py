@@ -9,7 +9,7 @@ from pydantic import Field
 
 from edgeward.cloud.api.authz import requires
 from edgeward.cloud.api.common import record, transaction, within_own_grants
-from edgeward.cloud.api.models import GrantMap, Reply, RequestBody, Time
+from edgeward.cloud.api.models import GrantMap, Reply, RequestBody, RequestGrantMap, Time
 from edgeward.cloud.identity import accounts
 from edgeward.cloud.identity import grants as grant_maps
 from edgeward.cloud.identity.principal import Principal
@@ -22,11 +22,11 @@ Caller = Annotated[Principal, requires("applications")]
 
 class NewApplication(RequestBody):
     name: str = Field(min_length=1, max_length=200)
-    grants: GrantMap
+    grants: RequestGrantMap
 
 
 class ApplicationUpdate(RequestBody):
-    grants: GrantMap | None = None
+    grants: RequestGrantMap | None = None
     disabled: bool | None = None
 
 

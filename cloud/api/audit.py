@@ -9,8 +9,8 @@ from fastapi import APIRouter, Query, Request
 from pydantic import Field
 
 from edgeward.cloud.api.authz import requires
-from edgeward.cloud.api.common import newest_first_page
-from edgeward.cloud.api.models import Reply, Time
+from edgeward.cloud.api.common import CURSOR_PATTERN, newest_first_page
+from edgeward.cloud.api.models import Reply, Time, documented_pattern
 from edgeward.cloud.api.openapi import errors
 from edgeward.cloud.identity.principal import Principal
 from edgeward.cloud.storage.schema import audit_events
@@ -47,7 +47,9 @@ def list_audit_events(
     principal: Annotated[Principal, requires("audit")],
     event: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    cursor: Annotated[str | None, Query(max_length=20)] = None,
+    cursor: Annotated[
+        str | None, Query(max_length=20, json_schema_extra=documented_pattern(CURSOR_PATTERN))
+    ] = None,
 ) -> Any:
     statement = sa.select(audit_events).where(audit_events.c.account_id == principal.account_id)
     if event is not None:

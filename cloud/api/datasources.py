@@ -9,10 +9,11 @@ from pydantic import ConfigDict, Field, WithJsonSchema
 
 from edgeward.cloud.api.authz import requires
 from edgeward.cloud.api.common import record, transaction
-from edgeward.cloud.api.models import Reply, RequestBody, Time
+from edgeward.cloud.api.models import Reply, RequestBody, Time, documented_pattern
 from edgeward.cloud.api.openapi import errors
 from edgeward.cloud.datasources import sources, types
 from edgeward.cloud.identity.principal import Principal
+from edgeward.sync.batch import IDENTIFIER_PATTERN
 from edgeward.sync.clock import now_us
 from edgeward.sync.source_types import type_spec_components, type_spec_schema
 
@@ -34,7 +35,12 @@ class NewType(RequestBody):
 
 
 class NewSource(RequestBody):
-    name: str = Field(min_length=1, max_length=128, description="what its readings carry as source")
+    name: str = Field(
+        min_length=1,
+        max_length=128,
+        description="what its readings carry as source",
+        json_schema_extra=documented_pattern(IDENTIFIER_PATTERN),
+    )
     type_id: str = Field(min_length=1, max_length=64)
     gateway_id: str = Field(min_length=1, max_length=32)
     binding: dict[str, str | int] = Field(default_factory=dict)

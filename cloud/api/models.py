@@ -17,6 +17,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from edgeward.cloud.identity import grants as grant_maps
+
 
 class RequestBody(BaseModel):
     """A JSON body the API reads: unknown fields are refused with 422."""
@@ -37,6 +39,27 @@ GrantMap = Annotated[
     dict[str, list[str]],
     Field(description='API name to the HTTP verbs granted on it: {"readings": ["GET"]}'),
 ]
+
+# What a grant map may name, in the document only: grants.parse checks it and
+# names the unknown API or verb in its own words (field grants.<api>).
+RequestGrantMap = Annotated[
+    dict[str, list[str]],
+    Field(
+        description='API name to the HTTP verbs to grant on it: {"readings": ["GET"]}',
+        json_schema_extra={
+            "propertyNames": {"enum": list(grant_maps.APIS)},
+            "additionalProperties": {
+                "type": "array",
+                "items": {"enum": list(grant_maps.VERBS)},
+            },
+        },
+    ),
+]
+
+
+def documented_pattern(pattern: str) -> dict[str, object]:
+    """``json_schema_extra`` for a rule the route checks itself, with its own message."""
+    return {"pattern": pattern}
 
 
 class ErrorDetail(Reply):

@@ -10,8 +10,8 @@ from fastapi import APIRouter, Query, Request
 from pydantic import Field
 
 from edgeward.cloud.api.authz import requires
-from edgeward.cloud.api.common import newest_first_page
-from edgeward.cloud.api.models import Reply, Time
+from edgeward.cloud.api.common import CURSOR_PATTERN, newest_first_page
+from edgeward.cloud.api.models import Reply, Time, documented_pattern
 from edgeward.cloud.api.openapi import errors
 from edgeward.cloud.errors import BadRequest
 from edgeward.cloud.identity.principal import Principal
@@ -58,7 +58,9 @@ def list_security_events(
     since: Annotated[datetime | None, Query(description="inclusive, RFC 3339")] = None,
     until: Annotated[datetime | None, Query(description="exclusive, RFC 3339")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    cursor: Annotated[str | None, Query(max_length=20)] = None,
+    cursor: Annotated[
+        str | None, Query(max_length=20, json_schema_extra=documented_pattern(CURSOR_PATTERN))
+    ] = None,
 ) -> Any:
     table = security_events.c
     statement = sa.select(security_events).where(table.account_id == principal.account_id)

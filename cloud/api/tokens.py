@@ -10,7 +10,7 @@ from pydantic import Field
 
 from edgeward.cloud.api.authz import requires
 from edgeward.cloud.api.common import record, transaction, within_own_grants
-from edgeward.cloud.api.models import GrantMap, Reply, RequestBody, Time
+from edgeward.cloud.api.models import GrantMap, Reply, RequestBody, RequestGrantMap, Time
 from edgeward.cloud.api.openapi import errors
 from edgeward.cloud.directory import store as directory_store
 from edgeward.cloud.errors import Forbidden, InvalidRequest, NotFound
@@ -32,7 +32,7 @@ class Owner(RequestBody):
 
 class NewToken(RequestBody):
     name: str = Field(min_length=1, max_length=200)
-    grants: dict[str, list[str]]
+    grants: RequestGrantMap
     expires_in: int | None = Field(None, ge=60, le=10 * 365 * 86_400, description="seconds")
     owner: Owner | None = Field(None, description="an application of the account; default: you")
 

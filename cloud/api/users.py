@@ -22,12 +22,18 @@ Caller = Annotated[Principal, requires("users")]
 
 
 class NewUser(RequestBody):
-    email: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
-    role: str = Field(min_length=1, max_length=16)
+    # ASCII whitespace spelled out: \s differs between Python's regex and the
+    # ECMA-262 one a client checks the document's pattern with (U+0085).
+    email: str = Field(min_length=3, max_length=320, pattern=r"^[^@ \t\r\n\f\v]+@[^@ \t\r\n\f\v]+$")
+    role: str = Field(
+        min_length=1, max_length=16, json_schema_extra={"enum": list(grant_maps.ROLES)}
+    )
 
 
 class UserUpdate(RequestBody):
-    role: str | None = Field(None, min_length=1, max_length=16)
+    role: str | None = Field(
+        None, min_length=1, max_length=16, json_schema_extra={"enum": list(grant_maps.ROLES)}
+    )
     disabled: bool | None = None
 
 

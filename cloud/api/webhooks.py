@@ -9,7 +9,7 @@ from pydantic import Field
 
 from edgeward.cloud.api.authz import requires
 from edgeward.cloud.api.common import record, transaction
-from edgeward.cloud.api.models import Reply, RequestBody, Time
+from edgeward.cloud.api.models import Reply, RequestBody, Time, documented_pattern
 from edgeward.cloud.identity.principal import Principal
 from edgeward.cloud.webhooks import store
 from edgeward.cloud.webhooks.signing import HEADER
@@ -20,7 +20,11 @@ Caller = Annotated[Principal, requires("webhooks")]
 
 
 class NewWebhook(RequestBody):
-    url: str = Field(min_length=8, max_length=2000)
+    url: str = Field(
+        min_length=8,
+        max_length=2000,
+        json_schema_extra=documented_pattern(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/\S*)?$"),
+    )
 
 
 class Webhook(Reply):
