@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
 
 from edgeward.cloud.identity import grants as grant_maps
 
@@ -57,7 +58,7 @@ RequestGrantMap = Annotated[
 ]
 
 
-def documented_pattern(pattern: str) -> dict[str, object]:
+def documented_pattern(pattern: str) -> JsonDict:
     """``json_schema_extra`` for a rule the route checks itself, with its own message."""
     return {"pattern": pattern}
 

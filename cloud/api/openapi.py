@@ -66,9 +66,15 @@ def _error_response(status: int) -> dict[str, Any]:
 def operation_id(route: APIRoute) -> str:
     """The route's name (its function's, unless the route names itself): what a
     generated client calls the operation. One method per route keeps it unique."""
-    if len(route.methods) != 1:
+    if route.methods is None or len(route.methods) != 1:
         raise ValueError(f"{route.path}: one method per route, so each has its own operationId")
     return route.name
+
+
+def operation_method(route: APIRoute) -> str:
+    """The one method of ``route`` (see :func:`operation_id`)."""
+    operation_id(route)
+    return next(iter(route.methods or ()))
 
 
 def _requirement(route: APIRoute) -> Requirement | None:
@@ -99,8 +105,8 @@ def document_routes(routes: Iterable[APIRoute]) -> None:
             route.responses.setdefault(status, _error_response(status))
         if requirement is None or requirement.api is None:
             continue
-        (method,) = route.methods
-        scope = f"{requirement.api}:{'GET' if method == 'HEAD' else method}"
+        method = operation_method(route)
+        scope = f"{requirement.api}:{method}"
         security: list[dict[str, list[str]]] = [{BEARER: []}]
         if requirement.api not in grant_maps.GATEWAY_ONLY:
             # Gateway-only APIs (ingest, registry) take a gateway credential, never

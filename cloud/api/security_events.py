@@ -34,6 +34,10 @@ class SecurityEvent(Reply):
     first: Time
     last: Time
     reported_by: str = Field(description="cloud or gateway")
+    # Why, from the latest refusal a gateway reported (none for the cloud's own).
+    field: str | None = Field(description="the field at fault")
+    value: str | None = Field(description="a bounded rendering of its value")
+    detail: str | None = Field(description="the decoder's message")
 
 
 class SecurityEventPage(Reply):
