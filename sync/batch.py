@@ -40,7 +40,8 @@ MIN_YEAR = 1970
 
 Value = bool | int | float | str
 
-_IDENTIFIER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
+IDENTIFIER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
+_IDENTIFIER = re.compile(IDENTIFIER_PATTERN)
 IDENTIFIER_RULE = "an identifier of 1-128 chars (A-Z a-z 0-9 . _ : -, starting alphanumeric)"
 # RFC 3339 §5.6 date-time; datetime.fromisoformat alone also takes other ISO 8601
 # forms (basic format, week dates) that are not on the wire.

@@ -8,7 +8,7 @@ import http.cookiejar
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 from fastapi import FastAPI, Request
@@ -26,6 +26,7 @@ from edgeward.cloud.api import (
     connections,
     datasources,
     directory,
+    docs_pages,
     enrollment,
     gateway_settings,
     gateways,
@@ -34,6 +35,7 @@ from edgeward.cloud.api import (
     oauth1,
     oauth2,
     oauth_clients,
+    openapi,
     proxy,
     readings,
     registry,
@@ -43,6 +45,7 @@ from edgeward.cloud.api import (
     webhooks,
 )
 from edgeward.cloud.api.authz import Authenticator, public
+from edgeward.cloud.api.models import Reply
 from edgeward.cloud.config.settings import CloudSettings
 from edgeward.cloud.crypto.keys import SealedBox, Signer
 from edgeward.cloud.directory.gate import DirectoryGate
@@ -118,7 +121,15 @@ def create_app(settings: CloudSettings, *, migrate: bool = True) -> FastAPI:
             await proxy_client.aclose()
             database.dispose()
 
-    app = FastAPI(title="Edgeward cloud API", version=edgeward.__version__, lifespan=lifespan)
+    app = FastAPI(
+        title="Edgeward cloud API",
+        version=edgeward.__version__,
+        lifespan=lifespan,
+        generate_unique_id_function=openapi.operation_id,
+        # Served by docs_pages from the cloud's own files, never from a CDN.
+        docs_url=None,
+        redoc_url=None,
+    )
     app.state.settings = settings
     app.state.database = database
     app.state.sealed_box = sealed_box
@@ -141,29 +152,19 @@ def create_app(settings: CloudSettings, *, migrate: bool = True) -> FastAPI:
         app.include_router(router)
 
     @app.get("/healthz", summary="Liveness", dependencies=[public()], tags=["health"])
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    def healthz() -> Health:
+        return Health(status="ok")
 
     _install_error_handlers(app)
-    _with_type_language(app)
+    # NewType.spec refers to the type language's components, which only the
+    # msgspec structs that parse it define.
+    openapi.install(app, api_routes(app), datasources.SPEC_COMPONENTS)
+    docs_pages.install(app)
     return app
 
 
-def _with_type_language(app: FastAPI) -> None:
-    """Add the data-source type language's components to the OpenAPI document:
-    ``NewType.spec`` refers to them, and only the msgspec structs define them."""
-    build = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            document = build()
-            document.setdefault("components", {}).setdefault("schemas", {}).update(
-                datasources.SPEC_COMPONENTS
-            )
-            app.openapi_schema = document
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
+class Health(Reply):
+    status: Literal["ok"]
 
 
 def api_routes(app: FastAPI) -> list[APIRoute]:
@@ -199,10 +200,14 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
         first: dict[str, Any] = exc.errors()[0] if exc.errors() else {}
         location = ".".join(str(part) for part in first.get("loc", ()) if part != "query")
+        message = str(first.get("msg", "invalid request"))
+        if first.get("type") == "extra_forbidden":
+            # A field the API does not have: say so, never drop it (RequestBody).
+            message = f"unknown field {str(first['loc'][-1])!r}"
         body = {
             "error": {
                 "code": "invalid_request",
-                "message": str(first.get("msg", "invalid request")),
+                "message": message,
                 "field": location or None,
             }
         }

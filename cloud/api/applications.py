@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from edgeward.cloud.api.authz import requires
 from edgeward.cloud.api.common import record, transaction, within_own_grants
+from edgeward.cloud.api.models import GrantMap, Reply, RequestBody, RequestGrantMap, Time
 from edgeward.cloud.identity import accounts
 from edgeward.cloud.identity import grants as grant_maps
 from edgeward.cloud.identity.principal import Principal
@@ -17,26 +18,42 @@ from edgeward.sync.clock import now_us
 
 router = APIRouter(tags=["applications"])
 Caller = Annotated[Principal, requires("applications")]
-GrantMap = dict[str, list[str]]
 
 
-class NewApplication(BaseModel):
+class NewApplication(RequestBody):
     name: str = Field(min_length=1, max_length=200)
-    grants: GrantMap
+    grants: RequestGrantMap
 
 
-class ApplicationUpdate(BaseModel):
-    grants: GrantMap | None = None
+class ApplicationUpdate(RequestBody):
+    grants: RequestGrantMap | None = None
     disabled: bool | None = None
 
 
-@router.get("/v1/applications", summary="List applications")
+class Application(Reply):
+    id: str
+    name: str
+    grants: GrantMap
+    created: Time
+    disabled: Time | None
+
+
+class ApplicationList(Reply):
+    items: list[Application]
+
+
+@router.get("/v1/applications", summary="List applications", response_model=ApplicationList)
 def list_applications(request: Request, principal: Caller) -> Any:
     with transaction(request) as connection:
         return {"items": accounts.list_applications(connection, principal.account_id)}
 
 
-@router.post("/v1/applications", status_code=201, summary="Register an application")
+@router.post(
+    "/v1/applications",
+    status_code=201,
+    summary="Register an application",
+    response_model=Application,
+)
 def create_application(request: Request, body: NewApplication, principal: Caller) -> Any:
     grants = grant_maps.parse(body.grants)
     within_own_grants(principal, grants, "these grants")
@@ -55,13 +72,19 @@ def create_application(request: Request, body: NewApplication, principal: Caller
         return application
 
 
-@router.get("/v1/applications/{application_id}", summary="One application")
+@router.get(
+    "/v1/applications/{application_id}", summary="One application", response_model=Application
+)
 def get_application(request: Request, application_id: str, principal: Caller) -> Any:
     with transaction(request) as connection:
         return accounts.get_application(connection, principal.account_id, application_id)
 
 
-@router.put("/v1/applications/{application_id}", summary="Change grants, or disable")
+@router.put(
+    "/v1/applications/{application_id}",
+    summary="Change grants, or disable",
+    response_model=Application,
+)
 def update_application(
     request: Request, application_id: str, body: ApplicationUpdate, principal: Caller
 ) -> Any:

@@ -60,6 +60,10 @@ def within_own_grants(principal: Principal, wanted: grant_maps.Grants, what: str
         raise Forbidden(f"{what} would exceed this token's grants: {', '.join(beyond)}")
 
 
+# Cursors of newest_first_page: the last id handed out.
+CURSOR_PATTERN = r"^[0-9]{1,18}$"
+
+
 def newest_first_page(
     request: Request,
     statement: sa.Select[Any],

@@ -19,10 +19,11 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from edgeward.cloud.api.authz import public, requires
 from edgeward.cloud.api.common import record, transaction
+from edgeward.cloud.api.models import RequestBody
 from edgeward.cloud.connections import oauth1, oauth2, store
 from edgeward.cloud.connections.vendors import (
     check_url,
@@ -41,7 +42,7 @@ Caller = Annotated[Principal, requires("connections")]
 CALLBACK = "/v1/connections/callback"
 
 
-class NewVendor(BaseModel):
+class NewVendor(RequestBody):
     name: str = Field(min_length=1, max_length=64)
     template: str | None = Field(default=None, max_length=32)
     client_id: str = Field(min_length=1, max_length=500)
@@ -60,7 +61,7 @@ class NewVendor(BaseModel):
     access_token_url: str | None = Field(default=None, max_length=2000)
 
 
-class NewConnection(BaseModel):
+class NewConnection(RequestBody):
     vendor_id: str = Field(min_length=1, max_length=32)
     scopes: list[str] = Field(default_factory=list, max_length=50)
 

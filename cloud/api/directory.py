@@ -13,10 +13,11 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from edgeward.cloud.api.authz import public, requires
 from edgeward.cloud.api.common import client_address, record, transaction, within_own_grants
+from edgeward.cloud.api.models import RequestBody
 from edgeward.cloud.directory import settings as directory_settings
 from edgeward.cloud.directory import store
 from edgeward.cloud.directory.signin import Attempt, SignInRefused, sign_in
@@ -42,7 +43,7 @@ PROVED = {
 }
 
 
-class BindSettings(BaseModel):
+class BindSettings(RequestBody):
     method: Literal["direct", "search"]
     dn_template: str | None = Field(
         None, max_length=1000, description="direct: e.g. uid={username},ou=people,dc=example,dc=com"
@@ -53,20 +54,20 @@ class BindSettings(BaseModel):
     )
 
 
-class GroupSettings(BaseModel):
+class GroupSettings(RequestBody):
     base_dn: str | None = Field(None, max_length=1000, description="default: base_dn")
     filter: str | None = Field(
         None, max_length=2000, description=f"default: {directory_settings.DEFAULT_GROUP_FILTER}"
     )
 
 
-class GroupMapping(BaseModel):
+class GroupMapping(RequestBody):
     group: str = Field(min_length=1, max_length=1000, description="the group's DN")
     role: str | None = Field(None, max_length=16)
     grants: dict[str, list[str]] | None = None
 
 
-class DirectoryBody(BaseModel):
+class DirectoryBody(RequestBody):
     url: str = Field(min_length=1, max_length=500, description="ldap://host[:port] or ldaps://")
     tls: Literal["starttls", "none"] | None = Field(
         None, description="ldap:// only; default starttls"
@@ -84,7 +85,7 @@ class DirectoryBody(BaseModel):
     max_connections: int = Field(directory_settings.DEFAULT_MAX_CONNECTIONS, ge=1, le=64)
 
 
-class SignIn(BaseModel):
+class SignIn(RequestBody):
     account: str = Field(min_length=1, max_length=64)
     # No control characters: no directory user has them, and NUL can't be audited.
     username: str = Field(min_length=1, max_length=256, pattern=r"^[^\x00-\x1f\x7f]+$")

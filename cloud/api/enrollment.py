@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from edgeward.cloud.api.authz import public, requires
 from edgeward.cloud.api.common import client_address, record, transaction
+from edgeward.cloud.api.models import RequestBody
 from edgeward.cloud.enrollment import claims
 from edgeward.cloud.enrollment.enrollment import enroll
 from edgeward.cloud.enrollment.errors import ClaimRefused
@@ -23,7 +24,7 @@ router = APIRouter(tags=["provisioning"])
 Caller = Annotated[Principal, requires("provisioning")]
 
 
-class NewClaim(BaseModel):
+class NewClaim(RequestBody):
     site: str | None = Field(None, max_length=200)
     expires_in: int = Field(claims.DEFAULT_TTL_S, ge=60, le=30 * 86_400, description="seconds")
     gateway_id: str | None = Field(
@@ -31,7 +32,7 @@ class NewClaim(BaseModel):
     )
 
 
-class Enrollment(BaseModel):
+class Enrollment(RequestBody):
     claim_code: str = Field(min_length=1, max_length=40)
     identity_public_key: str = Field(min_length=1, max_length=64, description="Ed25519, base64")
     wireguard_public_key: str = Field(min_length=1, max_length=64, description="base64")
@@ -45,7 +46,7 @@ class Enrollment(BaseModel):
     )
 
 
-class KeyRotation(BaseModel):
+class KeyRotation(RequestBody):
     identity_public_key: str = Field(min_length=1, max_length=64, description="Ed25519, base64")
     wireguard_public_key: str = Field(min_length=1, max_length=64, description="base64")
     signature: str = Field(

@@ -6,11 +6,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from edgeward.cloud.api.authz import requires
 from edgeward.cloud.api.common import record, transaction
+from edgeward.cloud.api.models import RequestBody
 from edgeward.cloud.errors import Forbidden, InvalidBatch, InvalidRequest, PayloadTooLarge
 from edgeward.cloud.fleet import gateways, remote_settings
 from edgeward.cloud.identity.principal import Principal
@@ -25,7 +25,7 @@ Operator = Annotated[Principal, requires("gateways")]
 MAX_REPORT_BYTES = 16 * 1024
 
 
-class SettingsBody(BaseModel):
+class SettingsBody(RequestBody):
     settings: dict[str, Any]
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from edgeward.cloud.api.authz import requires
 from edgeward.cloud.api.common import record, transaction
+from edgeward.cloud.api.models import Reply, RequestBody, Time
 from edgeward.cloud.fleet import gateways
 from edgeward.cloud.fleet.events import list_events
 from edgeward.cloud.identity.principal import Principal
@@ -18,18 +19,55 @@ router = APIRouter(tags=["gateways"])
 Caller = Annotated[Principal, requires("gateways")]
 
 
-class NewGateway(BaseModel):
+class NewGateway(RequestBody):
     name: str = Field(min_length=1, max_length=200)
 
 
-@router.get("/v1/gateways", summary="List gateways")
+class Gateway(Reply):
+    id: str
+    name: str
+    created: Time
+    decommissioned: Time | None
+    site: str | None
+    tunnel_address: str | None = Field(description="its address inside the WireGuard tunnel")
+    last_seen: Time | None
+    last_address: str | None
+
+
+class GatewayList(Reply):
+    items: list[Gateway]
+
+
+class RegisteredGateway(Gateway):
+    credential: str = Field(description="shown this once")
+    token_id: str
+
+
+class GatewayEvent(Reply):
+    kind: str = Field(description="data_dropped, reading_stopped, ...")
+    count: int
+    first: Time
+    last: Time
+    first_seq: int | None
+    last_seq: int | None
+    detail: str
+
+
+class GatewayEventList(Reply):
+    items: list[GatewayEvent]
+
+
+@router.get("/v1/gateways", summary="List gateways", response_model=GatewayList)
 def list_gateways(request: Request, principal: Caller) -> Any:
     with transaction(request) as connection:
         return {"items": gateways.list_gateways(connection, principal.account_id)}
 
 
 @router.post(
-    "/v1/gateways", status_code=201, summary="Register a gateway; its credential is shown once"
+    "/v1/gateways",
+    status_code=201,
+    summary="Register a gateway; its credential is shown once",
+    response_model=RegisteredGateway,
 )
 def create_gateway(request: Request, body: NewGateway, principal: Caller) -> Any:
     with transaction(request) as connection:
@@ -43,7 +81,7 @@ def create_gateway(request: Request, body: NewGateway, principal: Caller) -> Any
     return {**described, "credential": created.credential, "token_id": created.token_id}
 
 
-@router.get("/v1/gateways/{gateway_id}", summary="One gateway")
+@router.get("/v1/gateways/{gateway_id}", summary="One gateway", response_model=Gateway)
 def get_gateway(request: Request, gateway_id: str, principal: Caller) -> Any:
     with transaction(request) as connection:
         return gateways.get_gateway(connection, principal.account_id, gateway_id)
@@ -52,6 +90,7 @@ def get_gateway(request: Request, gateway_id: str, principal: Caller) -> Any:
 @router.get(
     "/v1/gateways/{gateway_id}/events",
     summary="What happened to data on the gateway: data dropped, reading stopped, ...",
+    response_model=GatewayEventList,
 )
 def get_gateway_events(request: Request, gateway_id: str, principal: Caller) -> Any:
     with transaction(request) as connection:

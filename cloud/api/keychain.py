@@ -10,10 +10,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from edgeward.cloud.api.authz import requires
 from edgeward.cloud.api.common import record, transaction
+from edgeward.cloud.api.models import RequestBody
 from edgeward.cloud.identity.principal import Principal
 from edgeward.cloud.keychain import store
 from edgeward.sync.clock import now_us
@@ -22,18 +23,18 @@ router = APIRouter(tags=["keychain"])
 Caller = Annotated[Principal, requires("keychain")]
 
 
-class NewSecret(BaseModel):
+class NewSecret(RequestBody):
     name: str = Field(min_length=1, max_length=64)
     value: str = Field(min_length=1, max_length=store.MAX_VALUE)
     hosts: list[str] = Field(min_length=1, max_length=store.MAX_HOSTS)
     positions: list[str] = Field(default_factory=lambda: ["headers"], max_length=4)
 
 
-class NewVersion(BaseModel):
+class NewVersion(RequestBody):
     value: str = Field(min_length=1, max_length=store.MAX_VALUE)
 
 
-class SecretChange(BaseModel):
+class SecretChange(RequestBody):
     hosts: list[str] | None = Field(default=None, max_length=store.MAX_HOSTS)
     positions: list[str] | None = Field(default=None, max_length=4)
     pinned_version: int | None = Field(default=None, ge=1)

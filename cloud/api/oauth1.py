@@ -10,10 +10,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from edgeward.cloud.api.authz import requires
 from edgeward.cloud.api.common import record, transaction, within_own_grants
+from edgeward.cloud.api.models import RequestBody
 from edgeward.cloud.errors import Forbidden, NotFound
 from edgeward.cloud.identity import accounts, tokens
 from edgeward.cloud.identity import grants as grant_maps
@@ -26,7 +27,7 @@ router = APIRouter(tags=["oauth-clients"])
 Caller = Annotated[Principal, requires("oauth-clients")]
 
 
-class NewCredentials(BaseModel):
+class NewCredentials(RequestBody):
     application_id: str = Field(min_length=1, max_length=32)
     name: str = Field(min_length=1, max_length=200)
     grants: dict[str, list[str]]

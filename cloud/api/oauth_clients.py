@@ -11,10 +11,11 @@ from typing import Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from edgeward.cloud.api.authz import requires
 from edgeward.cloud.api.common import record, transaction, within_own_grants
+from edgeward.cloud.api.models import RequestBody
 from edgeward.cloud.identity import accounts
 from edgeward.cloud.identity import grants as grant_maps
 from edgeward.cloud.identity.principal import Principal
@@ -27,7 +28,7 @@ router = APIRouter(tags=["oauth-clients"])
 Caller = Annotated[Principal, requires("oauth-clients")]
 
 
-class NewClient(BaseModel):
+class NewClient(RequestBody):
     name: str = Field(min_length=1, max_length=200)
     application_id: str = Field(min_length=1, max_length=32)
     redirect_uris: list[str] = Field(max_length=20)

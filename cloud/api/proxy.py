@@ -48,11 +48,16 @@ MAX_BODY = 10 * 1024 * 1024
 CONNECTION_PREFIX = "/v1/proxy/connections/"
 
 
-@router.api_route(
-    "/v1/proxy/{target:path}",
-    methods=["GET", "POST", "PUT", "DELETE"],
-    summary="Forward a call to a third party, substituting [~name] keychain values",
-)
+PROXY_PATH = "/v1/proxy/{target:path}"
+PROXY_SUMMARY = "Forward a call to a third party, substituting [~name] keychain values"
+
+
+# One route per verb, each with its own name: a generated client gets one
+# operation per verb (an operationId is the route's name, see api.openapi).
+@router.get(PROXY_PATH, summary=PROXY_SUMMARY, name="proxy_get")
+@router.post(PROXY_PATH, summary=PROXY_SUMMARY, name="proxy_post")
+@router.put(PROXY_PATH, summary=PROXY_SUMMARY, name="proxy_put")
+@router.delete(PROXY_PATH, summary=PROXY_SUMMARY, name="proxy_delete")
 async def proxy(request: Request, target: str, principal: Caller) -> Any:
     raw_path = request.scope.get("raw_path", b"").decode("latin-1") or request.url.path
     query = request.scope["query_string"].decode("latin-1")

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from edgeward.cloud.api.authz import requires
 from edgeward.cloud.api.common import record, transaction, within_own_grants
+from edgeward.cloud.api.models import GrantMap, Reply, RequestBody, RequestGrantMap, Time
+from edgeward.cloud.api.openapi import errors
 from edgeward.cloud.directory import store as directory_store
 from edgeward.cloud.errors import Forbidden, InvalidRequest, NotFound
 from edgeward.cloud.identity import accounts, tokens
@@ -23,20 +25,57 @@ Caller = Annotated[Principal, requires("tokens")]
 MAX_GRACE_S = 7 * 86_400
 
 
-class Owner(BaseModel):
+class Owner(RequestBody):
     kind: str = Field(pattern="^application$")
     id: str = Field(min_length=1, max_length=32)
 
 
-class NewToken(BaseModel):
+class NewToken(RequestBody):
     name: str = Field(min_length=1, max_length=200)
-    grants: dict[str, list[str]]
+    grants: RequestGrantMap
     expires_in: int | None = Field(None, ge=60, le=10 * 365 * 86_400, description="seconds")
     owner: Owner | None = Field(None, description="an application of the account; default: you")
 
 
-class Regeneration(BaseModel):
+class Regeneration(RequestBody):
     grace_seconds: int = Field(0, ge=0, le=MAX_GRACE_S)
+
+
+class TokenOwner(Reply):
+    kind: Literal["user", "application", "gateway"]
+    id: str
+
+
+class Token(Reply):
+    """A token as lists show it: everything but its secret."""
+
+    id: str
+    name: str
+    prefix: str = Field(description="the secret's first characters, to recognise it by")
+    owner: TokenOwner
+    grants: GrantMap
+    status: Literal["active", "expired", "revoked"]
+    created: Time
+    last_used: Time | None
+    expires: Time | None
+    revoked: Time | None
+    revoked_reason: str | None
+
+
+class TokenList(Reply):
+    items: list[Token]
+
+
+class IssuedToken(Reply):
+    """A token with its secret, shown this once."""
+
+    id: str
+    secret: str
+    prefix: str
+    owner: TokenOwner
+    grants: GrantMap
+    expires: Time | None
+    note: str
 
 
 # Whose tokens a caller may see and manage besides their own: the grant that
@@ -76,7 +115,7 @@ def _shown_once(issued: tokens.IssuedToken, grants: Any, owner: dict[str, str]) 
     }
 
 
-@router.get("/v1/tokens", summary="List tokens (never their secrets)")
+@router.get("/v1/tokens", summary="List tokens (never their secrets)", response_model=TokenList)
 def list_tokens(request: Request, principal: Caller) -> Any:
     now = now_us()
     with transaction(request) as connection:
@@ -86,7 +125,14 @@ def list_tokens(request: Request, principal: Caller) -> Any:
     return {"items": [tokens.describe(row, now) for row in rows]}
 
 
-@router.post("/v1/tokens", status_code=201, summary="Create a token; its secret is shown once")
+@router.post(
+    "/v1/tokens",
+    status_code=201,
+    summary="Create a token; its secret is shown once",
+    response_model=IssuedToken,
+    # 404: the owner application is not the account's
+    responses=errors(404),
+)
 def create_token(request: Request, body: NewToken, principal: Caller) -> Any:
     grants = grant_maps.parse(body.grants)
     within_own_grants(principal, grants, "this token")
@@ -143,7 +189,7 @@ def _within_sign_in(
         )
 
 
-@router.get("/v1/tokens/{token_id}", summary="One token (never its secret)")
+@router.get("/v1/tokens/{token_id}", summary="One token (never its secret)", response_model=Token)
 def get_token(request: Request, token_id: str, principal: Caller) -> Any:
     with transaction(request) as connection:
         return tokens.describe(_token_row(connection, principal, token_id), now_us())
@@ -152,6 +198,7 @@ def get_token(request: Request, token_id: str, principal: Caller) -> Any:
 @router.post(
     "/v1/tokens/{token_id}/regenerate",
     summary="A new secret with the same grants; the old one dies now or after a grace",
+    response_model=IssuedToken,
 )
 def regenerate_token(request: Request, token_id: str, body: Regeneration, principal: Caller) -> Any:
     now = now_us()
