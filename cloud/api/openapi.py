@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
 from edgeward.cloud.api.authz import Requirement
@@ -92,9 +93,16 @@ def _implied_statuses(route: APIRoute, requirement: Requirement | None) -> list[
         implied += [401, 403, 429]
     if route.dependant.path_params:
         implied.append(404)
-    if route.dependant.path_params or route.dependant.query_params or route.body_field:
+    if _parses_parameters(route.dependant) or route.body_field:
         implied.append(422)
     return implied
+
+
+def _parses_parameters(dependant: Dependant) -> bool:
+    """Path or query parameters in the route or any dependency (a shared filter)."""
+    if dependant.path_params or dependant.query_params:
+        return True
+    return any(_parses_parameters(sub) for sub in dependant.dependencies)
 
 
 def document_routes(routes: Iterable[APIRoute]) -> None:

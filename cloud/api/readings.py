@@ -16,6 +16,8 @@ from pydantic import TypeAdapter, ValidationError
 
 from edgeward.cloud.api.authz import requires
 from edgeward.cloud.api.common import declared_parameters, transaction
+from edgeward.cloud.api.openapi import errors
+from edgeward.cloud.api.reading_models import Aggregates, LatestReadings, ReadingPage
 from edgeward.cloud.errors import BadRequest
 from edgeward.cloud.identity.principal import Principal
 from edgeward.cloud.readings.aggregates import FUNCTIONS, MAX_BUCKETS, aggregate
@@ -65,7 +67,12 @@ def reading_filter(
 Filter = Annotated[ReadingFilter, Depends(reading_filter)]
 
 
-@router.get("/v1/readings", summary="Readings of the account by filter, paged by cursor")
+@router.get(
+    "/v1/readings",
+    summary="Readings of the account by filter, paged by cursor",
+    response_model=ReadingPage,
+    responses=errors(400, 404),
+)
 def list_readings(
     request: Request,
     principal: Annotated[Principal, requires("readings")],
@@ -85,6 +92,8 @@ def list_readings(
 @router.get(
     "/v1/readings/latest",
     summary="The newest reading of each matching source",
+    response_model=LatestReadings,
+    responses=errors(400, 404),
     description=f"At most {MAX_LATEST_SOURCES} sources; sources without a reading are left out.",
 )
 def latest(
@@ -98,7 +107,12 @@ def latest(
     return {"items": items}
 
 
-@router.get("/v1/readings/aggregates", summary="Numeric fields aggregated over time buckets")
+@router.get(
+    "/v1/readings/aggregates",
+    summary="Numeric fields aggregated over time buckets",
+    response_model=Aggregates,
+    responses=errors(400, 404),
+)
 def aggregates(
     request: Request,
     principal: Annotated[Principal, requires("readings")],

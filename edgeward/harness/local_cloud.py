@@ -158,15 +158,18 @@ class LocalCloud:
 
 
 def read_pages(
-    client: httpx.Client, source: str, cursor: str | None = None, limit: int = 1000
+    client: httpx.Client, source: str | None, cursor: str | None = None, limit: int = 1000
 ) -> Iterator[tuple[list[dict[str, Any]], str | None]]:
-    """Pages of ``GET /v1/readings`` for ``source`` from ``cursor`` to the newest reading.
+    """Pages of ``GET /v1/readings`` for ``source`` (None: the whole account) from
+    ``cursor`` to the newest reading.
 
     Yields each page's items with the cursor that continues after them; keep
     the last cursor to fetch only newer readings next time.
     """
     while True:
-        params: dict[str, Any] = {"source": source, "limit": limit}
+        params: dict[str, Any] = {"limit": limit}
+        if source is not None:
+            params["source"] = source
         if cursor:
             params["cursor"] = cursor
         page = client.get("/v1/readings", params=params).raise_for_status().json()

@@ -190,7 +190,8 @@ class CloudServer(LocalCloud):
         with self.client(token) as client:
             return str(client.get("/v1/account").raise_for_status().json()["id"])
 
-    def all_readings(self, token: str, source: str) -> list[dict[str, Any]]:
-        """Every stored reading of ``source``, following the cursor to the end."""
+    def all_readings(self, token: str, source: str | None) -> list[dict[str, Any]]:
+        """Every stored reading of ``source`` (None: of the whole account), following
+        the cursor to the end."""
         with self.client(token) as client:
             return [item for items, _ in read_pages(client, source) for item in items]
