@@ -21,40 +21,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import secrets
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 
 import psycopg
-from psycopg import sql
+from scratch_postgres import fresh_database
 
 from edgeward.gateway.config.toml_writer import dump_toml, write_secret
 from edgeward.gateway.outbox.store import NewReading, Outbox
 from edgeward.harness.local_cloud import LocalCloud
 from edgeward.harness.processes import ChildProcess
 
-ADMIN_URL = os.environ.get(
-    "EDGEWARD_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
 VALUES = {"voltage": 230.12, "current": 12.345, "power": 2841.2, "energy": 1_000_123}
 GROUP = 1000
-
-
-@contextmanager
-def fresh_database() -> Iterator[str]:
-    name = f"edgeward_bench_{secrets.token_hex(4)}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        try:
-            yield ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-        finally:
-            admin.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
 
 
 def fill(outbox_path: Path, readings: int, source: str) -> None:

@@ -25,17 +25,14 @@ PostgreSQL from ``EDGEWARD_BENCH_POSTGRES`` (default the test server at 127.0.0.
 from __future__ import annotations
 
 import argparse
-import os
-import secrets
 import statistics
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
-from psycopg import sql
+from scratch_postgres import fresh_database
 
 from edgeward.cloud.crypto.keys import SealedBox
 from edgeward.cloud.datasources.sources import create_source
@@ -47,9 +44,6 @@ from edgeward.cloud.readings.query import latest_readings
 from edgeward.cloud.storage.database import Database
 from edgeward.sync.clock import now_us, to_us
 
-ADMIN_URL = os.environ.get(
-    "EDGEWARD_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
 START = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 HOUR_US = 3_600_000_000
 PEPPER = bytes(32)
@@ -91,19 +85,6 @@ SELECT %(account)s, %(gateway)s, n + 1, 'meter-' || (n %% %(sources)s),
        %(start)s
 FROM generate_series(0::bigint, %(readings)s::bigint - 1) AS n
 """
-
-
-@contextmanager
-def fresh_database() -> Iterator[str]:
-    name = f"edgeward_bench_{secrets.token_hex(4)}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        try:
-            yield ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-        finally:
-            admin.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
 
 
 def populate(database: Database, url: str, sources: int, readings: int) -> str:
